@@ -1,0 +1,34 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'dist/', '.tmp/', 'coverage/', 'charts/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { ecmaVersion: 2023, sourceType: 'module', globals: { process: 'readonly', console: 'readonly' } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+      'no-restricted-imports': 'off',
+    },
+  },
+  {
+    // Ports and adapters: domain code never reaches the Kubernetes client, pg or sockets directly.
+    files: ['shared/src/**/*.ts', 'operator/src/controllers/**/*.ts', 'operator/src/render/**/*.ts'],
+    ignores: ['shared/src/kube/rest-client.ts', 'shared/src/db/drivers/**', '**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: '@kubernetes/client-node', message: 'use the KubeClient port (shared/src/kube) instead' },
+            { name: 'pg', message: 'use the history store port instead' },
+            { name: 'dgram', message: 'network I/O belongs in adapters' },
+            { name: 'node:dgram', message: 'network I/O belongs in adapters' },
+          ],
+        },
+      ],
+    },
+  },
+);

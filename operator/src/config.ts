@@ -1,0 +1,123 @@
+// Operator configuration from flags and environment, validated up front with every problem reported at once.
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import { LOG_LEVELS } from '../../shared/src/logging.js';
+
+export interface OperatorConfig {
+  kubeconfig: string | undefined;
+  namespaces: string[];
+  metricsPort: number;
+  metricsHost: string;
+  leaderElect: boolean;
+  leaderElectionNamespace: string;
+  leaderElectionId: string;
+  identity: string;
+  logLevel: string;
+  maxConcurrentReconciles: number;
+  resyncPeriodSeconds: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const HELP = `anvil operator
+
+Flags (environment variable in brackets):
+  --kubeconfig PATH                 kubeconfig file; in-cluster config when unset [KUBECONFIG]
+  --namespace NS[,NS...]            namespaces to watch; all when unset [WATCH_NAMESPACE]
+  --metrics-port N                  port for /metrics, /healthz, /readyz (default 8080) [METRICS_PORT]
+  --metrics-host ADDR               address to bind (default 0.0.0.0) [METRICS_HOST]
+  --leader-elect BOOL               run leader election (default true) [LEADER_ELECT]
+  --leader-election-namespace NS    namespace of the Lease (default: POD_NAMESPACE or "default") [LEADER_ELECTION_NAMESPACE]
+  --leader-election-id NAME         name of the Lease (default anvil-operator) [LEADER_ELECTION_ID]
+  --identity NAME                   this replica's identity (default: POD_NAME or hostname_pid) [POD_NAME]
+  --log-level LEVEL                 ${LOG_LEVELS.join('|')} (default info) [LOG_LEVEL]
+  --max-concurrent-reconciles N     workers per controller (default 4) [MAX_CONCURRENT_RECONCILES]
+  --resync-period SECONDS           periodic resync of every cached object (default 600, 0 = off) [RESYNC_PERIOD]
+  --help                            print this help
+`;
+
+export const helpText = (): string => HELP;
+
+const NS_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+function parseBool(name: string, v: string, problems: string[]): boolean {
+  if (/^(true|1|yes|on)$/i.test(v)) return true;
+  if (/^(false|0|no|off)$/i.test(v)) return false;
+  problems.push(`${name} must be true or false, got "${v}"`);
+  return false;
+}
+
+function parseInteger(name: string, v: string, min: number, max: number, problems: string[]): number {
+  const n = Number(v);
+  if (!/^-?\d+$/.test(v.trim()) || n < min || n > max) {
+    problems.push(`${name} must be an integer between ${min} and ${max}, got "${v}"`);
+    return min;
+  }
+  return n;
+}
+
+/** Parses argv and env; throws ConfigError listing every problem, or returns 'help' when --help is given. */
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): OperatorConfig | 'help' {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        kubeconfig: { type: 'string' },
+        namespace: { type: 'string' },
+        'metrics-port': { type: 'string' },
+        'metrics-host': { type: 'string' },
+        'leader-elect': { type: 'string' },
+        'leader-election-namespace': { type: 'string' },
+        'leader-election-id': { type: 'string' },
+        identity: { type: 'string' },
+        'log-level': { type: 'string' },
+        'max-concurrent-reconciles': { type: 'string' },
+        'resync-period': { type: 'string' },
+        help: { type: 'boolean' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw new ConfigError([(err as Error).message]);
+  }
+  if (values.help) return 'help';
+  const get = (flag: string, envName: string): string | undefined => (values[flag] as string | undefined) ?? env[envName];
+  const problems: string[] = [];
+
+  const namespaces = (get('namespace', 'WATCH_NAMESPACE') ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const ns of namespaces) if (!NS_PATTERN.test(ns) || ns.length > 63) problems.push(`namespace "${ns}" is not a valid namespace name`);
+
+  const logLevel = get('log-level', 'LOG_LEVEL') ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel as never)) problems.push(`log level must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+
+  const leaderElectionNamespace = get('leader-election-namespace', 'LEADER_ELECTION_NAMESPACE') ?? env.POD_NAMESPACE ?? 'default';
+  if (!NS_PATTERN.test(leaderElectionNamespace)) problems.push(`leader election namespace "${leaderElectionNamespace}" is not a valid namespace name`);
+  const leaderElectionId = get('leader-election-id', 'LEADER_ELECTION_ID') ?? 'anvil-operator';
+  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(leaderElectionId)) problems.push(`leader election id "${leaderElectionId}" is not a valid object name`);
+
+  const config: OperatorConfig = {
+    kubeconfig: get('kubeconfig', 'KUBECONFIG') || undefined,
+    namespaces,
+    metricsPort: parseInteger('metrics port', get('metrics-port', 'METRICS_PORT') ?? '8080', 0, 65535, problems),
+    metricsHost: get('metrics-host', 'METRICS_HOST') ?? '0.0.0.0',
+    leaderElect: parseBool('leader-elect', get('leader-elect', 'LEADER_ELECT') ?? 'true', problems),
+    leaderElectionNamespace,
+    leaderElectionId,
+    identity: get('identity', 'POD_NAME') ?? `${hostname()}_${process.pid}`,
+    logLevel,
+    maxConcurrentReconciles: parseInteger('max concurrent reconciles', get('max-concurrent-reconciles', 'MAX_CONCURRENT_RECONCILES') ?? '4', 1, 1000, problems),
+    resyncPeriodSeconds: parseInteger('resync period', get('resync-period', 'RESYNC_PERIOD') ?? '600', 0, 86400 * 7, problems),
+  };
+  if (problems.length) throw new ConfigError(problems);
+  return config;
+}

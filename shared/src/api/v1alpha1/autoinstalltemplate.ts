@@ -1,0 +1,105 @@
+// AutoinstallTemplate: nunjucks templates for the files an installer needs, plus the boot recipe, composable by name.
+import * as s from '../schema.js';
+import type { CrdDefinition } from '../crd.js';
+import { type API_VERSION, HTTP_URL_PATTERN, SHA256_PATTERN, objectName, observedGeneration, type ObjectMeta } from './common.js';
+
+export const AUTOINSTALLTEMPLATE_KIND = 'AutoinstallTemplate';
+export const AUTOINSTALLTEMPLATE_PLURAL = 'autoinstalltemplates';
+export const AUTOINSTALLTEMPLATE_SINGULAR = 'autoinstalltemplate';
+export const AUTOINSTALLTEMPLATE_SHORT_NAMES = ['ait'] as const;
+
+export const AUTOINSTALLTEMPLATE_CONDITIONS = {
+  /** The template chain resolves and every template in it compiles. */
+  Valid: 'Valid',
+} as const;
+export type AutoinstallTemplateConditionType = (typeof AUTOINSTALLTEMPLATE_CONDITIONS)[keyof typeof AUTOINSTALLTEMPLATE_CONDITIONS];
+
+/** Upper bound for one template string (the whole object must stay well below etcd's 1.5 MiB limit). */
+export const MAX_TEMPLATE_LENGTH = 262144;
+
+const template = (description: string) => s.string(description, { maxLength: MAX_TEMPLATE_LENGTH });
+
+const artifact = (what: string) =>
+  s.object(
+    `The ${what}: where to download it and its checksum. The boot-server fetches it once, verifies it and serves it from its cache.`,
+    {
+      url: s.string(`http(s) URL of the ${what}.`, { pattern: HTTP_URL_PATTERN, maxLength: 2048 }),
+      sha256: s.string(`SHA-256 of the ${what}, 64 hex digits; the download is refused if it does not match.`, { pattern: SHA256_PATTERN }),
+    },
+    { required: ['url', 'sha256'] },
+  );
+
+const boot = s.object(
+  'The boot recipe: what the host network-boots into to run the installer. Fields left unset are inherited from the base template (extends).',
+  {
+    kernel: artifact('installer kernel'),
+    initrd: artifact('installer initrd'),
+    iso: artifact('installer ISO image (optional; e.g. the Ubuntu live-server ISO passed as url= to casper)'),
+    kernelArgs: template(
+      'Kernel command line, a nunjucks template rendered per host. anvil always appends autoinstall and ds=nocloud-net;s=<the host\'s seed URL>/.',
+    ),
+  },
+);
+
+export const autoinstallTemplateSpecSchema = s.object('Desired state of the AutoinstallTemplate.', {
+  extends: objectName(
+    'Name of a base AutoinstallTemplate in the same namespace. Fields left unset here are inherited from the base, defaults are deep-merged (this template winning), and this template\'s nunjucks templates may override {% block %}s of the base\'s corresponding template. Chains may be several levels deep; cycles are reported as Valid=False.',
+  ),
+  includes: s.array(
+    'Names of AutoinstallTemplates in the same namespace whose templates can be pulled in with {% include %} / {% import %} (e.g. shared macros or per-role snippets). Their defaults are merged in list order, below this template\'s own.',
+    objectName('Name of an AutoinstallTemplate in the same namespace.'),
+    { maxItems: 32 },
+  ),
+  defaults: s.freeForm('Default template variables (any YAML), overridden by the host\'s spec.variables.'),
+  userData: template(
+    'Nunjucks template of the NoCloud user-data: Ubuntu autoinstall as #cloud-config with a top-level autoinstall: key. Rendered with autoescape off and undefined variables as errors; anvil adds the reporting webhook.',
+  ),
+  metaData: template('Nunjucks template of the NoCloud meta-data. If unset, anvil serves instance-id and local-hostname.'),
+  networkConfig: template(
+    'Nunjucks template of the NoCloud network-config (netplan version 2). A host\'s spec.networkConfig takes precedence.',
+  ),
+  vendorData: template('Nunjucks template of the NoCloud vendor-data. Served empty if unset.'),
+  boot,
+});
+
+export const autoinstallTemplateStatusSchema = s.object('Observed state of the AutoinstallTemplate, written by anvil.', {
+  conditions: s.conditions('Current conditions: Valid (the chain resolves and every template compiles; the nunjucks error and line otherwise).'),
+  observedGeneration: observedGeneration(),
+  resolvedChain: s.array(
+    'The template chain as resolved last: base templates first, this template last (includes are not listed).',
+    objectName('Name of an AutoinstallTemplate.'),
+    { maxItems: 32 },
+  ),
+  contentHash: s.string('Hash of the resolved content of the whole chain; changes when any template in it changes.', { maxLength: 128 }),
+  message: s.string('Human-readable summary of the last validation.', { maxLength: 4096 }),
+});
+
+export type AutoinstallTemplateSpec = s.Static<typeof autoinstallTemplateSpecSchema>;
+export type AutoinstallTemplateStatus = s.Static<typeof autoinstallTemplateStatusSchema>;
+export type AutoinstallTemplateBoot = NonNullable<AutoinstallTemplateSpec['boot']>;
+export type BootArtifact = NonNullable<AutoinstallTemplateBoot['kernel']>;
+
+export type AutoinstallTemplate = {
+  apiVersion: typeof API_VERSION;
+  kind: typeof AUTOINSTALLTEMPLATE_KIND;
+  metadata: ObjectMeta;
+  spec: AutoinstallTemplateSpec;
+  status?: AutoinstallTemplateStatus;
+};
+
+export const autoinstallTemplateDefinition: CrdDefinition = {
+  kind: AUTOINSTALLTEMPLATE_KIND,
+  plural: AUTOINSTALLTEMPLATE_PLURAL,
+  singular: AUTOINSTALLTEMPLATE_SINGULAR,
+  shortNames: AUTOINSTALLTEMPLATE_SHORT_NAMES,
+  description:
+    'An AutoinstallTemplate holds nunjucks templates for the files an installer needs (NoCloud user-data, meta-data, network-config, vendor-data) and the boot recipe (kernel, initrd, optional ISO, kernel arguments). BareMetalHosts reference one by name; templates compose through extends and includes.',
+  spec: autoinstallTemplateSpecSchema,
+  status: autoinstallTemplateStatusSchema,
+  printerColumns: [
+    { name: 'Valid', type: 'string', jsonPath: '.status.conditions[?(@.type=="Valid")].status', description: 'Whether the template chain is valid.' },
+    { name: 'Extends', type: 'string', jsonPath: '.spec.extends', description: 'Base template.' },
+    { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+    { name: 'Message', type: 'string', jsonPath: '.status.conditions[?(@.type=="Valid")].message', priority: 1, description: 'Validation message.' },
+  ],
+};

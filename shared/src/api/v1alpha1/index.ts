@@ -1,0 +1,4 @@
+export * from './common.js';
+export * from './baremetalhost.js';
+export * from './autoinstalltemplate.js';
+export * from './proxmoxtemplate.js';

@@ -1,0 +1,212 @@
+// The KubeClient adapter: REST calls on undici with the authentication and TLS settings of a client-node KubeConfig.
+import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
+import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
+import { fetch, type Dispatcher } from 'undici';
+import { ApiError } from './errors.js';
+import { resourcePath } from './resources.js';
+import type {
+  KubeClient,
+  KubeObject,
+  ListOptions,
+  ListResult,
+  ObjectKey,
+  PatchOptions,
+  PatchType,
+  ResourceType,
+  WatchEvent,
+  WatchHandle,
+  WatchOptions,
+} from './types.js';
+
+const PATCH_CONTENT_TYPES: Record<PatchType, string> = {
+  merge: 'application/merge-patch+json',
+  json: 'application/json-patch+json',
+  apply: 'application/apply-patch+yaml',
+};
+
+export interface RestClientOptions {
+  /** Requests per second is not limited here; a hung request is cut after this long. */
+  requestTimeoutMs?: number;
+  userAgent?: string;
+  /** Counts every request by verb, for tests and benchmarks that check API usage. */
+  onRequest?: (verb: string, type: ResourceType) => void;
+}
+
+export function loadKubeConfig(kubeconfigPath?: string): KubeConfig {
+  const kc = new KubeConfig();
+  if (kubeconfigPath) kc.loadFromFile(kubeconfigPath);
+  else kc.loadFromDefault();
+  if (!kc.getCurrentCluster()) throw new Error('kubeconfig has no current cluster');
+  return kc;
+}
+
+export class RestKubeClient implements KubeClient {
+  private readonly server: string;
+  private readonly timeoutMs: number;
+
+  constructor(
+    private readonly kc: KubeConfig,
+    private readonly options: RestClientOptions = {},
+  ) {
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw new Error('kubeconfig has no current cluster');
+    this.server = cluster.server.replace(/\/+$/, '');
+    this.timeoutMs = options.requestTimeoutMs ?? 30_000;
+  }
+
+  private async prepare(method: HttpMethod, url: URL): Promise<{ headers: Record<string, string>; dispatcher?: Dispatcher }> {
+    const ctx = new RequestContext(url.toString(), method);
+    await this.kc.applySecurityAuthentication(ctx);
+    const headers: Record<string, string> = { ...ctx.getHeaders(), Accept: 'application/json' };
+    if (this.options.userAgent) headers['User-Agent'] = this.options.userAgent;
+    const dispatcher = ctx.getDispatcher() as Dispatcher | undefined;
+    return dispatcher ? { headers, dispatcher } : { headers };
+  }
+
+  private url(path: string, query: Record<string, string | number | boolean | undefined> = {}): URL {
+    const url = new URL(this.server + path);
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
+    return url;
+  }
+
+  private async request<T>(
+    verb: string,
+    type: ResourceType,
+    method: HttpMethod,
+    url: URL,
+    body?: unknown,
+    contentType = 'application/json',
+  ): Promise<T> {
+    this.options.onRequest?.(verb, type);
+    const { headers, dispatcher } = await this.prepare(method, url);
+    const init: Parameters<typeof fetch>[1] = { method, headers, signal: AbortSignal.timeout(this.timeoutMs) };
+    if (dispatcher) init.dispatcher = dispatcher;
+    if (body !== undefined) {
+      headers['Content-Type'] = contentType;
+      init.body = typeof body === 'string' ? body : JSON.stringify(body);
+    }
+    const res = await fetch(url, init);
+    const text = await res.text();
+    if (!res.ok) throw toApiError(res.status, text, `${method} ${url.pathname}`);
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  async get<T extends KubeObject>(type: ResourceType, key: ObjectKey): Promise<T | undefined> {
+    try {
+      return await this.request<T>('get', type, HttpMethod.GET, this.url(resourcePath(type, key.namespace, key.name)));
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async list<T extends KubeObject>(type: ResourceType, options: ListOptions = {}): Promise<ListResult<T>> {
+    const url = this.url(resourcePath(type, options.namespace), {
+      labelSelector: options.labelSelector,
+      fieldSelector: options.fieldSelector,
+      limit: options.limit,
+      continue: options.continue,
+      resourceVersion: options.resourceVersion,
+    });
+    const list = await this.request<{ items: T[]; metadata: { resourceVersion: string; continue?: string } }>(
+      'list',
+      type,
+      HttpMethod.GET,
+      url,
+    );
+    const apiVersion = type.group ? `${type.group}/${type.version}` : type.version;
+    // List items come without apiVersion/kind; fill them so cached objects are self-describing.
+    for (const item of list.items) {
+      item.apiVersion ??= apiVersion;
+      item.kind ??= type.kind;
+    }
+    const result: ListResult<T> = { items: list.items, resourceVersion: list.metadata.resourceVersion };
+    if (list.metadata.continue) result.continue = list.metadata.continue;
+    return result;
+  }
+
+  watch<T extends KubeObject>(type: ResourceType, options: WatchOptions, onEvent: (event: WatchEvent<T>) => void): WatchHandle {
+    const controller = new AbortController();
+    const url = this.url(resourcePath(type, options.namespace), {
+      watch: 1,
+      resourceVersion: options.resourceVersion,
+      allowWatchBookmarks: options.allowWatchBookmarks ?? true,
+      timeoutSeconds: options.timeoutSeconds,
+      labelSelector: options.labelSelector,
+      fieldSelector: options.fieldSelector,
+    });
+    this.options.onRequest?.('watch', type);
+    const done = (async (): Promise<Error | undefined> => {
+      try {
+        const { headers, dispatcher } = await this.prepare(HttpMethod.GET, url);
+        const init: Parameters<typeof fetch>[1] = { method: 'GET', headers, signal: controller.signal };
+        if (dispatcher) init.dispatcher = dispatcher;
+        const res = await fetch(url, init);
+        if (!res.ok || !res.body) throw toApiError(res.status, await res.text(), `WATCH ${url.pathname}`);
+        const lines = createInterface({ input: Readable.fromWeb(res.body as never), crlfDelay: Infinity });
+        for await (const line of lines) {
+          if (!line.trim()) continue;
+          const event = JSON.parse(line) as WatchEvent<T>;
+          if (event.type === 'ERROR') {
+            const status = event.object as unknown as { code?: number; reason?: string; message?: string };
+            throw new ApiError(status.code ?? 500, status.reason ?? 'Unknown', status.message ?? 'watch error', status);
+          }
+          onEvent(event);
+        }
+        return undefined;
+      } catch (err) {
+        if (controller.signal.aborted) return undefined;
+        return err instanceof Error ? err : new Error(String(err));
+      }
+    })();
+    return { done, stop: () => controller.abort() };
+  }
+
+  async create<T extends KubeObject>(type: ResourceType, object: T, options: { dryRun?: boolean } = {}): Promise<T> {
+    const url = this.url(resourcePath(type, object.metadata.namespace), { dryRun: options.dryRun ? 'All' : undefined });
+    return this.request<T>('create', type, HttpMethod.POST, url, object);
+  }
+
+  async replace<T extends KubeObject>(type: ResourceType, object: T, options: { subresource?: 'status' } = {}): Promise<T> {
+    const name = object.metadata.name;
+    if (!name) throw new Error('replace needs metadata.name');
+    const url = this.url(resourcePath(type, object.metadata.namespace, name, options.subresource));
+    return this.request<T>('update', type, HttpMethod.PUT, url, object);
+  }
+
+  async patch<T extends KubeObject>(
+    type: ResourceType,
+    key: ObjectKey,
+    patchType: PatchType,
+    body: unknown,
+    options: PatchOptions = {},
+  ): Promise<T> {
+    const url = this.url(resourcePath(type, key.namespace, key.name, options.subresource), {
+      fieldManager: options.fieldManager ?? (patchType === 'apply' ? 'anvil' : undefined),
+      force: options.force,
+      dryRun: options.dryRun ? 'All' : undefined,
+    });
+    return this.request<T>('patch', type, HttpMethod.PATCH, url, body, PATCH_CONTENT_TYPES[patchType]);
+  }
+
+  async delete(
+    type: ResourceType,
+    key: ObjectKey,
+    options: { propagationPolicy?: 'Foreground' | 'Background' | 'Orphan'; uid?: string } = {},
+  ): Promise<void> {
+    const body: Record<string, unknown> = { apiVersion: 'v1', kind: 'DeleteOptions' };
+    if (options.propagationPolicy) body.propagationPolicy = options.propagationPolicy;
+    if (options.uid) body.preconditions = { uid: options.uid };
+    await this.request('delete', type, HttpMethod.DELETE, this.url(resourcePath(type, key.namespace, key.name)), body);
+  }
+}
+
+function toApiError(code: number, text: string, what: string): ApiError {
+  try {
+    const status = JSON.parse(text) as { reason?: string; message?: string; details?: unknown };
+    return new ApiError(code, status.reason ?? 'Unknown', status.message ?? `${what}: HTTP ${code}`, status.details);
+  } catch {
+    return new ApiError(code, 'Unknown', `${what}: HTTP ${code}: ${text.slice(0, 200)}`);
+  }
+}
