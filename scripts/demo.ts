@@ -9,9 +9,12 @@ import { startControlPlane, freePort } from '../test/harness/control-plane.js';
 import { clientFor, installCrds } from '../test/harness/kube.js';
 import { kubeTools } from '../test/harness/tools.js';
 import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const HERE = fileURLToPath(new URL('.', import.meta.url));
 
 const check = process.argv.includes('--check');
-const root = join(import.meta.dirname, '..');
+const root = join(HERE, '..');
 
 const cp = await startControlPlane({ controllerManager: true });
 const client = clientFor(cp);

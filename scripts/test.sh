@@ -16,7 +16,9 @@ status=0
 NODE_OPTIONS=--experimental-vm-modules npx jest --runInBand --forceExit --json --outputFile=.tmp/jest-results.json "$@" || status=$?
 node -e '
 const r = require("./.tmp/jest-results.json");
-console.log(`jest: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+const failed = r.numFailedTests + r.numRuntimeErrorTestSuites;
+console.log(`jest: ${r.numPassedTests} passed, ${failed} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
 if (r.numTotalTests === 0) { console.error("no tests ran"); process.exit(1); }
+if (failed > 0 || !r.success) process.exit(1);
 ' || status=1
 exit $status

@@ -7,12 +7,15 @@ import { join } from 'node:path';
 import { anvilCrds } from '../../shared/src/api/index.js';
 import { ApiError, type KubeClient, type KubeObject, type ResourceType } from '../../shared/src/kube/index.js';
 import { startControlPlane, type ControlPlane } from '../harness/control-plane.js';
-import { clientFor, ensureNamespace, installCrds, readYamlObjects, yamlFilesIn } from '../harness/kube.js';
+import { clientFor, ensureNamespace, installCrds, readYamlObjects, waitFor, yamlFilesIn } from '../harness/kube.js';
 import { kubeTools } from '../harness/tools.js';
+import { fileURLToPath } from 'node:url';
+
+const HERE = fileURLToPath(new URL('.', import.meta.url));
 
 jest.setTimeout(120_000);
 
-const fixtures = join(import.meta.dirname, '..', 'fixtures', 'crds');
+const fixtures = join(HERE, '..', 'fixtures', 'crds');
 
 function typeOf(obj: KubeObject): ResourceType {
   const crd = anvilCrds.find((c) => c.spec.names.kind === obj.kind);
@@ -46,11 +49,18 @@ describe('anvil CRDs on a real API server', () => {
     }
   });
 
-  it('kubectl apply -f crds/ and kubectl explain bmh.spec show documented fields', () => {
+  it('kubectl apply -f crds/ and kubectl explain bmh.spec show documented fields', async () => {
     const { kubectl } = kubeTools();
     const env = { ...process.env, KUBECONFIG: cp.kubeconfigPath };
-    execFileSync(kubectl, ['apply', '-f', join(import.meta.dirname, '..', '..', 'crds')], { env, encoding: 'utf8' });
-    const explained = execFileSync(kubectl, ['explain', 'bmh.spec'], { env, encoding: 'utf8' });
+    execFileSync(kubectl, ['apply', '-f', join(HERE, '..', '..', 'crds')], { env, encoding: 'utf8' });
+    // The API server publishes a new CRD's OpenAPI a moment after it is established.
+    const explained = await waitFor('kubectl explain bmh.spec', async () => {
+      try {
+        return execFileSync(kubectl, ['explain', 'bmh.spec'], { env, encoding: 'utf8', stdio: 'pipe' });
+      } catch {
+        return undefined;
+      }
+    }, 30_000, 500);
     expect(explained).toContain('bootMACAddress');
     expect(explained).toMatch(/templateRef/);
     expect(explained).toMatch(/DESCRIPTION|FIELDS/);
@@ -58,6 +68,21 @@ describe('anvil CRDs on a real API server', () => {
     expect(mac.toLowerCase()).toContain('mac');
     const status = execFileSync(kubectl, ['explain', 'proxmoxtemplate.status.phase'], { env, encoding: 'utf8' });
     expect(status).toMatch(/Downloading|phase/i);
+  });
+
+  it('accepts empty strings, zero and false in typed fields (the patched 1.20 validator)', async () => {
+    const bmh = { group: 'anvil.dev', version: 'v1alpha1', kind: 'BareMetalHost', plural: 'baremetalhosts', namespaced: true };
+    const created = await client.create(bmh, {
+      apiVersion: 'anvil.dev/v1alpha1',
+      kind: 'BareMetalHost',
+      metadata: { name: 'zero-values', namespace: ns },
+      spec: { bootMACAddress: '52:54:00:00:00:99', provisioning: { allowed: false, revision: 0 } },
+    });
+    expect((created.spec as { provisioning: { allowed: boolean } }).provisioning.allowed).toBe(false);
+    const patched = await client.patch(bmh, { namespace: ns, name: 'zero-values' }, 'merge', {
+      status: { errorMessage: '', errorCount: 0, conditions: [{ type: 'Ready', status: 'False', reason: 'Pending', message: '', lastTransitionTime: '2026-01-01T00:00:00Z' }] },
+    }, { subresource: 'status' });
+    expect((patched.status as { errorMessage: string }).errorMessage).toBe('');
   });
 
   const validFiles = yamlFilesIn(join(fixtures, 'valid'));

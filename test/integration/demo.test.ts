@@ -3,11 +3,14 @@
 import { jest } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = fileURLToPath(new URL('.', import.meta.url));
 
 jest.setTimeout(120_000);
 
 it('scripts/demo.ts --check brings up the API server, CRDs, examples and a ready operator', () => {
-  const root = join(import.meta.dirname, '..', '..');
+  const root = join(HERE, '..', '..');
   const res = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'demo.ts'), '--check'], {
     cwd: root,
     encoding: 'utf8',
