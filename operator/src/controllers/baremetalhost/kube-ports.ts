@@ -1,0 +1,91 @@
+// HostPorts backed by the API server and the informer caches.
+import { randomUUID } from 'node:crypto';
+import type { BareMetalHost } from '../../../../shared/src/api/index.js';
+import {
+  CONTENT_HASH_ANNOTATION,
+  bootConfigSecretName,
+  fromSecret,
+  macDashed,
+  newToken,
+  normalizeMac,
+  toSecret,
+  type BootConfig,
+} from '../../../../shared/src/bootconfig/boot-config.js';
+import { CoreResources, isNotFound, type KubeClient, type KubeObject } from '../../../../shared/src/kube/index.js';
+import type { CacheReader } from '../../runtime/cache.js';
+import type { EventRecorder } from '../../runtime/events.js';
+import { setControllerReference } from '../../runtime/owner-references.js';
+import type { HostPorts, HostUrls, InstallIdentity, RenderOutcome } from './ports.js';
+
+export type HostRenderFn = (host: BareMetalHost, install: InstallIdentity, urls: HostUrls) => Promise<RenderOutcome>;
+
+export interface KubeHostPortsDeps {
+  client: KubeClient;
+  hosts: CacheReader<BareMetalHost & KubeObject>;
+  bootConfigs: CacheReader<KubeObject>;
+  recorder: EventRecorder;
+  render: HostRenderFn;
+  /** Base URL machines reach the boot-server at, e.g. http://10.0.0.2:8080 */
+  bootServerURL: string;
+}
+
+export class KubeHostPorts implements HostPorts {
+  constructor(private readonly deps: KubeHostPortsDeps) {}
+
+  render(host: BareMetalHost, install: InstallIdentity): Promise<RenderOutcome> {
+    return this.deps.render(host, install, this.urls(host, install.token));
+  }
+
+  urls(host: BareMetalHost, token: string): HostUrls {
+    const base = this.deps.bootServerURL.replace(/\/+$/, '');
+    const mac = macDashed(host.spec.bootMACAddress);
+    return { bootServerURL: base, seedURL: `${base}/nocloud/${mac}/${token}/`, webhookURL: `${base}/webhook/${mac}/${token}` };
+  }
+
+  publishedBootConfig(host: BareMetalHost): BootConfig | undefined {
+    const secret = this.deps.bootConfigs.get(host.metadata.namespace, bootConfigSecretName(host.metadata.name!));
+    return secret ? fromSecret(secret) : undefined;
+  }
+
+  async publishBootConfig(host: BareMetalHost, config: BootConfig): Promise<{ secretName: string; hash: string }> {
+    const desired = toSecret(config, host.metadata.namespace!);
+    setControllerReference(desired, host as unknown as KubeObject);
+    const name = desired.metadata.name!;
+    const hash = desired.metadata.annotations![CONTENT_HASH_ANNOTATION]!;
+    const key = { namespace: host.metadata.namespace, name };
+    const existing = this.deps.bootConfigs.get(host.metadata.namespace, name) ?? (await this.deps.client.get(CoreResources.secret, key));
+    if (!existing) {
+      await this.deps.client.create(CoreResources.secret, desired);
+    } else if (existing.metadata.annotations?.[CONTENT_HASH_ANNOTATION] !== hash || !existing.metadata.ownerReferences?.some((r) => r.uid === host.metadata.uid)) {
+      // A full replace guarded by resourceVersion: keys the new config no longer has (the token, user-data) disappear.
+      desired.metadata.resourceVersion = existing.metadata.resourceVersion!;
+      await this.deps.client.replace(CoreResources.secret, desired);
+    }
+    return { secretName: name, hash };
+  }
+
+  async deleteBootConfig(host: BareMetalHost): Promise<void> {
+    try {
+      await this.deps.client.delete(CoreResources.secret, { namespace: host.metadata.namespace, name: bootConfigSecretName(host.metadata.name!) });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  hostsWithMac(mac: string): BareMetalHost[] {
+    const wanted = normalizeMac(mac);
+    return this.deps.hosts.list().filter((h) => h.spec?.bootMACAddress && normalizeMac(h.spec.bootMACAddress) === wanted && !h.metadata.deletionTimestamp);
+  }
+
+  event(host: BareMetalHost, type: 'Normal' | 'Warning', reason: string, note: string): void {
+    this.deps.recorder.event(host as unknown as KubeObject, type, reason, 'Provision', note);
+  }
+
+  newInstallationId(): string {
+    return randomUUID();
+  }
+
+  newToken(): string {
+    return newToken();
+  }
+}

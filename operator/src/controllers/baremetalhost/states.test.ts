@@ -1,0 +1,200 @@
+import type { BareMetalHost, BareMetalHostStatus } from '../../../../shared/src/api/index.js';
+import { FixtureHostPorts } from './fixture-ports.js';
+import { runStateMachine, type HostContext } from './states.js';
+
+const config = { retryBaseMs: 1000, retryMaxMs: 60_000 };
+
+function host(overrides: Partial<BareMetalHost['spec']> = {}, name = 'node-01', created = '2026-01-01T00:00:00Z'): BareMetalHost {
+  return {
+    apiVersion: 'anvil.dev/v1alpha1',
+    kind: 'BareMetalHost',
+    metadata: { name, namespace: 'lab', uid: `uid-${name}`, generation: 1, creationTimestamp: created },
+    spec: { bootMACAddress: '52:54:00:12:34:01', templateRef: { name: 'ubuntu' }, provisioning: { revision: 1, allowed: true, timeoutSeconds: 600, maxRetries: 2 }, ...overrides },
+  } as BareMetalHost;
+}
+
+class Sim {
+  status: BareMetalHostStatus = {};
+  now = new Date('2026-01-02T00:00:00Z');
+  readonly ports = new FixtureHostPorts();
+  constructor(public h: BareMetalHost) {
+    this.ports.hosts = [h];
+  }
+  async step(): Promise<number | undefined> {
+    const ctx: HostContext = { host: this.h, status: this.status, now: this.now, ports: this.ports, config };
+    return (await runStateMachine(ctx)).requeueAfterMs;
+  }
+  advance(ms: number) {
+    this.now = new Date(this.now.getTime() + ms);
+  }
+  /** What the boot-server writes when the machine fetches its script and the installer reports. */
+  boot() {
+    this.advance(1);
+    this.status.lastBootRequest = { time: this.now.toISOString(), clientIP: '10.0.0.5', path: '/boot.ipxe', served: 'InstallScript' };
+  }
+  finish(result: 'SUCCESS' | 'FAIL', description = 'done') {
+    const ci = this.status.currentInstall!;
+    ci.lastEvent = { name: result === 'SUCCESS' ? 'subiquity/Install/install' : 'cmd-install/stage-curthooks', type: 'finish', result, description, time: this.now.toISOString() };
+    ci.result = result;
+  }
+  published() {
+    return this.ports.publishedBootConfig(this.h);
+  }
+}
+
+describe('BareMetalHost state machine', () => {
+  it('installs once: Pending -> Ready -> Provisioning -> Installing -> Provisioned, then boots locally', async () => {
+    const sim = new Sim(host());
+    await sim.step();
+    expect(sim.status.state).toBe('Provisioning');
+    expect(sim.status.currentInstall).toMatchObject({ attempt: 1, revision: 1 });
+    expect(sim.published()?.mode).toBe('install');
+    expect(sim.published()?.ipxe).toContain('ds=nocloud-net;s=http://boot.test:8080/nocloud/52-54-00-12-34-01/token-1/');
+    const installationId = sim.status.currentInstall!.installationId;
+
+    await sim.step(); // still waiting: token and installation stay the same
+    expect(sim.published()?.install?.token).toBe('token-1');
+    expect(sim.status.currentInstall!.installationId).toBe(installationId);
+
+    sim.advance(5000);
+    sim.boot();
+    await sim.step();
+    expect(sim.status.state).toBe('Installing');
+    sim.advance(60_000);
+    sim.finish('SUCCESS');
+    await sim.step();
+    expect(sim.status.state).toBe('Provisioned');
+    expect(sim.status.provisionedRevision).toBe(1);
+    expect(sim.published()?.mode).toBe('local');
+    expect(sim.published()?.install).toBeUndefined(); // the token is gone
+    expect(sim.status.recentInstalls?.[0]).toMatchObject({ attempt: 1, revision: 1, result: 'SUCCESS', durationSeconds: 65, reason: 'Succeeded' });
+    expect(sim.status.conditions?.find((c) => c.type === 'Provisioned')?.status).toBe('True');
+
+    // Nothing changes by itself afterwards, not even when the template renders differently.
+    sim.ports.renderOutcome = () => ({ ok: false, errorType: 'TemplateError', reason: 'TemplateError', message: 'broken' });
+    await sim.step();
+    expect(sim.status.state).toBe('Provisioned');
+    expect(sim.published()?.mode).toBe('local');
+  });
+
+  it('reinstalls when spec.provisioning.revision is bumped, as attempt 1 of the new revision', async () => {
+    const sim = new Sim(host());
+    await sim.step();
+    sim.boot();
+    await sim.step();
+    sim.finish('SUCCESS');
+    await sim.step();
+    sim.h = host({ provisioning: { revision: 2, allowed: true, timeoutSeconds: 600, maxRetries: 2 } });
+    sim.ports.hosts = [sim.h];
+    await sim.step();
+    expect(sim.status.state).toBe('Provisioning');
+    expect(sim.status.currentInstall).toMatchObject({ attempt: 1, revision: 2 });
+    expect(sim.published()?.mode).toBe('install');
+    expect(sim.published()?.install?.token).toBe('token-2');
+  });
+
+  it('retries a failed install with exponential backoff, then gives up with a clear message', async () => {
+    const sim = new Sim(host());
+    await sim.step();
+    sim.boot();
+    await sim.step();
+    sim.finish('FAIL', 'curtin command failed');
+    let wait = await sim.step();
+    expect(sim.status.state).toBe('Failed');
+    expect(wait).toBe(1000);
+    expect(sim.status.retry?.count).toBe(1);
+    expect(sim.published()?.mode).toBe('local'); // no reinstall loop while waiting
+    expect(sim.status.errorType).toBe('InstallFailed');
+    expect(sim.status.errorMessage).toContain('curtin command failed');
+
+    sim.advance(500);
+    expect(await sim.step()).toBe(500); // not yet
+    sim.advance(500);
+    await sim.step();
+    expect(sim.status.state).toBe('Provisioning');
+    expect(sim.status.currentInstall?.attempt).toBe(2);
+
+    sim.boot();
+    await sim.step();
+    sim.finish('FAIL');
+    wait = await sim.step();
+    expect(wait).toBe(2000); // doubled
+    sim.advance(2000);
+    await sim.step();
+    expect(sim.status.currentInstall?.attempt).toBe(3);
+    sim.boot();
+    await sim.step();
+    sim.finish('FAIL');
+    wait = await sim.step();
+    expect(wait).toBeUndefined();
+    expect(sim.status.state).toBe('Failed');
+    expect(sim.status.errorMessage).toMatch(/failed after 3 attempt\(s\).*Bump spec.provisioning.revision/);
+    expect(sim.status.conditions?.find((c) => c.type === 'Provisioned')?.reason).toBe('RetriesExhausted');
+    expect(sim.status.recentInstalls?.map((r) => r.result)).toEqual(['FAIL', 'FAIL', 'FAIL']);
+  });
+
+  it('fails an attempt when the machine never boots within the timeout', async () => {
+    const sim = new Sim(host());
+    const wait = await sim.step();
+    expect(wait).toBe(600_000);
+    sim.advance(600_000);
+    await sim.step();
+    expect(sim.status.state).toBe('Failed');
+    expect(sim.status.errorType).toBe('InstallTimeout');
+  });
+
+  it('refuses a duplicate MAC on the younger host and leaves the older one alone', async () => {
+    const older = host({}, 'node-01', '2026-01-01T00:00:00Z');
+    const younger = host({}, 'node-02', '2026-01-01T00:01:00Z');
+    const a = new Sim(older);
+    const b = new Sim(younger);
+    a.ports.hosts = b.ports.hosts = [older, younger];
+    await b.step();
+    expect(b.status.state).toBe('Pending');
+    expect(b.status.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'DuplicateMAC' });
+    expect(b.status.errorMessage).toContain('already used by BareMetalHost lab/node-01');
+    expect(b.published()).toBeUndefined();
+    await a.step();
+    expect(a.status.state).toBe('Provisioning');
+  });
+
+  it('reports template errors in status and publishes nothing', async () => {
+    const sim = new Sim(host());
+    sim.ports.renderOutcome = () => ({ ok: false, errorType: 'TemplateError', reason: 'UndefinedVariable', message: 'userData: undefined variable "passwordHash" (line 9)' });
+    const wait = await sim.step();
+    expect(sim.status.state).toBe('Pending');
+    expect(wait).toBe(60_000);
+    expect(sim.status.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'UndefinedVariable' });
+    expect(sim.status.errorMessage).toContain('passwordHash');
+    expect(sim.published()).toBeUndefined();
+  });
+
+  it('does not install when not allowed, and cancels an install in progress', async () => {
+    const sim = new Sim(host({ provisioning: { revision: 1, allowed: false } }));
+    await sim.step();
+    expect(sim.status.state).toBe('Ready');
+    expect(sim.published()?.mode).toBe('local');
+    sim.h = host();
+    sim.ports.hosts = [sim.h];
+    await sim.step();
+    expect(sim.status.state).toBe('Provisioning');
+    sim.h = host({ provisioning: { revision: 1, allowed: false } });
+    await sim.step();
+    expect(sim.status.state).toBe('Ready');
+    expect(sim.published()?.mode).toBe('local');
+  });
+
+  it('keeps Discovered hosts until they get a template', async () => {
+    const h = host({ templateRef: undefined as never });
+    delete (h.spec as { templateRef?: unknown }).templateRef;
+    h.metadata.labels = { 'anvil.dev/discovered': 'true' };
+    const sim = new Sim(h);
+    await sim.step();
+    expect(sim.status.state).toBe('Discovered');
+    expect(sim.published()).toBeUndefined();
+    sim.h = host();
+    sim.ports.hosts = [sim.h];
+    await sim.step();
+    expect(sim.status.state).toBe('Provisioning');
+  });
+});

