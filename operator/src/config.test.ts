@@ -14,7 +14,7 @@ describe('operator config', () => {
   it('reports every problem at once with a clear message', () => {
     let err: unknown;
     try {
-      loadConfig(['--metrics-port', '70000', '--log-level', 'loud', '--namespace', 'Bad_NS'], { LEADER_ELECT: 'maybe' });
+      loadConfig(['--metrics-port', '70000', '--log-level', 'loud', '--namespace', 'Bad_NS', '--boot-server-url', 'ftp://x'], { LEADER_ELECT: 'maybe' });
     } catch (e) {
       err = e;
     }
@@ -24,6 +24,7 @@ describe('operator config', () => {
     expect(problems).toMatch(/log level must be one of/);
     expect(problems).toMatch(/namespace "Bad_NS"/);
     expect(problems).toMatch(/leader-elect must be true or false, got "maybe"/);
+    expect(problems).toMatch(/boot server URL must be an http\(s\) URL/);
   });
 
   it('rejects unknown flags', () => {

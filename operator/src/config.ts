@@ -15,6 +15,8 @@ export interface OperatorConfig {
   logLevel: string;
   maxConcurrentReconciles: number;
   resyncPeriodSeconds: number;
+  bootServerURL: string;
+  retryBaseSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -38,6 +40,8 @@ Flags (environment variable in brackets):
   --log-level LEVEL                 ${LOG_LEVELS.join('|')} (default info) [LOG_LEVEL]
   --max-concurrent-reconciles N     workers per controller (default 4) [MAX_CONCURRENT_RECONCILES]
   --resync-period SECONDS           periodic resync of every cached object (default 600, 0 = off) [RESYNC_PERIOD]
+  --boot-server-url URL             base URL machines reach the boot-server at (default http://127.0.0.1:8080) [BOOT_SERVER_URL]
+  --retry-base-seconds N            first retry delay after a failed install; doubles per retry (default 30) [RETRY_BASE_SECONDS]
   --help                            print this help
 `;
 
@@ -79,6 +83,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): OperatorConf
         'log-level': { type: 'string' },
         'max-concurrent-reconciles': { type: 'string' },
         'resync-period': { type: 'string' },
+        'boot-server-url': { type: 'string' },
+        'retry-base-seconds': { type: 'string' },
         help: { type: 'boolean' },
       },
       strict: true,
@@ -105,6 +111,15 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): OperatorConf
   const leaderElectionId = get('leader-election-id', 'LEADER_ELECTION_ID') ?? 'anvil-operator';
   if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(leaderElectionId)) problems.push(`leader election id "${leaderElectionId}" is not a valid object name`);
 
+  const bootServerURL = (get('boot-server-url', 'BOOT_SERVER_URL') ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
+  try {
+    const u = new URL(bootServerURL);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+    if (u.search || u.hash) throw new Error('query');
+  } catch {
+    problems.push(`boot server URL must be an http(s) URL without query, e.g. http://10.0.0.2:8080, got "${bootServerURL}"`);
+  }
+
   const config: OperatorConfig = {
     kubeconfig: get('kubeconfig', 'KUBECONFIG') || undefined,
     namespaces,
@@ -117,6 +132,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): OperatorConf
     logLevel,
     maxConcurrentReconciles: parseInteger('max concurrent reconciles', get('max-concurrent-reconciles', 'MAX_CONCURRENT_RECONCILES') ?? '4', 1, 1000, problems),
     resyncPeriodSeconds: parseInteger('resync period', get('resync-period', 'RESYNC_PERIOD') ?? '600', 0, 86400 * 7, problems),
+    bootServerURL,
+    retryBaseSeconds: parseInteger('retry base seconds', get('retry-base-seconds', 'RETRY_BASE_SECONDS') ?? '30', 1, 86400, problems),
   };
   if (problems.length) throw new ConfigError(problems);
   return config;

@@ -38,7 +38,12 @@ async function main(): Promise<void> {
       process.exit(1);
     },
   });
-  const controllers = registerControllers(manager, { maxConcurrentReconciles: config.maxConcurrentReconciles, log });
+  const controllers = registerControllers(manager, {
+    maxConcurrentReconciles: config.maxConcurrentReconciles,
+    log,
+    bootServerURL: config.bootServerURL,
+    retryBaseMs: config.retryBaseSeconds * 1000,
+  });
 
   let stopping = false;
   const shutdown = (signal: string): void => {

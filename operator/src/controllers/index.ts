@@ -1,15 +1,82 @@
 // Every controller the operator runs is registered here. Each lives in its own folder under controllers/.
 import type { Logger } from 'pino';
+import type { AutoinstallTemplate, BareMetalHost } from '../../../shared/src/api/index.js';
+import { BOOT_CONFIG_LABEL, normalizeMac } from '../../../shared/src/bootconfig/boot-config.js';
+import { CoreResources, type KubeObject } from '../../../shared/src/kube/index.js';
+import type { TemplateRenderer } from '../render/index.js';
 import type { Manager } from '../runtime/manager.js';
+import type { Request } from '../runtime/reconciler.js';
+import { AutoinstallTemplateReconciler } from './autoinstalltemplate/controller.js';
+import { BareMetalHostReconciler, BareMetalHostType, hostChangeMatters } from './baremetalhost/controller.js';
+import { KubeHostPorts } from './baremetalhost/kube-ports.js';
+import { AutoinstallTemplateType, makeHostRender } from './baremetalhost/render-host.js';
 
 export interface ControllerDeps {
   maxConcurrentReconciles: number;
   log: Logger;
+  bootServerURL: string;
+  retryBaseMs?: number;
+  renderer?: TemplateRenderer;
 }
 
+type Host = BareMetalHost & KubeObject;
+type Template = AutoinstallTemplate & KubeObject;
+
 /** Registers the controllers and returns their names. */
-export function registerControllers(_manager: Manager, _deps: ControllerDeps): string[] {
-  // The BareMetalHost, AutoinstallTemplate and ProxmoxTemplate controllers arrive with their issues (3 and 8);
-  // until then the operator runs the runtime (caches, leader election, metrics, health) with no controllers.
-  return [];
+export function registerControllers(manager: Manager, deps: ControllerDeps): string[] {
+  const hosts = manager.informer<Host>(BareMetalHostType);
+  const templates = manager.informer<Template>(AutoinstallTemplateType);
+  const bootConfigs = manager.informer<KubeObject>(CoreResources.secret, { labelSelector: `${BOOT_CONFIG_LABEL}=true` });
+  const client = manager.client;
+
+  const ports = new KubeHostPorts({
+    client,
+    hosts,
+    bootConfigs,
+    recorder: manager.recorder,
+    bootServerURL: deps.bootServerURL,
+    render: makeHostRender({ client, templates, ...(deps.renderer ? { renderer: deps.renderer } : {}) }),
+  });
+  const hostsInNamespace = (obj: KubeObject): Request[] =>
+    hosts.list(obj.metadata.namespace).map((h) => ({ namespace: h.metadata.namespace!, name: h.metadata.name! }));
+  const hostsSharingMac = (obj: KubeObject): Request[] => {
+    const mac = (obj as Host).spec?.bootMACAddress;
+    if (!mac) return [];
+    return ports
+      .hostsWithMac(normalizeMac(mac))
+      .filter((h) => h.metadata.uid !== obj.metadata.uid)
+      .map((h) => ({ namespace: h.metadata.namespace!, name: h.metadata.name! }));
+  };
+
+  manager.addController({
+    name: 'baremetalhost',
+    for: hosts as never,
+    owns: [bootConfigs],
+    watches: [
+      // A template change can make an invalid host valid (or the reverse); installed hosts are not reinstalled by it.
+      { source: templates as never, map: hostsInNamespace },
+      // When a host gives up a MAC (deleted, changed), the host that was refused it may now take it.
+      { source: hosts as never, map: hostsSharingMac },
+    ],
+    updatePredicate: hostChangeMatters,
+    maxConcurrentReconciles: deps.maxConcurrentReconciles,
+    reconciler: new BareMetalHostReconciler({
+      client,
+      hosts,
+      ports,
+      log: deps.log.child({ controller: 'baremetalhost' }),
+      config: { retryBaseMs: deps.retryBaseMs ?? 30_000, retryMaxMs: 3_600_000 },
+    }),
+  });
+
+  manager.addController({
+    name: 'autoinstalltemplate',
+    for: templates as never,
+    // A base template's change changes the validity of every template that extends or includes it.
+    watches: [{ source: templates as never, map: (obj) => templates.list(obj.metadata.namespace).map((t) => ({ namespace: t.metadata.namespace!, name: t.metadata.name! })) }],
+    updatePredicate: (o, n) => o.metadata.generation !== n.metadata.generation,
+    maxConcurrentReconciles: deps.maxConcurrentReconciles,
+    reconciler: new AutoinstallTemplateReconciler(client, templates),
+  });
+  return ['baremetalhost', 'autoinstalltemplate'];
 }

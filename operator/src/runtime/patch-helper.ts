@@ -23,15 +23,27 @@ function splitObject(obj: WithStatus): { main: Record<string, unknown>; status: 
   return { main: { ...rest, metadata: meta }, status };
 }
 
+export interface PatchHelperOptions {
+  /**
+   * On 409, re-apply our change to the latest object and retry (the default; right for writers whose changes do not
+   * depend on what they read, e.g. conditions). When false the conflict is thrown, so a reconciler whose decisions
+   * were made on a stale object runs again on fresh data instead of overwriting newer decisions.
+   */
+  rebaseOnConflict?: boolean;
+}
+
 export class PatchHelper<T extends WithStatus> {
   private readonly before: T;
+  private readonly rebase: boolean;
 
   constructor(
     private readonly client: KubeClient,
     private readonly type: ResourceType,
     original: T,
+    options: PatchHelperOptions = {},
   ) {
     this.before = clone(original);
+    this.rebase = options.rebaseOnConflict ?? true;
   }
 
   /** Sends the changes made to `after` since the snapshot. */
@@ -54,7 +66,7 @@ export class PatchHelper<T extends WithStatus> {
           rv = current.metadata.resourceVersion;
           break;
         } catch (err) {
-          if (!isConflict(err) || attempt >= MAX_ATTEMPTS) throw err;
+          if (!isConflict(err) || attempt >= MAX_ATTEMPTS || !this.rebase) throw err;
           conflicts++;
           const latest = await this.client.get<T>(this.type, key);
           if (!latest) throw err;
@@ -73,7 +85,7 @@ export class PatchHelper<T extends WithStatus> {
           writes++;
           break;
         } catch (err) {
-          if (!isConflict(err) || attempt >= MAX_ATTEMPTS) throw err;
+          if (!isConflict(err) || attempt >= MAX_ATTEMPTS || !this.rebase) throw err;
           conflicts++;
           const latest = await this.client.get<T>(this.type, key);
           if (!latest) throw err;

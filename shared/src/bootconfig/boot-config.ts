@@ -159,3 +159,9 @@ export function fromSecret(secret: KubeObject): BootConfig | undefined {
   }
   return config;
 }
+
+/** Where the boot-server serves a cached boot artifact: content-addressed by its sha256, named like the original. */
+export function assetURL(bootServerURL: string, artifact: { url: string; sha256: string }): string {
+  const name = artifact.url.split('?')[0]!.split('/').pop() || 'file';
+  return `${bootServerURL.replace(/\/+$/, '')}/assets/${artifact.sha256.toLowerCase()}/${encodeURIComponent(name)}`;
+}

@@ -52,7 +52,7 @@ export class BareMetalHostReconciler implements Reconciler {
     const ctx = { host, status: draft.status, now: this.deps.now?.() ?? new Date(), ports, config: this.deps.config ?? defaultStateMachineConfig };
     const result = await runStateMachine(ctx);
     if (host.metadata.generation !== undefined) draft.status.observedGeneration = host.metadata.generation;
-    await new PatchHelper(client, BareMetalHostType, host).patch(draft);
+    await new PatchHelper(client, BareMetalHostType, host, { rebaseOnConflict: false }).patch(draft);
     return result.requeueAfterMs ? { requeueAfterMs: result.requeueAfterMs } : {};
   }
 }

@@ -20,9 +20,14 @@ class Sim {
   constructor(public h: BareMetalHost) {
     this.ports.hosts = [h];
   }
+  /** One reconcile as the controller runs it: a committed decision (new attempt) is saved and run again at once. */
   async step(): Promise<number | undefined> {
-    const ctx: HostContext = { host: this.h, status: this.status, now: this.now, ports: this.ports, config };
-    return (await runStateMachine(ctx)).requeueAfterMs;
+    for (;;) {
+      const ctx: HostContext = { host: this.h, status: this.status, now: this.now, ports: this.ports, config };
+      const result = await runStateMachine(ctx);
+      if (!ctx.commitFirst) return result.requeueAfterMs;
+      expect(result.requeueAfterMs).toBe(1);
+    }
   }
   advance(ms: number) {
     this.now = new Date(this.now.getTime() + ms);
@@ -77,7 +82,7 @@ describe('BareMetalHost state machine', () => {
     expect(sim.published()?.mode).toBe('local');
   });
 
-  it('reinstalls when spec.provisioning.revision is bumped, as attempt 1 of the new revision', async () => {
+  it('reinstalls when spec.provisioning.revision is bumped, as the next attempt of the host', async () => {
     const sim = new Sim(host());
     await sim.step();
     sim.boot();
@@ -88,7 +93,8 @@ describe('BareMetalHost state machine', () => {
     sim.ports.hosts = [sim.h];
     await sim.step();
     expect(sim.status.state).toBe('Provisioning');
-    expect(sim.status.currentInstall).toMatchObject({ attempt: 1, revision: 2 });
+    expect(sim.status.currentInstall).toMatchObject({ attempt: 2, revision: 2 });
+    expect(sim.status.retry?.count).toBe(0);
     expect(sim.published()?.mode).toBe('install');
     expect(sim.published()?.install?.token).toBe('token-2');
   });

@@ -4,13 +4,15 @@
 import type { BareMetalHost, BareMetalHostErrorType, BareMetalHostState, BareMetalHostStatus } from '../../../../shared/src/api/index.js';
 import { BAREMETALHOST_CONDITIONS as C, MAX_RECENT_INSTALLS } from '../../../../shared/src/api/index.js';
 import { kubeTime, setCondition, type ConditionInput } from '../../../../shared/src/conditions.js';
-import { normalizeMac, sha256Hex, type BootConfig } from '../../../../shared/src/bootconfig/boot-config.js';
+import { assetURL, normalizeMac, sha256Hex, type BootConfig } from '../../../../shared/src/bootconfig/boot-config.js';
 import { installScript, IpxeScriptError, localBootScript } from '../../../../shared/src/bootconfig/ipxe.js';
 import type { HostPorts, RenderedHost, StateMachineConfig } from './ports.js';
 
 export const DISCOVERED_LABEL = 'anvil.dev/discovered';
 
 export interface HostContext {
+  /** Set when a decision must be saved before anything acts on it (a new attempt): the run stops there. */
+  commitFirst?: boolean;
   readonly host: BareMetalHost;
   status: BareMetalHostStatus;
   readonly now: Date;
@@ -89,14 +91,22 @@ export function macOwner(host: BareMetalHost, sameMac: BareMetalHost[]): BareMet
 const wantsInstall = (ctx: HostContext): boolean =>
   allowed(ctx.host) && (ctx.status.provisionedRevision === undefined || revisionOf(ctx.host) > ctx.status.provisionedRevision);
 
-function startAttempt(ctx: HostContext, attempt: number): void {
+/** Attempts count every install of the host (first install, retries and reinstalls), never reused. */
+const nextAttempt = (ctx: HostContext): number =>
+  Math.max(ctx.status.currentInstall?.attempt ?? 0, ctx.status.recentInstalls?.[0]?.attempt ?? 0) + 1;
+
+function startAttempt(ctx: HostContext, retry: boolean): void {
   const revision = revisionOf(ctx.host);
+  const attempt = nextAttempt(ctx);
   ctx.status.currentInstall = { attempt, revision, installationId: ctx.ports.newInstallationId(), startedAt: ctx.now.toISOString(), phase: 'waiting for boot', progress: 'waiting for boot' };
-  if (attempt === 1) ctx.status.retry = { count: 0 };
+  if (!retry) ctx.status.retry = { count: 0 };
   else if (ctx.status.retry) delete ctx.status.retry.nextAttemptAt;
   condition(ctx, { type: C.Provisioned, status: 'False', reason: 'Provisioning', message: `installing revision ${revision}` });
   condition(ctx, { type: C.Installing, status: 'False', reason: 'WaitingForBoot', message: `attempt ${attempt}: waiting for the machine to network-boot` });
-  transition(ctx, 'Provisioning', `revision ${revision}, attempt ${attempt}: boot config published, waiting for the machine to network-boot`);
+  transition(ctx, 'Provisioning', `revision ${revision}, attempt ${attempt}: publishing boot config, waiting for the machine to network-boot`);
+  // Save the new attempt before publishing anything for it: a reconcile working from a stale copy then fails its
+  // write (409) instead of handing the machine a token for an attempt that never becomes current.
+  ctx.commitFirst = true;
 }
 
 function bootConfigFor(ctx: HostContext, rendered: RenderedHost | undefined, token: string | undefined, reason: string): BootConfig {
@@ -110,7 +120,7 @@ function bootConfigFor(ctx: HostContext, rendered: RenderedHost | undefined, tok
   const ci = ctx.status.currentInstall;
   if (!rendered || !token || !ci) return { ...base, mode: 'local', ipxe: localBootScript(hostRef(host), host.spec.bootMode ?? 'UEFI', reason) };
   const { bootServerURL } = ctx.ports.urls(host, token);
-  const asset = (a: { url: string; sha256: string }): string => `${bootServerURL}/assets/${a.sha256.toLowerCase()}/${encodeURIComponent(a.url.split('/').pop() || 'file')}`;
+  const asset = (a: { url: string; sha256: string }): string => assetURL(bootServerURL, a);
   return {
     ...base,
     mode: 'install',
@@ -212,7 +222,7 @@ async function failAttempt(ctx: HostContext, reason: 'InstallerFailed' | 'Timeou
     return { requeueAfterMs: delay };
   }
   ctx.status.retry = { count: retries };
-  const final = `install of revision ${ci.revision} failed after ${ci.attempt} attempt(s): ${message}. Bump spec.provisioning.revision to try again.`;
+  const final = `install of revision ${ci.revision} failed after ${retries + 1} attempt(s): ${message}. Bump spec.provisioning.revision to try again.`;
   ctx.status.errorMessage = final;
   condition(ctx, { type: C.Provisioned, status: 'False', reason: 'RetriesExhausted', message: final });
   transition(ctx, 'Failed', final, 'Warning');
@@ -239,7 +249,7 @@ const ready: Handler = async (ctx) => {
     transition(ctx, 'Pending', 'validation failed', 'Warning');
     return {};
   }
-  if (wantsInstall(ctx)) startAttempt(ctx, 1);
+  if (wantsInstall(ctx)) startAttempt(ctx, false);
   else await publishLocalBoot(ctx, allowed(ctx.host) ? 'nothing to install' : 'installing is not allowed (spec.provisioning.allowed=false)');
   return {};
 };
@@ -302,7 +312,7 @@ const installing: Handler = async (ctx) => {
 const provisioned: Handler = async (ctx) => {
   if (wantsInstall(ctx)) {
     if (!(await validateHost(ctx))) return { requeueAfterMs: 60_000 };
-    startAttempt(ctx, 1);
+    startAttempt(ctx, false);
     return {};
   }
   await publishLocalBoot(ctx, `provisioned (revision ${ctx.status.provisionedRevision})`);
@@ -313,7 +323,7 @@ const failed: Handler = async (ctx) => {
   const ci = ctx.status.currentInstall;
   if (wantsInstall(ctx) && (!ci || revisionOf(ctx.host) > ci.revision)) {
     if (!(await validateHost(ctx))) return { requeueAfterMs: 60_000 };
-    startAttempt(ctx, 1);
+    startAttempt(ctx, false);
     return {};
   }
   const next = ctx.status.retry?.nextAttemptAt;
@@ -321,7 +331,7 @@ const failed: Handler = async (ctx) => {
   const wait = Date.parse(next) - ctx.now.getTime();
   if (wait > 0) return { requeueAfterMs: wait };
   if (!(await validateHost(ctx))) return { requeueAfterMs: 60_000 };
-  startAttempt(ctx, ci.attempt + 1);
+  startAttempt(ctx, true);
   return {};
 };
 
@@ -354,6 +364,7 @@ export async function runStateMachine(ctx: HostContext, maxTransitions = 5): Pro
     const before = ctx.status.state ?? 'Pending';
     ctx.status.state = before;
     result = await stateHandlers[before](ctx);
+    if (ctx.commitFirst) return { requeueAfterMs: 1 };
     if (ctx.status.state === before) return result;
   }
   return { requeueAfterMs: 1 };

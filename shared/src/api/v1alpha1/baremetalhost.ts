@@ -235,7 +235,7 @@ const lastEvent = s.object(
 const currentInstall = s.object(
   'The install attempt in progress, or the last one if none is running.',
   {
-    attempt: s.integer('Attempt number for this revision, starting at 1; retries increase it.', { minimum: 1, format: 'int32' }),
+    attempt: s.integer('Install attempt number of this host, starting at 1; every retry and every reinstall takes the next number.', { minimum: 1, format: 'int32' }),
     revision: s.integer('The spec.provisioning.revision this attempt installs.', { minimum: 0, format: 'int64' }),
     installationId: s.string('Identifier of this attempt in the install-history database (a UUID).', { format: 'uuid' }),
     startedAt: s.dateTime('When the attempt started (the host entered Provisioning).'),
@@ -262,7 +262,7 @@ const lastBootRequest = s.object(
 const recentInstall = s.object(
   'Summary of one finished install attempt.',
   {
-    attempt: s.integer('Attempt number for its revision.', { minimum: 1, format: 'int32' }),
+    attempt: s.integer('Install attempt number of this host.', { minimum: 1, format: 'int32' }),
     revision: s.integer('The spec.provisioning.revision installed.', { minimum: 0, format: 'int64' }),
     installationId: s.string('Identifier of the attempt in the install-history database (a UUID).', { format: 'uuid' }),
     startedAt: s.dateTime('When the attempt started.'),

@@ -1,0 +1,89 @@
+// Renders a host's boot config from the API server's view: the template chain from the cache, the referenced
+// Secret values fetched on demand (never logged, never put in status), anvil's URLs for the host.
+import { AUTOINSTALLTEMPLATE_KIND, AUTOINSTALLTEMPLATE_PLURAL, GROUP, VERSION, type AutoinstallTemplate, type BareMetalHost } from '../../../../shared/src/api/index.js';
+import { assetURL } from '../../../../shared/src/bootconfig/boot-config.js';
+import { CoreResources, type KubeClient, type KubeObject, type ResourceType } from '../../../../shared/src/kube/index.js';
+import type { CacheReader } from '../../runtime/cache.js';
+import { RenderError, renderBootConfig, resolveTemplate, type TemplateRenderer } from '../../render/index.js';
+import type { HostRenderFn } from './kube-ports.js';
+import type { RenderOutcome } from './ports.js';
+
+export const AutoinstallTemplateType: ResourceType = { group: GROUP, version: VERSION, kind: AUTOINSTALLTEMPLATE_KIND, plural: AUTOINSTALLTEMPLATE_PLURAL, namespaced: true };
+
+type SecretObject = KubeObject & { data?: Record<string, string> };
+
+export interface HostRenderDeps {
+  client: KubeClient;
+  templates: CacheReader<AutoinstallTemplate & KubeObject>;
+  renderer?: TemplateRenderer;
+}
+
+const decode = (b64: string): string => Buffer.from(b64, 'base64').toString('utf8');
+
+async function secretValues(client: KubeClient, host: BareMetalHost): Promise<{ values: Record<string, string | Record<string, string>> } | { missing: string }> {
+  const values: Record<string, string | Record<string, string>> = {};
+  for (const [i, ref] of (host.spec.secretRefs ?? []).entries()) {
+    const secret = await client.get<SecretObject>(CoreResources.secret, { namespace: host.metadata.namespace, name: ref.name });
+    const where = `spec.secretRefs[${i}]`;
+    if (!secret) return { missing: `${where}: Secret ${host.metadata.namespace}/${ref.name} not found` };
+    const data = secret.data ?? {};
+    if (ref.key) {
+      if (data[ref.key] === undefined) return { missing: `${where}: Secret ${host.metadata.namespace}/${ref.name} has no key "${ref.key}"` };
+      values[ref.variable] = decode(data[ref.key]!);
+    } else {
+      values[ref.variable] = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, decode(v)]));
+    }
+  }
+  return { values };
+}
+
+const REASONS: Record<string, string> = {
+  chain: 'TemplateChainInvalid',
+  context: 'InvalidVariables',
+  render: 'RenderFailed',
+  timeout: 'RenderTimeout',
+  'output-limit': 'RenderTooLarge',
+  memory: 'RenderTooLarge',
+  validation: 'InvalidInstallerConfig',
+};
+
+export function makeHostRender(deps: HostRenderDeps): HostRenderFn {
+  return async (host, install, urls): Promise<RenderOutcome> => {
+    const templateName = host.spec.templateRef?.name;
+    if (!templateName) return { ok: false, errorType: 'ValidationError', reason: 'NoTemplate', message: 'spec.templateRef is not set' };
+    const lookup = (name: string) => deps.templates.get(host.metadata.namespace, name)?.spec;
+    try {
+      const template = resolveTemplate(templateName, lookup);
+      const secrets = await secretValues(deps.client, host);
+      if ('missing' in secrets) return { ok: false, errorType: 'ValidationError', reason: 'SecretNotFound', message: secrets.missing };
+      const { kernel, initrd, iso } = template.boot;
+      const assets = {
+        kernel: kernel ? assetURL(urls.bootServerURL, kernel) : '',
+        initrd: initrd ? assetURL(urls.bootServerURL, initrd) : '',
+        ...(iso ? { iso: assetURL(urls.bootServerURL, iso) } : {}),
+      };
+      const rendered = await renderBootConfig(
+        { host, template, install: { revision: install.revision, attempt: install.attempt }, anvil: { ...urls, assets }, secrets: secrets.values },
+        deps.renderer ? { renderer: deps.renderer } : {},
+      );
+      return {
+        ok: true,
+        rendered: {
+          userData: rendered.userData,
+          metaData: rendered.metaData,
+          ...(rendered.networkConfig !== undefined ? { networkConfig: rendered.networkConfig } : {}),
+          ...(rendered.vendorData !== undefined ? { vendorData: rendered.vendorData } : {}),
+          kernelArgs: rendered.kernelArgs,
+          boot: rendered.boot,
+          templateChain: rendered.templateChain,
+          contentHash: rendered.contentHash,
+        },
+      };
+    } catch (err) {
+      if (err instanceof RenderError) {
+        return { ok: false, errorType: err.kind === 'validation' ? 'ValidationError' : 'TemplateError', reason: REASONS[err.kind] ?? 'RenderFailed', message: err.message };
+      }
+      throw err;
+    }
+  };
+}

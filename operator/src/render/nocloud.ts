@@ -1,0 +1,344 @@
+// Post-processing and validation of the rendered NoCloud files: what the installer will accept, checked before a
+// machine is booted with it.
+//
+// user-data: `#cloud-config`, YAML (read as YAML 1.1, like cloud-init's PyYAML: `yes` is a boolean), a top-level
+// `autoinstall:` mapping with `version: 1`, `identity` (or `user-data`), a crypt(3) hash as identity.password, no
+// interactive-sections (the installer ignores `reporting` when there are any); then anvil adds its reporting webhook
+// (`reporting.anvil`, next to any reporters of the user) and validates the result against anvil's autoinstall schema.
+//
+// Error messages never quote values from the documents (YAML parse errors carry no code frame), so a secret rendered
+// into a file cannot leak through a status message.
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { type Document, LineCounter, isMap, isNode, parseDocument, stringify, type DocumentOptions, type ParseOptions, type SchemaOptions } from 'yaml';
+import { autoinstallSchema, netplanSchema } from './autoinstall-schema.js';
+import { isPlainObject } from './chain.js';
+import { RenderError, type RenderProblem, type TemplateField } from './errors.js';
+
+/** The name of anvil's reporter in autoinstall.reporting (a reporter of that name in the template is replaced). */
+export const ANVIL_REPORTER = 'anvil';
+
+const YAML_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = { version: '1.1', uniqueKeys: true, prettyErrors: false };
+const TO_STRING = { lineWidth: 0 } as const;
+/** Aliases a document may expand (guards against "billion laughs" documents). */
+const MAX_ALIAS_COUNT = 100;
+
+const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true });
+const validateAutoinstallSchema: ValidateFunction = ajv.compile(autoinstallSchema);
+const validateNetplanSchema: ValidateFunction = ajv.compile(netplanSchema);
+
+// ------------------------------------------------------------------------------------------------------ user-data
+
+export interface UserDataResult {
+  /** The user-data to serve: `#cloud-config` + YAML, with anvil's reporter. */
+  text: string;
+  /** The autoinstall configuration as validated (after the reporter was added). */
+  autoinstall: Record<string, unknown>;
+}
+
+/**
+ * Checks the rendered user-data, adds the reporting webhook and validates the result. Throws a RenderError of kind
+ * 'validation' listing every problem found.
+ */
+export function processUserData(rendered: string, webhookURL: string): UserDataResult {
+  const field: TemplateField = 'userData';
+  const fail: Fail = failer(field);
+
+  // cloud-init looks at the first line; blank lines before it (from template tags) would hide it
+  const text = rendered.replace(/^\s+(?=#cloud-config)/, '');
+  if (!/^#cloud-config[ \t]*(\r?\n|$)/.test(text)) {
+    fail([{ line: 1, message: 'user-data must start with the line "#cloud-config"' }]);
+  }
+  const { doc, lines } = parseYaml(text, fail);
+  if (!isMap(doc.contents)) fail([{ message: 'user-data must be a YAML mapping with an autoinstall: key' }]);
+  const aiNode = doc.get('autoinstall', true);
+  if (!isMap(aiNode)) {
+    fail([
+      {
+        ...(isNode(aiNode) ? { line: lineOf(aiNode, lines) } : {}),
+        path: 'autoinstall',
+        message: isNode(aiNode) ? 'must be a mapping' : 'missing: the autoinstall configuration goes under a top-level autoinstall: key',
+      },
+    ]);
+  }
+  const ai = toJS(doc, fail).autoinstall as Record<string, unknown>;
+  const problems: RenderProblem[] = [];
+  const at = (path: (string | number)[]) => {
+    const node = doc.getIn(['autoinstall', ...path], true);
+    return isNode(node) ? { line: lineOf(node, lines) } : {};
+  };
+
+  if (!Object.hasOwn(ai, 'identity') && !Object.hasOwn(ai, 'user-data')) {
+    problems.push({ ...at([]), path: 'autoinstall', message: 'needs an identity section (or user-data that creates a user)' });
+  }
+  const identity = ai.identity;
+  if (isPlainObject(identity) && typeof identity.password === 'string') {
+    const why = cryptHashProblem(identity.password);
+    if (why) problems.push({ ...at(['identity', 'password']), path: 'autoinstall.identity.password', message: why });
+  }
+  const userData = ai['user-data'];
+  if (isPlainObject(userData) && Array.isArray(userData.users)) {
+    userData.users.forEach((user: unknown, i) => {
+      if (!isPlainObject(user)) return;
+      const base = `autoinstall.user-data.users[${i}]`;
+      if (Object.hasOwn(user, 'plain_text_passwd')) {
+        problems.push({
+          ...at(['user-data', 'users', i, 'plain_text_passwd']),
+          path: `${base}.plain_text_passwd`,
+          message: 'a plain-text password is not accepted: set passwd (or hashed_passwd) to a crypt(3) hash',
+        });
+      }
+      for (const key of ['passwd', 'hashed_passwd']) {
+        const why = typeof user[key] === 'string' ? cryptHashProblem(user[key]) : undefined;
+        if (why) problems.push({ ...at(['user-data', 'users', i, key]), path: `${base}.${key}`, message: why });
+      }
+    });
+  }
+  const interactive = ai['interactive-sections'];
+  if (Array.isArray(interactive) && interactive.length > 0) {
+    problems.push({
+      ...at(['interactive-sections']),
+      path: 'autoinstall.interactive-sections',
+      message: 'must be empty: the installer ignores reporting when any section is interactive, so anvil could not follow the install',
+    });
+  }
+
+  // anvil's reporter, next to the user's own
+  const reporter = doc.createNode({ type: 'webhook', endpoint: webhookURL });
+  const reporting = aiNode.get('reporting', true);
+  if (isMap(reporting)) reporting.set(ANVIL_REPORTER, reporter);
+  else if (reporting === undefined || reporting === null || (isNode(reporting) && toPlain(reporting) === null)) {
+    aiNode.set('reporting', doc.createNode({ [ANVIL_REPORTER]: { type: 'webhook', endpoint: webhookURL } }));
+  }
+
+  const autoinstall = toJS(doc, fail).autoinstall as Record<string, unknown>;
+  for (const problem of schemaProblems(validateAutoinstallSchema, autoinstall, 'autoinstall')) {
+    problems.push({ ...at(problem.segments), path: problem.path, message: problem.message });
+  }
+  if (problems.length) fail(problems);
+
+  let out = doc.toString(TO_STRING);
+  if (!out.startsWith('#cloud-config')) out = `#cloud-config\n${out}`;
+  return { text: out, autoinstall };
+}
+
+// crypt(3) hash formats, as produced by mkpasswd/openssl passwd/crypt(): $id$[params$]salt$hash.
+const CRYPT_FORMATS: readonly { id: string; name: string; pattern: RegExp }[] = [
+  { id: '$6$', name: 'SHA-512', pattern: /^\$6\$(?:rounds=\d+\$)?[^$:\n]{0,16}\$[./0-9A-Za-z]{86}$/ },
+  { id: '$5$', name: 'SHA-256', pattern: /^\$5\$(?:rounds=\d+\$)?[^$:\n]{0,16}\$[./0-9A-Za-z]{43}$/ },
+  { id: '$y$', name: 'yescrypt', pattern: /^\$y\$[./0-9A-Za-z]+\$[./0-9A-Za-z]*\$[./0-9A-Za-z]{43}$/ },
+  { id: '$gy$', name: 'gost-yescrypt', pattern: /^\$gy\$[./0-9A-Za-z]+\$[./0-9A-Za-z]*\$[./0-9A-Za-z]{43}$/ },
+  { id: '$7$', name: 'scrypt', pattern: /^\$7\$[./0-9A-Za-z]{11,}\$[./0-9A-Za-z]{43}$/ },
+  { id: '$2', name: 'bcrypt', pattern: /^\$2[abxy]?\$\d{2}\$[./0-9A-Za-z]{53}$/ },
+  { id: '$1$', name: 'MD5', pattern: /^\$1\$[^$:\n]{0,8}\$[./0-9A-Za-z]{22}$/ },
+];
+
+/** Whether `value` is a crypt(3) password hash ($6$, $y$, $5$, $2b$, $1$...). */
+export function isCryptHash(value: string): boolean {
+  return cryptHashProblem(value) === undefined;
+}
+
+/** Why `value` is not a crypt(3) password hash, or undefined when it is one. Never quotes the value. */
+export function cryptHashProblem(value: string): string | undefined {
+  const format = CRYPT_FORMATS.find((f) => value.startsWith(f.id));
+  if (format) return format.pattern.test(value) ? undefined : `looks like a ${format.id} (${format.name}) crypt(3) hash but is malformed`;
+  return 'must be a crypt(3) password hash (for example from "mkpasswd -m sha-512" or "openssl passwd -6", starting with $6$, $y$, $5$ or $2b$), not a plain-text password';
+}
+
+// ------------------------------------------------------------------------------------------------------ meta-data
+
+export interface MetaDataDefaults {
+  instanceId: string;
+  hostname: string;
+}
+
+/**
+ * The meta-data to serve: the rendered one with `instance-id` added when it has none, or `instance-id` and
+ * `local-hostname` when the template has no metaData (or it renders empty).
+ */
+export function processMetaData(rendered: string | undefined, defaults: MetaDataDefaults): string {
+  const field: TemplateField = 'metaData';
+  const fail: Fail = failer(field);
+  if (rendered === undefined || rendered.trim() === '') {
+    return stringify({ 'instance-id': defaults.instanceId, 'local-hostname': defaults.hostname }, { version: '1.1', ...TO_STRING });
+  }
+  const { doc } = parseYaml(rendered, fail);
+  if (doc.contents === null) {
+    // only comments
+    doc.contents = doc.createNode({ 'instance-id': defaults.instanceId }) as unknown as typeof doc.contents;
+    return doc.toString(TO_STRING);
+  }
+  if (!isMap(doc.contents)) fail([{ message: 'meta-data must be a YAML mapping' }]);
+  const data = toJS(doc, fail) as Record<string, unknown>;
+  const id = data['instance-id'];
+  if (id === undefined) {
+    doc.set('instance-id', defaults.instanceId);
+    return doc.toString(TO_STRING);
+  }
+  if (!((typeof id === 'string' && id.trim() !== '') || typeof id === 'number')) fail([{ path: 'instance-id', message: 'must be a non-empty string' }]);
+  return rendered;
+}
+
+// ------------------------------------------------------------------------------------------------- network-config
+
+/**
+ * The network-config to serve: the host's spec.networkConfig (serialized as YAML) when it has one, else the rendered
+ * template, or nothing. Both must be netplan version 2, either as the mapping itself or under a network: key.
+ */
+export function processNetworkConfig(rendered: string | undefined, hostNetworkConfig?: Record<string, unknown>): string | undefined {
+  const field: TemplateField = 'networkConfig';
+  const fail: Fail = failer(field);
+  if (hostNetworkConfig !== undefined) {
+    const problems = netplanProblems(hostNetworkConfig, 'spec.networkConfig of the host');
+    if (problems.length) fail(problems);
+    return stringify(hostNetworkConfig, { version: '1.1', ...TO_STRING });
+  }
+  if (rendered === undefined || rendered.trim() === '') return undefined;
+  const { doc, lines } = parseYaml(rendered, fail);
+  if (!isMap(doc.contents)) fail([{ message: 'network-config must be a YAML mapping (netplan version 2)' }]);
+  const problems = netplanProblems(toJS(doc, fail), 'network-config').map((p) => {
+    const node = p.segments ? doc.getIn(p.segments, true) : undefined;
+    return { ...(isNode(node) ? { line: lineOf(node, lines) } : {}), path: p.path, message: p.message };
+  });
+  if (problems.length) fail(problems);
+  return rendered;
+}
+
+function netplanProblems(config: unknown, what: string): (RenderProblem & { segments?: (string | number)[] })[] {
+  if (!isPlainObject(config)) return [{ message: `${what} must be a mapping (netplan version 2)` }];
+  const wrapped = Object.hasOwn(config, 'network') && !Object.hasOwn(config, 'version');
+  const inner = wrapped ? config.network : config;
+  const prefix = wrapped ? 'network' : '';
+  if (!isPlainObject(inner)) return [{ path: prefix || undefined, message: 'must be a mapping (netplan version 2)' }];
+  if (inner.version !== 2) {
+    return [{ path: prefix ? `${prefix}.version` : 'version', segments: wrapped ? ['network', 'version'] : ['version'], message: 'must be 2 (netplan version 2)' }];
+  }
+  return schemaProblems(validateNetplanSchema, inner, prefix).map((p) => ({ ...p, segments: wrapped ? ['network', ...p.segments] : p.segments }));
+}
+
+// ---------------------------------------------------------------------------------------------------- vendor-data
+
+/** The vendor-data to serve, or nothing when it renders empty. A #cloud-config vendor-data must be a YAML mapping. */
+export function processVendorData(rendered: string | undefined): string | undefined {
+  if (rendered === undefined || rendered.trim() === '') return undefined;
+  if (rendered.startsWith('#cloud-config')) {
+    const fail: Fail = failer('vendorData');
+    const { doc } = parseYaml(rendered, fail);
+    if (doc.contents !== null && !isMap(doc.contents)) fail([{ message: 'a #cloud-config vendor-data must be a YAML mapping' }]);
+    toJS(doc, fail);
+  }
+  return rendered;
+}
+
+// --------------------------------------------------------------------------------------------------------- helpers
+
+type Fail = (problems: RenderProblem[]) => never;
+
+function failer(field: TemplateField): Fail {
+  return (problems) => {
+    throw new RenderError('validation', problems.map((p) => ({ field, ...p })));
+  };
+}
+
+function parseYaml(text: string, fail: Fail): { doc: Document.Parsed; lines: LineCounter } {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { ...YAML_OPTIONS, lineCounter: lines });
+  if (doc.errors.length) {
+    fail(
+      doc.errors.slice(0, 5).map((err) => {
+        const pos = lines.linePos(err.pos[0]);
+        // the first sentence only: yaml's messages may go on with an excerpt of the document
+        return { line: pos.line, column: pos.col, message: `invalid YAML: ${err.message.split(/ at line \d+|\n/)[0]}` };
+      }),
+    );
+  }
+  return { doc, lines };
+}
+
+function toJS(doc: Document.Parsed, fail: Fail): Record<string, unknown> {
+  try {
+    return (doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) ?? {}) as Record<string, unknown>;
+  } catch (err) {
+    return fail([{ message: `invalid YAML: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}` }]);
+  }
+}
+
+function toPlain(node: unknown): unknown {
+  return isNode(node) ? node.toJSON() : node;
+}
+
+function lineOf(node: { range?: [number, number, number] | null }, lines: LineCounter): number | undefined {
+  return node.range ? lines.linePos(node.range[0]).line : undefined;
+}
+
+interface SchemaProblem {
+  path: string;
+  /** The path as keys and indexes, to find the YAML node. */
+  segments: (string | number)[];
+  message: string;
+}
+
+/** Validates `data` and returns readable problems (`autoinstall.identity: unknown key "foo"`), the first 20. */
+export function schemaProblems(validate: ValidateFunction, data: unknown, root: string): SchemaProblem[] {
+  if (validate(data)) return [];
+  const errors = validate.errors ?? [];
+  // An anyOf/oneOf failure lists the errors of every alternative: report the alternatives' failure once instead.
+  const alternatives = errors.filter((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf');
+  const out = new Map<string, SchemaProblem>();
+  for (const e of errors) {
+    if (e.keyword === 'if') continue; // its "then"/"else" errors are reported themselves
+    if (alternatives.some((a) => e.schemaPath.startsWith(`${a.schemaPath}/`))) continue;
+    const segments = pointerSegments(e.instancePath, data);
+    const path = formatPath(root, segments);
+    // point the line at the unknown key itself
+    if (e.keyword === 'additionalProperties') segments.push(String((e.params as { additionalProperty: string }).additionalProperty));
+    const problem = { path, segments, message: describe(e) };
+    out.set(`${problem.path}\u0000${problem.message}`, problem);
+  }
+  return [...out.values()].slice(0, 20);
+}
+
+function describe(e: ErrorObject): string {
+  const params = e.params as Record<string, unknown>;
+  const schema = e.parentSchema as { properties?: Record<string, unknown>; description?: string } | undefined;
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const known = Object.keys(schema?.properties ?? {});
+      const list = known.length > 0 && known.length <= 12 ? ` (allowed: ${known.join(', ')})` : '';
+      return `unknown key "${String(params.additionalProperty)}"${list}`;
+    }
+    case 'required':
+      return `missing required key "${String(params.missingProperty)}"`;
+    case 'const':
+      return `must be ${JSON.stringify(params.allowedValue)}`;
+    case 'enum':
+      return `must be one of: ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'type':
+      return `must be of type ${String(params.type).replaceAll(',', ' or ')}`;
+    case 'anyOf':
+    case 'oneOf':
+      return schema?.description
+        ? `does not match any allowed form: ${schema.description.replace(/^./, (c) => c.toLowerCase()).replace(/\.$/, '')}`
+        : 'does not match any allowed form';
+    default:
+      return e.message ?? 'is not valid';
+  }
+}
+
+function pointerSegments(pointer: string, data: unknown): (string | number)[] {
+  if (!pointer) return [];
+  const segments: (string | number)[] = [];
+  let value: unknown = data;
+  for (const raw of pointer.slice(1).split('/')) {
+    const key = raw.replaceAll('~1', '/').replaceAll('~0', '~');
+    const segment = Array.isArray(value) && /^\d+$/.test(key) ? Number(key) : key;
+    segments.push(segment);
+    value = value !== null && typeof value === 'object' ? (value as Record<string | number, unknown>)[segment] : undefined;
+  }
+  return segments;
+}
+
+function formatPath(root: string, segments: (string | number)[]): string {
+  let path = root;
+  for (const s of segments) path = typeof s === 'number' ? `${path}[${s}]` : path ? `${path}.${s}` : s;
+  return path;
+}

@@ -1,0 +1,44 @@
+// Stands in for the boot-server in controller tests: records boot requests and installer events on a host's status
+// with the same JSON patches the boot-server makes (shared/src/install/host-status-updates.ts).
+import { bootRequestPatch, installerEventPatch } from '../../shared/src/install/host-status-updates.js';
+import type { InstallerEvent } from '../../shared/src/install/installer-events.js';
+import type { KubeClient, KubeObject, ResourceType } from '../../shared/src/kube/index.js';
+
+export const HostType: ResourceType = { group: 'anvil.dev', version: 'v1alpha1', kind: 'BareMetalHost', plural: 'baremetalhosts', namespaced: true };
+
+export async function recordBoot(client: KubeClient, namespace: string, name: string, path = '/boot.ipxe'): Promise<void> {
+  const host = await client.get<KubeObject & { status?: object }>(HostType, { namespace, name });
+  const ops = bootRequestPatch({ time: new Date().toISOString(), clientIP: '10.0.0.50', path, served: 'InstallScript' }, !!host?.status);
+  await client.patch(HostType, { namespace, name }, 'json', ops, { subresource: 'status' });
+}
+
+export async function postEvent(client: KubeClient, namespace: string, name: string, installationId: string, event: InstallerEvent): Promise<void> {
+  await client.patch(HostType, { namespace, name }, 'json', installerEventPatch(installationId, event), { subresource: 'status' });
+}
+
+/** A realistic subiquity/curtin sequence, ending in SUCCESS or FAIL. */
+export function subiquityEvents(result: 'SUCCESS' | 'FAIL'): InstallerEvent[] {
+  const t = Date.now() / 1000;
+  const ev = (i: number, name: string, event_type: string, extra: Partial<InstallerEvent> = {}): InstallerEvent => ({ name, event_type, origin: name.startsWith('subiquity') ? 'subiquity' : 'curtin', timestamp: t + i, ...extra });
+  const events = [
+    ev(0, 'subiquity/Early/run', 'start', { description: 'running early commands' }),
+    ev(1, 'subiquity/Early/run', 'finish', { result: 'SUCCESS' }),
+    ev(2, 'subiquity/Install/install', 'start', { description: 'installing system' }),
+    ev(3, 'subiquity/Install/install/partitioning', 'start'),
+    ev(4, 'subiquity/Install/install/partitioning', 'finish', { result: 'SUCCESS' }),
+    ev(5, 'subiquity/Install/install/extract', 'start'),
+    ev(6, 'subiquity/Install/install/extract', 'finish', { result: 'SUCCESS' }),
+    ev(7, 'subiquity/Install/install/curthooks', 'start', { description: 'configuring installed system' }),
+  ];
+  if (result === 'FAIL') {
+    events.push(ev(8, 'cmd-install/stage-curthooks/builtin/cmd-curthooks', 'finish', { result: 'FAIL', description: 'curtin command curthooks failed' }));
+    return events;
+  }
+  events.push(
+    ev(8, 'subiquity/Install/install/curthooks', 'finish', { result: 'SUCCESS' }),
+    ev(9, 'subiquity/Install/install/postinstall', 'start'),
+    ev(10, 'subiquity/Install/install/postinstall', 'finish', { result: 'SUCCESS' }),
+    ev(11, 'subiquity/Install/install', 'finish', { result: 'SUCCESS', description: 'installing system' }),
+  );
+  return events;
+}
