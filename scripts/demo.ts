@@ -53,12 +53,21 @@ if (!healthy) {
   await stopAll(1);
 }
 
+// The quickstart host is validated, rendered and published within a moment.
+for (let i = 0; i < 100; i++) {
+  const state = execFileSync(kubectl, ['get', 'bmh', 'node-01', '-o', 'jsonpath={.status.state}'], { env, encoding: 'utf8' });
+  if (state === 'Provisioning') break;
+  await sleep(200);
+}
 console.log('\n' + execFileSync(kubectl, ['get', 'anvil', '-o', 'wide'], { env, encoding: 'utf8' }));
+console.log(execFileSync(kubectl, ['get', 'secret', '-l', 'anvil.dev/boot-config=true', '-L', 'anvil.dev/mac'], { env, encoding: 'utf8' }));
 console.log(`anvil demo is running.
   export KUBECONFIG=${cp.kubeconfigPath}
   ${kubectl} get anvil            # every anvil object (category)
   ${kubectl} explain bmh.spec      # the documented API
   curl -s http://127.0.0.1:${metricsPort}/metrics | grep controller_runtime
-The operator runs the runtime only: controllers arrive with the next issues (see docs/status.md).
+  ${join(root, 'scripts', 'anvil')} render node-01 --kubeconfig ${cp.kubeconfigPath}   # what node-01 would receive
+The BareMetalHost and AutoinstallTemplate controllers run; node-01 waits in Provisioning for a machine to boot.
+The boot-server that machines boot from is not built yet (issue 4; see docs/status.md).
 Press Ctrl-C to stop.`);
 if (check) await stopAll(0);

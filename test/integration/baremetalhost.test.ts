@@ -1,6 +1,9 @@
 // The BareMetalHost and AutoinstallTemplate controllers against a real kube-apiserver, with installer progress
 // reported the way the boot-server reports it.
 import { jest } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { anvilCrds, type AutoinstallTemplate, type BareMetalHost } from '../../shared/src/api/index.js';
 import { fromSecret, type BootConfig } from '../../shared/src/bootconfig/boot-config.js';
 import { ApiError, CoreResources, type KubeClient, type KubeObject } from '../../shared/src/kube/index.js';
@@ -16,6 +19,7 @@ jest.setTimeout(180_000);
 type Host = BareMetalHost & KubeObject;
 const TemplateType = { group: 'anvil.dev', version: 'v1alpha1', kind: 'AutoinstallTemplate', plural: 'autoinstalltemplates', namespaced: true };
 const ns = 'lab';
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const HASH = '$6$exDY1mhS4KUYCE/2$zmn9ToZwTKLhCw.b4/b.ZRTIZM30JZ4QrOQ2aOXJ8yk96xpcCof0kxKwuX1kqLG/ygbJ1f8wxED22bTL4F46P0';
 
 function template(name: string, userData: string, extra: Partial<AutoinstallTemplate['spec']> = {}): KubeObject {
@@ -229,6 +233,34 @@ describe('BareMetalHost lifecycle on a real API server', () => {
     await waitFor('dup-a gone', async () => (await client.get(HostType, { namespace: ns, name: 'dup-a' })) === undefined);
     await waitFor('dup-a boot config removed', async () => (await bootConfig('dup-a')) === undefined);
     await waitState('dup-b', 'Provisioning');
+  });
+
+  it('reports an autoinstall schema violation in the host status', async () => {
+    await client.create(TemplateType, template('schema-violation', goodUserData.replace('    username: ubuntu\n', '    username: ubuntu\n    shoe-size: 44\n')));
+    await client.create(HostType, host('node-06', '52:54:00:00:01:06', 'schema-violation'));
+    const h = await waitFor('node-06 error', async () => ((await getHost('node-06')).status?.errorMessage ? getHost('node-06') : undefined));
+    expect(h!.status?.errorType).toBe('ValidationError');
+    expect(h!.status?.errorMessage).toMatch(/autoinstall\.identity.*shoe-size/);
+    expect(await bootConfig('node-06')).toBeUndefined();
+  });
+
+  it('the anvil CLI lists hosts, renders one with secrets masked, and asks for a reinstall', async () => {
+    const run = (...args: string[]) => {
+      const r = spawnSync(join(ROOT, 'scripts', 'anvil'), [...args, '--kubeconfig', cp.kubeconfigPath, '-n', ns], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+      if (r.status !== 0) throw new Error(`anvil ${args.join(' ')} failed: ${r.stdout}${r.stderr}`);
+      return r.stdout;
+    };
+    const table = run('hosts');
+    expect(table).toMatch(/NAME\s+STATE\s+MAC/);
+    expect(table).toMatch(/node-01\s+Provisioning\s+52:54:00:00:01:01\s+ubuntu/);
+    const rendered = run('render', 'node-01', '--boot-server-url', 'http://10.0.0.2:8080');
+    expect(rendered).toContain('--- user-data');
+    expect(rendered).toContain('endpoint: http://10.0.0.2:8080/webhook/52-54-00-00-01-01/TOKEN');
+    expect(rendered).not.toContain(HASH);
+    expect(rendered).toContain('kernel http://10.0.0.2:8080/assets/');
+    const before = (await getHost('node-02')).spec.provisioning?.revision ?? 0;
+    expect(run('reinstall', 'node-02')).toContain(`revision set to ${before + 1}`);
+    await waitState('node-02', 'Provisioning', (x) => x.status?.currentInstall?.revision === before + 1);
   });
 
   it('pauses reconciliation with the anvil.dev/paused annotation', async () => {

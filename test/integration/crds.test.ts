@@ -85,6 +85,15 @@ describe('anvil CRDs on a real API server', () => {
     expect((patched.status as { errorMessage: string }).errorMessage).toBe('');
   });
 
+  it('accepts every example in examples/ (kubectl apply)', () => {
+    const { kubectl } = kubeTools();
+    const env = { ...process.env, KUBECONFIG: cp.kubeconfigPath };
+    for (const example of ['quickstart', 'ubuntu']) {
+      const out = execFileSync(kubectl, ['apply', '-n', ns, '-f', join(HERE, '..', '..', 'examples', example)], { env, encoding: 'utf8' });
+      expect(out).toMatch(/created|configured|unchanged/);
+    }
+  });
+
   const validFiles = yamlFilesIn(join(fixtures, 'valid'));
   const invalidFiles = yamlFilesIn(join(fixtures, 'invalid'));
 

@@ -21,4 +21,6 @@ it('scripts/demo.ts --check brings up the API server, CRDs, examples and a ready
   expect(res.stdout).toContain('node-01');
   expect(res.stdout).toContain('ubuntu-2404');
   expect(res.stdout).toContain('anvil demo is running');
+  expect(res.stdout).toMatch(/node-01\s+Provisioning\s+52:54:00:12:34:01\s+ubuntu-2404/);
+  expect(res.stdout).toContain('node-01-bootconfig');
 });

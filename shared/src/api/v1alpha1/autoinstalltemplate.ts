@@ -36,14 +36,14 @@ const boot = s.object(
     initrd: artifact('installer initrd'),
     iso: artifact('installer ISO image (optional; e.g. the Ubuntu live-server ISO passed as url= to casper)'),
     kernelArgs: template(
-      'Kernel command line, a nunjucks template rendered per host. anvil always appends autoinstall and ds=nocloud-net;s=<the host\'s seed URL>/.',
+      'Kernel command line, a nunjucks template rendered per host. anvil adds autoinstall, ds=nocloud-net;s=<the host\'s seed URL>/ and, when boot.iso is set, url=<the ISO in anvil\'s asset cache> (unless the template passes its own url=), inserted before any "---" so they do not persist into the installed system.',
     ),
   },
 );
 
 export const autoinstallTemplateSpecSchema = s.object('Desired state of the AutoinstallTemplate.', {
   extends: objectName(
-    'Name of a base AutoinstallTemplate in the same namespace. Fields left unset here are inherited from the base, defaults are deep-merged (this template winning), and this template\'s nunjucks templates may override {% block %}s of the base\'s corresponding template. Chains may be several levels deep; cycles are reported as Valid=False.',
+    'Name of a base AutoinstallTemplate in the same namespace. Fields left unset here are inherited from the base, defaults are deep-merged (this template winning), and a file this template sets replaces the base\'s entirely unless its source starts with {% extends "<base>" %}, in which case it overrides the base\'s {% block %}s. Chains may be several levels deep; cycles are reported as Valid=False.',
   ),
   includes: s.array(
     'Names of AutoinstallTemplates in the same namespace whose templates can be pulled in with {% include %} / {% import %} (e.g. shared macros or per-role snippets). Their defaults are merged in list order, below this template\'s own.',

@@ -1,0 +1,55 @@
+// The examples render for their hosts, pass anvil's own autoinstall validation, and are valid against the
+// official subiquity schema (read from ../shared when present).
+import Ajv from 'ajv';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse, parseAllDocuments } from 'yaml';
+import type { AutoinstallTemplateSpec, BareMetalHost } from '../../shared/src/api/index.js';
+import { renderBootConfig, resolveTemplate } from '../../operator/src/render/index.js';
+import { OFFICIAL_AUTOINSTALL_SCHEMA, ROOT } from '../fixtures/render.js';
+
+type Obj = { kind: string; metadata: { name: string }; spec: Record<string, unknown>; stringData?: Record<string, string> };
+
+function load(dir: string): Obj[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()
+    .flatMap((f) => parseAllDocuments(readFileSync(join(dir, f), 'utf8')).map((d) => d.toJS() as Obj));
+}
+
+const officialPresent = existsSync(OFFICIAL_AUTOINSTALL_SCHEMA);
+
+describe.each(['ubuntu', 'quickstart'])('examples/%s', (example) => {
+  const objects = load(join(ROOT, 'examples', example));
+  const templates = Object.fromEntries(objects.filter((o) => o.kind === 'AutoinstallTemplate').map((o) => [o.metadata.name, o.spec as AutoinstallTemplateSpec]));
+  const secrets = objects.filter((o) => o.kind === 'Secret');
+  const hosts = objects.filter((o) => o.kind === 'BareMetalHost') as unknown as BareMetalHost[];
+
+  it('has hosts to render', () => expect(hosts.length).toBeGreaterThan(0));
+
+  it.each(hosts.map((h) => [h.metadata.name!, h]))('renders %s and validates it', async (_name, host) => {
+    const values: Record<string, string> = {};
+    for (const ref of host.spec.secretRefs ?? []) values[ref.variable] = secrets.find((s) => s.metadata.name === ref.name)!.stringData![ref.key!]!;
+    const template = resolveTemplate(host.spec.templateRef!.name, (n) => templates[n]);
+    const base = 'http://10.0.0.2:8080';
+    const rendered = await renderBootConfig({
+      host: { ...host, metadata: { ...host.metadata, namespace: 'metal' } },
+      template,
+      install: { revision: 1, attempt: 1 },
+      anvil: { bootServerURL: base, webhookURL: `${base}/webhook/x/t`, seedURL: `${base}/nocloud/x/t/`, assets: { kernel: `${base}/assets/k`, initrd: `${base}/assets/i`, iso: `${base}/assets/iso` } },
+      secrets: values,
+    });
+    const autoinstall = (parse(rendered.userData, { version: '1.1' }) as { autoinstall: Record<string, unknown> }).autoinstall;
+    expect(autoinstall.version).toBe(1);
+    expect(autoinstall.reporting).toEqual({ anvil: { type: 'webhook', endpoint: `${base}/webhook/x/t` } });
+    expect(rendered.kernelArgs).toContain(`ds=nocloud-net;s=${base}/nocloud/x/t/`);
+    if (officialPresent) {
+      const official = new Ajv({ strict: false, validateFormats: false, allErrors: true }).compile(JSON.parse(readFileSync(OFFICIAL_AUTOINSTALL_SCHEMA, 'utf8')));
+      const ok = official(autoinstall);
+      expect(official.errors ?? []).toEqual([]);
+      expect(ok).toBe(true);
+    } else {
+      console.warn(`official autoinstall schema not found at ${OFFICIAL_AUTOINSTALL_SCHEMA}: checked against anvil's own schema only`);
+    }
+  });
+});
