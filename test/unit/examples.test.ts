@@ -1,6 +1,6 @@
 // The examples render for their hosts, pass anvil's own autoinstall validation, and are valid against the
 // official subiquity schema (read from ../shared when present).
-import Ajv from 'ajv';
+import { Ajv } from 'ajv';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
