@@ -1,5 +1,5 @@
 import type { KubeObject } from '../../shared/src/kube/index.js';
-import type { CacheReader } from '../../operator/src/runtime/cache.js';
+import type { CacheReader } from '../../shared/src/kube/cache.js';
 
 /** A CacheReader over a fixed list, for one-shot commands that list once instead of running informers. */
 export class StaticReader<T extends KubeObject> implements CacheReader<T> {

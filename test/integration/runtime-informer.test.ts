@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { RestKubeClient, loadKubeConfig } from '../../shared/src/kube/rest-client.js';
 import type { KubeClient } from '../../shared/src/kube/index.js';
 import { silentLogger } from '../../shared/src/logging.js';
-import { Informer } from '../../operator/src/runtime/informer.js';
+import { Informer } from '../../shared/src/kube/informer.js';
 import { startControlPlane, writeKubeconfig, type ControlPlane } from '../harness/control-plane.js';
 import { clientFor, installCrds, waitFor } from '../harness/kube.js';
 import { TcpProxy } from '../harness/tcp-proxy.js';

@@ -1,8 +1,8 @@
 // A controller: informer events become keys in a work queue; a bounded pool of workers reconciles them.
 import type { Logger } from 'pino';
 import type { KubeObject, ResourceType } from '../../../shared/src/kube/index.js';
-import type { InformerSet } from './cache.js';
-import { keyOf } from './informer.js';
+import type { InformerSet } from '../../../shared/src/kube/cache.js';
+import { keyOf } from '../../../shared/src/kube/informer.js';
 import type { ControllerMetrics } from './metrics.js';
 import { ItemExponentialBackoff } from './rate-limiter.js';
 import { parseRequestKey, requestKey, type Reconciler, type Request } from './reconciler.js';

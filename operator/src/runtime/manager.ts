@@ -3,10 +3,10 @@
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { KubeClient, KubeObject, ResourceType } from '../../../shared/src/kube/index.js';
-import { InformerSet } from './cache.js';
+import { InformerSet } from '../../../shared/src/kube/cache.js';
 import { Controller, type ControllerOptions } from './controller.js';
 import { KubeEventRecorder, type EventRecorder } from './events.js';
-import { Informer } from './informer.js';
+import { Informer } from '../../../shared/src/kube/informer.js';
 import { LeaderElector, type LeaderElectionConfig } from './leader-election.js';
 import { ControllerMetrics } from './metrics.js';
 import { startHealthServer } from './health-server.js';

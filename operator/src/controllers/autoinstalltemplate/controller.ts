@@ -3,7 +3,7 @@
 import { AUTOINSTALLTEMPLATE_CONDITIONS, type AutoinstallTemplate } from '../../../../shared/src/api/index.js';
 import { setCondition } from '../../../../shared/src/conditions.js';
 import type { KubeClient, KubeObject } from '../../../../shared/src/kube/index.js';
-import type { CacheReader } from '../../runtime/cache.js';
+import type { CacheReader } from '../../../../shared/src/kube/cache.js';
 import { PatchHelper } from '../../runtime/patch-helper.js';
 import type { Reconciler, Request, Result } from '../../runtime/reconciler.js';
 import { formatProblem, validateTemplateChain } from '../../render/index.js';

@@ -5,7 +5,7 @@ import { BAREMETALHOST_KIND, BAREMETALHOST_PLURAL, GROUP, PAUSED_ANNOTATION, VER
 import { deepEqual } from '../../../../shared/src/json/merge-patch.js';
 import type { KubeClient, KubeObject, ResourceType } from '../../../../shared/src/kube/index.js';
 import { addFinalizer, hasFinalizer, removeFinalizer } from '../../runtime/finalizers.js';
-import type { CacheReader } from '../../runtime/cache.js';
+import type { CacheReader } from '../../../../shared/src/kube/cache.js';
 import { PatchHelper } from '../../runtime/patch-helper.js';
 import type { Reconciler, Request, Result } from '../../runtime/reconciler.js';
 import { defaultStateMachineConfig, type HostPorts, type StateMachineConfig } from './ports.js';

@@ -12,7 +12,7 @@ import {
   type BootConfig,
 } from '../../../../shared/src/bootconfig/boot-config.js';
 import { CoreResources, isNotFound, type KubeClient, type KubeObject } from '../../../../shared/src/kube/index.js';
-import type { CacheReader } from '../../runtime/cache.js';
+import type { CacheReader } from '../../../../shared/src/kube/cache.js';
 import type { EventRecorder } from '../../runtime/events.js';
 import { setControllerReference } from '../../runtime/owner-references.js';
 import type { HostPorts, HostUrls, InstallIdentity, RenderOutcome } from './ports.js';

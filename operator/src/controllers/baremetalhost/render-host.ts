@@ -3,7 +3,7 @@
 import { AUTOINSTALLTEMPLATE_KIND, AUTOINSTALLTEMPLATE_PLURAL, GROUP, VERSION, type AutoinstallTemplate, type BareMetalHost } from '../../../../shared/src/api/index.js';
 import { assetURL } from '../../../../shared/src/bootconfig/boot-config.js';
 import { CoreResources, type KubeClient, type KubeObject, type ResourceType } from '../../../../shared/src/kube/index.js';
-import type { CacheReader } from '../../runtime/cache.js';
+import type { CacheReader } from '../../../../shared/src/kube/cache.js';
 import { RenderError, renderBootConfig, resolveTemplate, type TemplateRenderer } from '../../render/index.js';
 import type { HostRenderFn } from './kube-ports.js';
 import type { RenderOutcome } from './ports.js';

@@ -1,7 +1,7 @@
 // An informer: list, then watch from the list's resourceVersion; relist on 410 Gone; reconnect with backoff;
 // periodic resync. Keeps a cache of the objects it has seen and tells handlers about adds, updates and deletes.
 import type { Logger } from 'pino';
-import { isGone, objectKeyString, type KubeClient, type KubeObject, type ResourceType, type WatchEvent } from '../../../shared/src/kube/index.js';
+import { isGone, objectKeyString, type KubeClient, type KubeObject, type ResourceType, type WatchEvent } from './index.js';
 
 export interface InformerHandlers<T extends KubeObject> {
   onAdd?(obj: T): void;

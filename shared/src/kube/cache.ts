@@ -1,5 +1,5 @@
 // A read-only view over one or more informers of a kind (one per watched namespace).
-import type { KubeObject, ResourceType } from '../../../shared/src/kube/index.js';
+import type { KubeObject, ResourceType } from './index.js';
 import { type Informer, keyOf, type InformerHandlers } from './informer.js';
 
 export interface CacheReader<T extends KubeObject> {
