@@ -2,6 +2,9 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { LOG_LEVELS } from '../../shared/src/logging.js';
+import { ConfigError, NAMESPACE_PATTERN, parseBaseURL, parseBool, parseInteger, parseNamespaces } from '../../shared/src/config/parse.js';
+
+export { ConfigError };
 
 export interface OperatorConfig {
   kubeconfig: string | undefined;
@@ -17,13 +20,6 @@ export interface OperatorConfig {
   resyncPeriodSeconds: number;
   bootServerURL: string;
   retryBaseSeconds: number;
-}
-
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'ConfigError';
-  }
 }
 
 const HELP = `anvil operator
@@ -46,24 +42,6 @@ Flags (environment variable in brackets):
 `;
 
 export const helpText = (): string => HELP;
-
-const NS_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-
-function parseBool(name: string, v: string, problems: string[]): boolean {
-  if (/^(true|1|yes|on)$/i.test(v)) return true;
-  if (/^(false|0|no|off)$/i.test(v)) return false;
-  problems.push(`${name} must be true or false, got "${v}"`);
-  return false;
-}
-
-function parseInteger(name: string, v: string, min: number, max: number, problems: string[]): number {
-  const n = Number(v);
-  if (!/^-?\d+$/.test(v.trim()) || n < min || n > max) {
-    problems.push(`${name} must be an integer between ${min} and ${max}, got "${v}"`);
-    return min;
-  }
-  return n;
-}
 
 /** Parses argv and env; throws ConfigError listing every problem, or returns 'help' when --help is given. */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): OperatorConfig | 'help' {
@@ -97,28 +75,17 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): OperatorConf
   const get = (flag: string, envName: string): string | undefined => (values[flag] as string | undefined) ?? env[envName];
   const problems: string[] = [];
 
-  const namespaces = (get('namespace', 'WATCH_NAMESPACE') ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  for (const ns of namespaces) if (!NS_PATTERN.test(ns) || ns.length > 63) problems.push(`namespace "${ns}" is not a valid namespace name`);
+  const namespaces = parseNamespaces(get('namespace', 'WATCH_NAMESPACE'), problems);
 
   const logLevel = get('log-level', 'LOG_LEVEL') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel as never)) problems.push(`log level must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
 
   const leaderElectionNamespace = get('leader-election-namespace', 'LEADER_ELECTION_NAMESPACE') ?? env.POD_NAMESPACE ?? 'default';
-  if (!NS_PATTERN.test(leaderElectionNamespace)) problems.push(`leader election namespace "${leaderElectionNamespace}" is not a valid namespace name`);
+  if (!NAMESPACE_PATTERN.test(leaderElectionNamespace)) problems.push(`leader election namespace "${leaderElectionNamespace}" is not a valid namespace name`);
   const leaderElectionId = get('leader-election-id', 'LEADER_ELECTION_ID') ?? 'anvil-operator';
   if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(leaderElectionId)) problems.push(`leader election id "${leaderElectionId}" is not a valid object name`);
 
-  const bootServerURL = (get('boot-server-url', 'BOOT_SERVER_URL') ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
-  try {
-    const u = new URL(bootServerURL);
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
-    if (u.search || u.hash) throw new Error('query');
-  } catch {
-    problems.push(`boot server URL must be an http(s) URL without query, e.g. http://10.0.0.2:8080, got "${bootServerURL}"`);
-  }
+  const bootServerURL = parseBaseURL('boot server URL', get('boot-server-url', 'BOOT_SERVER_URL') ?? 'http://127.0.0.1:8080', problems);
 
   const config: OperatorConfig = {
     kubeconfig: get('kubeconfig', 'KUBECONFIG') || undefined,

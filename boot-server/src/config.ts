@@ -1,0 +1,87 @@
+// boot-server configuration from flags and environment, validated up front.
+import { parseArgs } from 'node:util';
+import { ConfigError, parseBaseURL, parseInteger, parseNamespaces } from '../../shared/src/config/parse.js';
+import { LOG_LEVELS } from '../../shared/src/logging.js';
+
+export { ConfigError };
+
+export interface BootServerConfig {
+  kubeconfig: string | undefined;
+  namespaces: string[];
+  httpHost: string;
+  httpPort: number;
+  publicURL: string;
+  tftpHost: string;
+  /** 0 disables TFTP. */
+  tftpPort: number;
+  tftpRoot: string;
+  assetDir: string;
+  spoolDir: string;
+  databaseURL: string | undefined;
+  dataDir: string;
+  unknownMachine: 'exit' | 'shell';
+  logLevel: string;
+}
+
+export const helpText = (): string => `anvil boot-server
+
+Flags (environment variable in brackets):
+  --kubeconfig PATH          kubeconfig; in-cluster when unset [KUBECONFIG]
+  --namespace NS[,NS...]     namespaces whose boot configs to serve; all when unset [WATCH_NAMESPACE]
+  --http-host ADDR           HTTP bind address (default 0.0.0.0) [HTTP_HOST]
+  --http-port N              HTTP port (default 8080) [HTTP_PORT]
+  --public-url URL           base URL machines reach this server at (default http://127.0.0.1:<http-port>) [PUBLIC_URL]
+  --tftp-host ADDR           TFTP bind address (default 0.0.0.0) [TFTP_HOST]
+  --tftp-port N              TFTP port (default 69; 0 disables TFTP) [TFTP_PORT]
+  --tftp-root DIR            iPXE binaries served over TFTP (default /usr/lib/ipxe) [TFTP_ROOT]
+  --asset-dir DIR            cache of kernels, initrds and ISOs (default /var/lib/anvil/assets) [ASSET_DIR]
+  --spool-dir DIR            durable spool of accepted events (default /var/lib/anvil/spool) [SPOOL_DIR]
+  --database-url URL         install history in PostgreSQL/CockroachDB; embedded when unset [DATABASE_URL]
+  --data-dir DIR             embedded history database directory (default /var/lib/anvil/history) [DATA_DIR]
+  --unknown-machine exit|shell   what a machine no BareMetalHost declares is told (default exit) [UNKNOWN_MACHINE]
+  --log-level LEVEL          ${LOG_LEVELS.join('|')} (default info) [LOG_LEVEL]
+`;
+
+const STRING_FLAGS = ['kubeconfig', 'namespace', 'http-host', 'http-port', 'public-url', 'tftp-host', 'tftp-port', 'tftp-root', 'asset-dir', 'spool-dir', 'database-url', 'data-dir', 'unknown-machine', 'log-level'];
+
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): BootServerConfig | 'help' {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        ...Object.fromEntries(STRING_FLAGS.map((k) => [k, { type: 'string' as const }])),
+        help: { type: 'boolean' as const },
+      },
+    }) as { values: Record<string, string | boolean | undefined> });
+  } catch (err) {
+    throw new ConfigError([(err as Error).message]);
+  }
+  if (values.help) return 'help';
+  const get = (flag: string, envName: string): string | undefined => (values[flag] as string | undefined) ?? env[envName];
+  const problems: string[] = [];
+  const httpPort = parseInteger('http port', get('http-port', 'HTTP_PORT') ?? '8080', 0, 65535, problems);
+  const unknownMachine = get('unknown-machine', 'UNKNOWN_MACHINE') ?? 'exit';
+  if (unknownMachine !== 'exit' && unknownMachine !== 'shell') problems.push(`unknown-machine must be exit or shell, got "${unknownMachine}"`);
+  const logLevel = get('log-level', 'LOG_LEVEL') ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel as never)) problems.push(`log level must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  const config: BootServerConfig = {
+    kubeconfig: get('kubeconfig', 'KUBECONFIG') || undefined,
+    namespaces: parseNamespaces(get('namespace', 'WATCH_NAMESPACE'), problems),
+    httpHost: get('http-host', 'HTTP_HOST') ?? '0.0.0.0',
+    httpPort,
+    publicURL: parseBaseURL('public URL', get('public-url', 'PUBLIC_URL') ?? `http://127.0.0.1:${httpPort}`, problems),
+    tftpHost: get('tftp-host', 'TFTP_HOST') ?? '0.0.0.0',
+    tftpPort: parseInteger('tftp port', get('tftp-port', 'TFTP_PORT') ?? '69', 0, 65535, problems),
+    tftpRoot: get('tftp-root', 'TFTP_ROOT') ?? '/usr/lib/ipxe',
+    assetDir: get('asset-dir', 'ASSET_DIR') ?? '/var/lib/anvil/assets',
+    spoolDir: get('spool-dir', 'SPOOL_DIR') ?? '/var/lib/anvil/spool',
+    databaseURL: get('database-url', 'DATABASE_URL') || undefined,
+    dataDir: get('data-dir', 'DATA_DIR') ?? '/var/lib/anvil/history',
+    unknownMachine: unknownMachine as 'exit' | 'shell',
+    logLevel,
+  };
+  if (problems.length) throw new ConfigError(problems);
+  return config;
+}

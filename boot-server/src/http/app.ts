@@ -1,0 +1,195 @@
+// The boot-server's HTTP side: iPXE scripts, NoCloud seeds, cached assets and the installer's progress webhook.
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
+import { Counter, type Registry } from 'prom-client';
+import { macDashed, normalizeMac, tokenMatches, type BootConfig } from '../../../shared/src/bootconfig/boot-config.js';
+import { eventKey, validateInstallerEvent } from '../../../shared/src/install/installer-events.js';
+import type { BootConfigIndex } from '../bootconfigs/index.js';
+import type { BootRequestRecord, HostRef, SpoolRecord } from '../spool/records.js';
+import { AssetError, type AssetCache } from './assets.js';
+import { entryScript, unknownMachineScript } from './ipxe-scripts.js';
+
+export interface BootHttpDeps {
+  index: BootConfigIndex;
+  assets: AssetCache;
+  /** Durable: resolves once the records are on disk. */
+  spool: { append(records: SpoolRecord[]): Promise<void> };
+  log: Logger;
+  registry: Registry;
+  /** Base URL machines reach this server at (for the entry script). */
+  publicURL: string;
+  unknownMachine?: 'exit' | 'shell';
+  maxWebhookBytes?: number;
+  ready?: () => boolean;
+}
+
+const MAC_PATTERN = /^[0-9a-fA-F]{2}([-:][0-9a-fA-F]{2}){5}$/;
+const NOCLOUD_FILES = { 'user-data': 'UserData', 'meta-data': 'MetaData', 'vendor-data': 'VendorData', 'network-config': 'NetworkConfig' } as const;
+
+const hostRef = (c: BootConfig): HostRef => ({ namespace: c.hostNamespace, name: c.hostName, uid: c.hostUID });
+
+export function createBootApp(deps: BootHttpDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  const requests = new Counter({ name: 'anvil_boot_http_requests_total', help: 'HTTP requests by route and status code', labelNames: ['route', 'code'], registers: [deps.registry] });
+  const events = new Counter({ name: 'anvil_webhook_events_total', help: 'Installer events by outcome', labelNames: ['outcome'], registers: [deps.registry] });
+  const notFound = (res: Response): void => void res.status(404).type('text/plain').send('not found\n');
+  // Bad input is logged, but at most a few lines a second so a flood cannot drown the log.
+  let logBudget = 0;
+  let logWindow = 0;
+  const logBad = (msg: string, fields: Record<string, unknown>): void => {
+    const now = Date.now();
+    if (now - logWindow > 1000) {
+      logWindow = now;
+      logBudget = 10;
+    }
+    if (logBudget-- > 0) deps.log.info(fields, msg);
+  };
+
+  app.use((req, res, next) => {
+    const start = process.hrtime.bigint();
+    res.on('finish', () => {
+      const route = (req.route?.path as string | undefined) ?? 'unmatched';
+      requests.inc({ route, code: String(res.statusCode) });
+      deps.log.debug({ method: req.method, path: redact(req.path), status: res.statusCode, ip: req.socket.remoteAddress, ms: Number(process.hrtime.bigint() - start) / 1e6 }, 'request');
+    });
+    next();
+  });
+
+  const bootRequest = (req: Request, mac: string, served: string, config?: BootConfig, facts?: Record<string, string>): BootRequestRecord => ({
+    kind: 'boot-request',
+    time: new Date().toISOString(),
+    mac: normalizeMac(mac),
+    clientIP: req.socket.remoteAddress ?? '',
+    path: redact(req.path),
+    served,
+    ...(config ? { host: hostRef(config) } : {}),
+    ...(config?.install ? { installationId: config.install.installationId } : {}),
+    ...(facts && Object.keys(facts).length ? { facts } : {}),
+  });
+
+  app.get('/boot.ipxe', (_req, res) => {
+    res.type('text/plain').send(entryScript(deps.publicURL));
+  });
+
+  app.get('/ipxe/:mac', async (req, res, next) => {
+    try {
+      const mac = req.params.mac;
+      if (!MAC_PATTERN.test(mac)) return void res.status(400).type('text/plain').send('malformed MAC address\n');
+      const facts: Record<string, string> = {};
+      for (const k of ['arch', 'platform', 'uuid']) {
+        const v = req.query[k];
+        if (typeof v === 'string' && v.length <= 64) facts[k] = v;
+      }
+      const config = deps.index.byMac(mac);
+      if (!config) {
+        await deps.spool.append([bootRequest(req, mac, 'Rejected', undefined, facts)]);
+        return void res.type('text/plain').send(unknownMachineScript(normalizeMac(mac), deps.unknownMachine ?? 'exit'));
+      }
+      const served = config.mode === 'install' ? 'InstallScript' : 'LocalBootScript';
+      await deps.spool.append([bootRequest(req, mac, served, config, facts)]);
+      res.type('text/plain').send(config.ipxe);
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  app.get('/nocloud/:mac/:token/:file', async (req, res, next) => {
+    try {
+      const { mac, token, file } = req.params;
+      const kind = NOCLOUD_FILES[file as keyof typeof NOCLOUD_FILES];
+      const config = MAC_PATTERN.test(mac) ? deps.index.byMac(mac) : undefined;
+      const install = config?.mode === 'install' ? config.install : undefined;
+      if (!kind || !install || !tokenMatches(token, install.tokenSha256) || macDashed(config!.mac) !== macDashed(mac)) {
+        logBad('nocloud request refused', { ip: req.socket.remoteAddress, path: redact(req.path) });
+        return notFound(res);
+      }
+      const body =
+        kind === 'UserData' ? install.userData : kind === 'MetaData' ? install.metaData : kind === 'VendorData' ? (install.vendorData ?? '') : install.networkConfig;
+      if (body === undefined) return notFound(res);
+      await deps.spool.append([bootRequest(req, mac, kind, config)]);
+      res.type('text/plain').send(body);
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  app.get('/assets/:sha256/:name', async (req, res, next) => {
+    try {
+      const artifact = /^[0-9a-fA-F]{64}$/.test(req.params.sha256) ? deps.index.artifact(req.params.sha256) : undefined;
+      if (!artifact) return notFound(res);
+      const path = await deps.assets.ensure(artifact);
+      res.sendFile(path, { acceptRanges: true, cacheControl: true, immutable: true, maxAge: '1y', headers: { 'Content-Type': 'application/octet-stream' } }, (err) => {
+        if (err && !res.headersSent) next(err);
+      });
+    } catch (err) {
+      if (err instanceof AssetError) return void res.status(err.status).type('text/plain').send(`${err.message}\n`);
+      next(err);
+    }
+  });
+
+  // The installer posts each event once, synchronously, and does not retry: answer fast, after the event is durable.
+  app.post('/webhook/:mac/:token', express.text({ type: () => true, limit: deps.maxWebhookBytes ?? 64 * 1024 }), async (req, res, next) => {
+    try {
+      const { mac, token } = req.params;
+      const config = MAC_PATTERN.test(mac) ? deps.index.byMac(mac) : undefined;
+      const install = config?.mode === 'install' ? config.install : undefined;
+      if (!install || !tokenMatches(token, install.tokenSha256)) {
+        events.inc({ outcome: 'unauthorized' });
+        logBad('webhook refused: unknown host or token', { ip: req.socket.remoteAddress });
+        return notFound(res);
+      }
+      let body: unknown;
+      try {
+        body = JSON.parse(typeof req.body === 'string' ? req.body : '');
+      } catch {
+        events.inc({ outcome: 'malformed' });
+        return void res.status(400).json({ error: 'body is not valid JSON' });
+      }
+      const checked = validateInstallerEvent(body);
+      if ('error' in checked) {
+        events.inc({ outcome: 'invalid' });
+        return void res.status(400).json({ error: checked.error });
+      }
+      await deps.spool.append([
+        {
+          kind: 'installer-event',
+          receivedAt: new Date().toISOString(),
+          mac: normalizeMac(mac),
+          host: hostRef(config!),
+          installationId: install.installationId,
+          eventKey: eventKey(checked.event),
+          event: checked.event,
+          raw: body as Record<string, unknown>,
+        },
+      ]);
+      events.inc({ outcome: 'accepted' });
+      res.status(200).json({ accepted: true });
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  app.get('/healthz', (_req, res) => void res.type('text/plain').send('ok\n'));
+  app.get('/readyz', (_req, res) => {
+    if (deps.ready && !deps.ready()) return void res.status(503).type('text/plain').send('boot configs not synced\n');
+    res.type('text/plain').send('ok\n');
+  });
+  app.get('/metrics', async (_req, res) => void res.type(deps.registry.contentType).send(await deps.registry.metrics()));
+
+  app.use((_req, res) => notFound(res));
+  // Errors a client can cause get their status; anything else is a 500 without internals.
+  app.use((err: Error & { status?: number; type?: string }, req: Request, res: Response, _next: NextFunction) => {
+    if (err.type === 'entity.too.large') return void res.status(413).json({ error: `body larger than ${deps.maxWebhookBytes ?? 65536} bytes` });
+    if (err.status && err.status >= 400 && err.status < 500) return void res.status(err.status).json({ error: err.message });
+    deps.log.error({ err: err.message, path: redact(req.path) }, 'request failed');
+    if (!res.headersSent) res.status(500).json({ error: 'internal error' });
+  });
+  return app;
+}
+
+/** Tokens never reach a log line or a status field. */
+export function redact(path: string): string {
+  return path.replace(/^\/(nocloud|webhook)\/([^/]+)\/[^/]+/, '/$1/$2/REDACTED');
+}

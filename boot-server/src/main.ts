@@ -1,0 +1,83 @@
+// The boot-server process: configuration, wiring and signal handling only.
+import type { Server } from 'node:http';
+import { Registry, collectDefaultMetrics, Gauge } from 'prom-client';
+import { BOOT_CONFIG_LABEL } from '../../shared/src/bootconfig/boot-config.js';
+import { InformerSet } from '../../shared/src/kube/cache.js';
+import { Informer } from '../../shared/src/kube/informer.js';
+import { CoreResources, type KubeObject } from '../../shared/src/kube/index.js';
+import { RestKubeClient, loadKubeConfig } from '../../shared/src/kube/rest-client.js';
+import { createLogger } from '../../shared/src/logging.js';
+import { BootConfigIndex } from './bootconfigs/index.js';
+import { ConfigError, helpText, loadConfig } from './config.js';
+import { createBootApp } from './http/app.js';
+import { AssetCache } from './http/assets.js';
+import { Shipper, type Sink } from './spool/shipper.js';
+import { Spool } from './spool/spool.js';
+import type { SpoolRecord } from './spool/records.js';
+import { HostStatusSink } from './status/host-status-sink.js';
+import { startTftp } from './tftp-wiring.js';
+import { openHistorySink } from './history-wiring.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.argv.slice(2), process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n\n${helpText()}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  if (config === 'help') return void process.stdout.write(helpText());
+  const log = createLogger('boot-server', config.logLevel);
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const client = new RestKubeClient(loadKubeConfig(config.kubeconfig), { userAgent: 'anvil-boot-server' });
+
+  const namespaces = config.namespaces.length ? config.namespaces : [undefined];
+  const secrets = new InformerSet<KubeObject>(
+    CoreResources.secret,
+    namespaces.map((ns) => new Informer<KubeObject>(client, CoreResources.secret, log.child({ informer: 'bootconfigs' }), { labelSelector: `${BOOT_CONFIG_LABEL}=true`, ...(ns ? { namespace: ns } : {}) })),
+  );
+  const index = new BootConfigIndex(secrets);
+  const spool = new Spool<SpoolRecord>({ dir: config.spoolDir });
+  const history = await openHistorySink(config, log);
+  const sinks: Sink<SpoolRecord>[] = [new HostStatusSink(client, log.child({ sink: 'host-status' })), ...(history ? [history.sink] : [])];
+  const shipper = new Shipper(spool, sinks, log.child({ component: 'shipper' }));
+  new Gauge({ name: 'anvil_spool_backlog_bytes', help: 'Bytes of accepted records not yet shipped', registers: [registry], collect() { this.set(spool.backlogBytes()); } });
+  const assets = new AssetCache({ dir: config.assetDir, log: log.child({ component: 'assets' }) });
+  const app = createBootApp({ index, assets, spool, log, registry, publicURL: config.publicURL, unknownMachine: config.unknownMachine, ready: () => secrets.hasSynced });
+
+  secrets.start();
+  shipper.start();
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(config.httpPort, config.httpHost, (err?: Error) => (err ? reject(err) : resolve(s)));
+  });
+  const tftp = config.tftpPort ? await startTftp(config, registry, log) : undefined;
+  const addr = server.address();
+  log.info({ http: typeof addr === 'object' && addr ? addr.port : config.httpPort, tftp: tftp?.port ?? 'off', publicURL: config.publicURL, history: history?.describe ?? 'off' }, 'boot-server running');
+
+  let stopping = false;
+  const shutdown = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    setTimeout(() => process.exit(1), 20_000).unref();
+    await new Promise<void>((r) => server.close(() => r()));
+    await tftp?.stop();
+    await spool.close();
+    await shipper.drain().catch(() => false); // anything not shipped stays in the spool for the next start
+    await shipper.stop();
+    await secrets.stop();
+    await history?.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`anvil boot-server failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

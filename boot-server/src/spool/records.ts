@@ -1,0 +1,35 @@
+// What the boot-server spools: everything it must not lose between accepting it and storing it.
+import type { InstallerEvent } from '../../../shared/src/install/installer-events.js';
+
+export interface HostRef {
+  namespace: string;
+  name: string;
+  uid: string;
+}
+
+export interface InstallerEventRecord {
+  kind: 'installer-event';
+  receivedAt: string;
+  mac: string;
+  host: HostRef;
+  installationId: string;
+  eventKey: string;
+  event: InstallerEvent;
+  /** The body as the installer sent it (validated fields are in `event`). */
+  raw: Record<string, unknown>;
+}
+
+export interface BootRequestRecord {
+  kind: 'boot-request';
+  time: string;
+  mac: string;
+  clientIP: string;
+  path: string;
+  served: string;
+  host?: HostRef;
+  installationId?: string;
+  /** iPXE facts, when the request carried them (arch, platform, uuid). */
+  facts?: Record<string, string>;
+}
+
+export type SpoolRecord = InstallerEventRecord | BootRequestRecord;

@@ -1,0 +1,74 @@
+// Runs anvil's own processes (boot-server, operator) from source, as the demo and the end-to-end tests do.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, openSync, closeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from './control-plane.js';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface RunningProcess {
+  readonly port: number;
+  readonly url: string;
+  readonly dir: string;
+  readonly child: ChildProcess;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  logs(): string;
+}
+
+export interface BootServerOptions {
+  kubeconfig: string;
+  dir?: string;
+  port?: number;
+  extraArgs?: string[];
+  env?: Record<string, string>;
+}
+
+/** Starts boot-server/src/main.ts and waits until /healthz answers. Reuse `dir` to restart with the same spool. */
+export async function startBootServer(options: BootServerOptions): Promise<RunningProcess> {
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'anvil-boot-'));
+  const port = options.port ?? (await freePort());
+  const url = `http://127.0.0.1:${port}`;
+  const logFile = join(dir, `boot-server-${Date.now()}.log`);
+  const fd = openSync(logFile, 'a');
+  const child = spawn(
+    process.execPath,
+    [
+      '--import', 'tsx', join(ROOT, 'boot-server', 'src', 'main.ts'),
+      '--kubeconfig', options.kubeconfig,
+      '--http-host', '127.0.0.1', '--http-port', String(port), '--public-url', url,
+      '--tftp-port', '0',
+      '--asset-dir', join(dir, 'assets'), '--spool-dir', join(dir, 'spool'), '--data-dir', join(dir, 'history'),
+      ...(options.extraArgs ?? []),
+    ],
+    { stdio: ['ignore', fd, fd], env: { ...process.env, NODE_OPTIONS: '', LOG_LEVEL: 'debug', ...options.env } },
+  );
+  closeSync(fd);
+  const logs = () => readFileSync(logFile, 'utf8');
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`boot-server exited with ${child.exitCode}:\n${logs()}`);
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) break;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`boot-server did not start:\n${logs()}`);
+    await sleep(100);
+  }
+  return {
+    port,
+    url,
+    dir,
+    child,
+    logs,
+    kill: async (signal: NodeJS.Signals = 'SIGTERM') => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill(signal);
+      await exited;
+    },
+  };
+}
