@@ -9,7 +9,8 @@ log() { echo "[setup] $*" >&2; }
 export DEBIAN_FRONTEND=noninteractive
 
 need_pkgs=()
-for pkg in unzip openssl ca-certificates; do
+# End-to-end PXE test: QEMU with the iPXE NIC ROMs, iPXE binaries, dnsmasq (DHCP only), busybox for the test installer.
+for pkg in unzip openssl ca-certificates qemu-system-x86 ipxe-qemu ipxe dnsmasq-base busybox-static cpio iproute2 gzip; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_pkgs+=("$pkg")
 done
 if ((${#need_pkgs[@]})); then

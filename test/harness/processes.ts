@@ -22,6 +22,9 @@ export interface BootServerOptions {
   kubeconfig: string;
   dir?: string;
   port?: number;
+  /** Address to bind and advertise (default 127.0.0.1). */
+  host?: string;
+  tftpPort?: number;
   extraArgs?: string[];
   env?: Record<string, string>;
 }
@@ -30,7 +33,8 @@ export interface BootServerOptions {
 export async function startBootServer(options: BootServerOptions): Promise<RunningProcess> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'anvil-boot-'));
   const port = options.port ?? (await freePort());
-  const url = `http://127.0.0.1:${port}`;
+  const host = options.host ?? '127.0.0.1';
+  const url = `http://${host}:${port}`;
   const logFile = join(dir, `boot-server-${Date.now()}.log`);
   const fd = openSync(logFile, 'a');
   const child = spawn(
@@ -38,8 +42,8 @@ export async function startBootServer(options: BootServerOptions): Promise<Runni
     [
       '--import', 'tsx', join(ROOT, 'boot-server', 'src', 'main.ts'),
       '--kubeconfig', options.kubeconfig,
-      '--http-host', '127.0.0.1', '--http-port', String(port), '--public-url', url,
-      '--tftp-port', '0',
+      '--http-host', host, '--http-port', String(port), '--public-url', url,
+      '--tftp-host', host, '--tftp-port', String(options.tftpPort ?? 0),
       '--asset-dir', join(dir, 'assets'), '--spool-dir', join(dir, 'spool'), '--data-dir', join(dir, 'history'),
       ...(options.extraArgs ?? []),
     ],

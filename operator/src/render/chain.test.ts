@@ -160,3 +160,15 @@ describe('deepMerge', () => {
     expect(Object.getPrototypeOf(merged)).toBe(Object.prototype);
   });
 });
+
+describe('isPlainObject', () => {
+  it('accepts plain objects from any realm (structuredClone, other VM contexts) and rejects the rest', async () => {
+    const { isPlainObject } = await import('./chain.js');
+    expect(isPlainObject({ a: 1 })).toBe(true);
+    expect(isPlainObject(structuredClone({ a: 1 }))).toBe(true);
+    expect(isPlainObject(Object.create(null))).toBe(true);
+    expect(isPlainObject([])).toBe(false);
+    expect(isPlainObject(new Date())).toBe(false);
+    expect(isPlainObject(null)).toBe(false);
+  });
+});

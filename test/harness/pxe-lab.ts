@@ -1,0 +1,180 @@
+// A provisioning network on this machine for end-to-end tests: a network namespace holding a bridge, the VM's tap
+// device and dnsmasq (DHCP only), joined to the host by a veth pair so anvil's boot-server — a normal process on the
+// host — serves the VM at 10.77.0.1. QEMU (software emulation, e1000 NIC with Debian's iPXE ROM) boots from it.
+// Only private addresses inside our own namespace are used. Needs root and the packages from scripts/setup.sh.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from './processes.js';
+
+export const LAB = {
+  ns: 'anvil-e2e',
+  hostIf: 'anvil-e2e-h',
+  nsIf: 'anvil-e2e-n',
+  hostIP: '10.77.0.1',
+  dhcpIP: '10.77.0.2',
+  rangeStart: '10.77.0.50',
+  rangeEnd: '10.77.0.99',
+};
+
+const sh = (cmd: string, args: string[], opts: { ns?: boolean; ignore?: boolean } = {}): string => {
+  const [c, a] = opts.ns ? ['ip', ['netns', 'exec', LAB.ns, cmd, ...args]] : [cmd, args];
+  try {
+    return execFileSync(c, a, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    if (opts.ignore) return '';
+    const e = err as { stderr?: string; message: string };
+    throw new Error(`${c} ${a.join(' ')}: ${e.stderr || e.message}`);
+  }
+};
+
+export function labMissing(): string | undefined {
+  for (const bin of ['qemu-system-x86_64', 'dnsmasq', 'busybox', 'cpio', 'ip']) {
+    try {
+      execFileSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' });
+    } catch {
+      return `${bin} not found: run 'bash scripts/setup.sh' (installs qemu-system-x86, ipxe-qemu, ipxe, dnsmasq-base, busybox-static, cpio)`;
+    }
+  }
+  if (process.getuid?.() !== 0) return 'the PXE lab needs root (network namespaces, tap devices)';
+  return undefined;
+}
+
+/**
+ * The test installer: Debian's netboot kernel (debian-installer-12-netboot-amd64, which also provides the e1000
+ * module) and our busybox initrd from test/e2e/installer. Cached outside the checkout, keyed by both.
+ */
+export function buildTestInstaller(): { kernel: string; initrd: string } {
+  const installerDir = join(ROOT, 'test', 'e2e', 'installer');
+  const key = createHash('sha256')
+    .update(readFileSync(join(installerDir, 'init')))
+    .update(readFileSync(join(installerDir, 'udhcpc-script')))
+    .digest('hex')
+    .slice(0, 12);
+  const cache = join(process.env.ANVIL_CACHE_DIR ?? join(homedir(), '.cache', 'anvil'), 'e2e-installer');
+  const netboot = join(cache, 'netboot');
+  const kernel = join(netboot, 'usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64/linux');
+  const d_i_initrd = join(netboot, 'usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64/initrd.gz');
+  if (!existsSync(kernel)) {
+    const dl = mkdtempSync(join(tmpdir(), 'anvil-netboot-'));
+    execFileSync('apt-get', ['download', 'debian-installer-12-netboot-amd64'], { cwd: dl, stdio: 'pipe' });
+    const deb = readdirSync(dl).find((f) => f.endsWith('.deb'));
+    if (!deb) throw new Error('apt-get download debian-installer-12-netboot-amd64 produced no .deb');
+    rmSync(netboot, { recursive: true, force: true });
+    mkdirSync(netboot, { recursive: true });
+    execFileSync('dpkg', ['-x', join(dl, deb), netboot]);
+    rmSync(dl, { recursive: true, force: true });
+  }
+  const initrd = join(cache, `initrd-${key}.gz`);
+  if (!existsSync(initrd)) {
+    const work = mkdtempSync(join(tmpdir(), 'anvil-initrd-'));
+    const extract = join(work, 'di');
+    mkdirSync(extract);
+    execFileSync('sh', ['-c', `zcat '${d_i_initrd}' | cpio -idm --quiet '*e1000.ko'`], { cwd: extract });
+    const ko = execFileSync('find', [extract, '-name', 'e1000.ko'], { encoding: 'utf8' }).trim().split('\n')[0];
+    if (!ko) throw new Error('e1000.ko not found in the Debian installer initrd');
+    const root = join(work, 'root');
+    for (const d of ['bin', 'lib/modules', 'proc', 'sys', 'dev', 'tmp']) mkdirSync(join(root, d), { recursive: true });
+    copyFileSync('/bin/busybox', join(root, 'bin/busybox'));
+    copyFileSync(ko, join(root, 'lib/modules/e1000.ko'));
+    copyFileSync(join(installerDir, 'init'), join(root, 'init'));
+    copyFileSync(join(installerDir, 'udhcpc-script'), join(root, 'bin/udhcpc-script'));
+    chmodSync(join(root, 'init'), 0o755);
+    chmodSync(join(root, 'bin/udhcpc-script'), 0o755);
+    chmodSync(join(root, 'bin/busybox'), 0o755);
+    execFileSync('sh', ['-c', `find . | cpio -o -H newc --quiet | gzip -9 > '${initrd}.tmp'`], { cwd: root });
+    renameSync(`${initrd}.tmp`, initrd);
+    rmSync(work, { recursive: true, force: true });
+  }
+  return { kernel, initrd };
+}
+
+export interface Lab {
+  stop(): Promise<void>;
+  dhcpLog(): string;
+}
+
+export interface LabOptions {
+  /** DHCP boot filename for iPXE clients (option 175): normally the boot-server's HTTP entry script. */
+  ipxeBootURL: string;
+  /** Boot filename over TFTP (from 10.77.0.1) for clients that are not iPXE, or for every client when forceTftp. */
+  tftpBootFile: string;
+  /** Send every client to TFTP first (exercises anvil's TFTP with the QEMU ROM, which is iPXE itself). */
+  forceTftp?: boolean;
+}
+
+export function teardownLab(): void {
+  sh('ip', ['netns', 'pids', LAB.ns], { ignore: true })
+    .split('\n')
+    .filter(Boolean)
+    .forEach((pid) => sh('kill', ['-9', pid], { ignore: true }));
+  sh('ip', ['netns', 'del', LAB.ns], { ignore: true });
+  sh('ip', ['link', 'del', LAB.hostIf], { ignore: true });
+}
+
+export async function startLab(options: LabOptions): Promise<Lab> {
+  teardownLab();
+  const dir = mkdtempSync(join(tmpdir(), 'anvil-lab-'));
+  sh('ip', ['netns', 'add', LAB.ns]);
+  sh('ip', ['-n', LAB.ns, 'link', 'set', 'lo', 'up']);
+  sh('ip', ['-n', LAB.ns, 'link', 'add', 'br0', 'type', 'bridge']);
+  sh('ip', ['-n', LAB.ns, 'addr', 'add', `${LAB.dhcpIP}/24`, 'dev', 'br0']);
+  sh('ip', ['-n', LAB.ns, 'tuntap', 'add', 'dev', 'tap0', 'mode', 'tap']);
+  sh('ip', ['-n', LAB.ns, 'link', 'set', 'tap0', 'master', 'br0']);
+  sh('ip', ['link', 'add', LAB.hostIf, 'type', 'veth', 'peer', 'name', LAB.nsIf]);
+  sh('ip', ['link', 'set', LAB.nsIf, 'netns', LAB.ns]);
+  sh('ip', ['-n', LAB.ns, 'link', 'set', LAB.nsIf, 'master', 'br0']);
+  sh('ip', ['addr', 'add', `${LAB.hostIP}/24`, 'dev', LAB.hostIf]);
+  for (const l of ['br0', 'tap0', LAB.nsIf]) sh('ip', ['-n', LAB.ns, 'link', 'set', l, 'up']);
+  sh('ip', ['link', 'set', LAB.hostIf, 'up']);
+  const dhcpLog = join(dir, 'dnsmasq.log');
+  writeFileSync(dhcpLog, '');
+  const args = [
+    '--no-daemon', '--port=0', '--interface=br0', '--bind-interfaces', '--except-interface=lo',
+    `--dhcp-range=${LAB.rangeStart},${LAB.rangeEnd},255.255.255.0,1h`,
+    '--dhcp-leasefile=' + join(dir, 'leases'), '--log-dhcp', `--log-facility=${dhcpLog}`,
+    '--dhcp-match=set:ipxe,175',
+  ];
+  if (options.forceTftp) args.push(`--dhcp-boot=${options.tftpBootFile},,${LAB.hostIP}`);
+  else args.push(`--dhcp-boot=tag:ipxe,${options.ipxeBootURL}`, `--dhcp-boot=tag:!ipxe,${options.tftpBootFile},,${LAB.hostIP}`);
+  const dnsmasq: ChildProcess = spawn('ip', ['netns', 'exec', LAB.ns, 'dnsmasq', ...args], { stdio: 'ignore' });
+  await new Promise((r) => setTimeout(r, 500));
+  if (dnsmasq.exitCode !== null) throw new Error(`dnsmasq exited: ${readFileSync(dhcpLog, 'utf8')}`);
+  return {
+    dhcpLog: () => readFileSync(dhcpLog, 'utf8'),
+    stop: async () => {
+      dnsmasq.kill('SIGTERM');
+      teardownLab();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface VmRun {
+  exitCode: number | null;
+  serial: string;
+}
+
+/** Boots a VM from the network; ends when it powers off, or when `until` returns true (then it is killed). */
+export async function bootVm(mac: string, options: { timeoutMs: number; until?: () => Promise<boolean> }): Promise<VmRun> {
+  let serial = '';
+  const qemu = spawn(
+    'ip',
+    ['netns', 'exec', LAB.ns, 'qemu-system-x86_64', '-m', '512', '-nographic', '-boot', 'n', '-no-reboot', '-netdev', 'tap,id=n0,ifname=tap0,script=no,downscript=no', '-device', `e1000,netdev=n0,mac=${mac}`],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  qemu.stdout!.on('data', (d: Buffer) => (serial += d.toString('latin1')));
+  qemu.stderr!.on('data', (d: Buffer) => (serial += d.toString('latin1')));
+  const exited = new Promise<number | null>((r) => qemu.once('exit', (code) => r(code)));
+  const deadline = Date.now() + options.timeoutMs;
+  let done = false;
+  void exited.then(() => (done = true));
+  while (!done && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 500));
+    if (options.until && (await options.until())) break;
+  }
+  if (!done) qemu.kill('SIGKILL');
+  return { exitCode: await exited, serial };
+}

@@ -1,0 +1,158 @@
+// End to end: a real VM (QEMU, e1000 NIC with Debian's iPXE ROM) network-boots through anvil's boot-server, runs
+// the test installer (fetches its NoCloud seed, posts subiquity-shaped events to the webhook from its user-data),
+// and is tracked by the operator to Provisioned; the next boot is told to boot locally; a reinstall installs again
+// as the next attempt; a failing install is retried and succeeds.
+import { jest } from '@jest/globals';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { anvilCrds, type BareMetalHost } from '../../shared/src/api/index.js';
+import { CoreResources, type KubeClient, type KubeObject } from '../../shared/src/kube/index.js';
+import { silentLogger } from '../../shared/src/logging.js';
+import { registerControllers } from '../../operator/src/controllers/index.js';
+import { Manager } from '../../operator/src/runtime/manager.js';
+import { freePort, startControlPlane, type ControlPlane } from '../harness/control-plane.js';
+import { clientFor, ensureNamespace, installCrds, waitFor } from '../harness/kube.js';
+import { HostType } from '../harness/installer-sim.js';
+import { startBootServer, type RunningProcess } from '../harness/processes.js';
+import { LAB, bootVm, buildTestInstaller, labMissing, startLab, type Lab } from '../harness/pxe-lab.js';
+
+jest.setTimeout(900_000);
+
+type Host = BareMetalHost & KubeObject;
+const ns = 'e2e';
+const MAC = '52:54:00:12:34:56';
+const HASH = '$6$exDY1mhS4KUYCE/2$zmn9ToZwTKLhCw.b4/b.ZRTIZM30JZ4QrOQ2aOXJ8yk96xpcCof0kxKwuX1kqLG/ygbJ1f8wxED22bTL4F46P0';
+const missing = labMissing();
+
+(missing && !process.env.CI ? describe.skip : describe)(`PXE end to end${missing ? ` (skipped: ${missing})` : ''}`, () => {
+  let cp: ControlPlane;
+  let client: KubeClient;
+  let manager: Manager;
+  let boot: RunningProcess;
+  let lab: Lab;
+  let mirror: Server;
+
+  const getHost = async () => (await client.get<Host>(HostType, { namespace: ns, name: 'vm-01' }))!;
+  const waitHost = async (what: string, pred: (h: Host) => boolean, timeoutMs = 60_000) => {
+    try {
+      return await waitFor(what, async () => {
+        const h = await getHost();
+        return pred(h) ? h : undefined;
+      }, timeoutMs, 250);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\nhost: ${JSON.stringify(await getHost(), null, 1)}\n--- boot-server\n${boot.logs().slice(-2000)}`);
+    }
+  };
+  const vm = async (label: string) => {
+    const run = await bootVm(MAC, { timeoutMs: 240_000 });
+    if (!run.serial.includes('ANVIL-INSTALLER: reported')) throw new Error(`${label}: the installer did not report:\n${run.serial.slice(-3000)}\n--- boot-server\n${boot.logs().slice(-3000)}\n--- dhcp\n${lab.dhcpLog().slice(-2000)}`);
+    return run;
+  };
+
+  beforeAll(async () => {
+    if (missing) throw new Error(missing);
+    const installer = buildTestInstaller();
+    const files: Record<string, Buffer> = { '/linux': readFileSync(installer.kernel), '/initrd.gz': readFileSync(installer.initrd) };
+    const mirrorPort = await freePort();
+    mirror = createServer((req, res) => {
+      const body = files[req.url ?? ''];
+      if (!body) return void res.writeHead(404).end();
+      res.writeHead(200, { 'Content-Length': body.length }).end(body);
+    });
+    await new Promise<void>((r) => mirror.listen(mirrorPort, '127.0.0.1', r));
+    const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+    cp = await startControlPlane();
+    client = clientFor(cp);
+    await installCrds(client, anvilCrds as unknown as KubeObject[]);
+    await ensureNamespace(client, ns);
+    lab = await startLab({ ipxeBootURL: 'PLACEHOLDER', tftpBootFile: 'boot.ipxe' }).then(async (l) => {
+      await l.stop();
+      return l;
+    });
+    const port = await freePort();
+    lab = await startLab({ ipxeBootURL: `http://${LAB.hostIP}:${port}/boot.ipxe`, tftpBootFile: 'boot.ipxe' });
+    boot = await startBootServer({ kubeconfig: cp.kubeconfigPath, host: LAB.hostIP, port });
+
+    await client.create(CoreResources.secret, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'creds', namespace: ns }, stringData: { hash: HASH } });
+    await client.create({ group: 'anvil.dev', version: 'v1alpha1', kind: 'AutoinstallTemplate', plural: 'autoinstalltemplates', namespaced: true }, {
+      apiVersion: 'anvil.dev/v1alpha1',
+      kind: 'AutoinstallTemplate',
+      metadata: { name: 'test-installer', namespace: ns },
+      spec: {
+        defaults: { testResult: 'SUCCESS' },
+        boot: {
+          kernel: { url: `http://127.0.0.1:${mirrorPort}/linux`, sha256: sha(files['/linux']!) },
+          initrd: { url: `http://127.0.0.1:${mirrorPort}/initrd.gz`, sha256: sha(files['/initrd.gz']!) },
+          kernelArgs: 'console=ttyS0 quiet anvil_test_result={{ testResult }}',
+        },
+        userData: '#cloud-config\nautoinstall:\n  version: 1\n  identity:\n    hostname: {{ host.hostname | yaml }}\n    username: ubuntu\n    password: {{ hash | yaml }}\n',
+      },
+    });
+    manager = new Manager({ client: clientFor(cp), log: silentLogger(), identity: 'e2e', namespaces: [ns] });
+    registerControllers(manager, { maxConcurrentReconciles: 2, log: silentLogger(), bootServerURL: boot.url, retryBaseMs: 1000 });
+    await manager.start();
+  });
+
+  afterAll(async () => {
+    await manager?.stop();
+    await boot?.kill();
+    await lab?.stop();
+    await cp?.stop();
+    await new Promise((r) => (mirror ? mirror.close(r) : r(undefined)));
+  });
+
+  it('installs, boots locally afterwards, reinstalls on request, and retries a failure', async () => {
+    await client.create(HostType, {
+      apiVersion: 'anvil.dev/v1alpha1',
+      kind: 'BareMetalHost',
+      metadata: { name: 'vm-01', namespace: ns },
+      spec: { bootMACAddress: MAC, hostname: 'vm-01', templateRef: { name: 'test-installer' }, secretRefs: [{ name: 'creds', key: 'hash', variable: 'hash' }], provisioning: { revision: 1, maxRetries: 1, timeoutSeconds: 600 } },
+    });
+    await waitHost('Provisioning', (h) => h.status?.state === 'Provisioning');
+
+    // First boot: the installer runs.
+    const first = await vm('first boot');
+    expect(first.serial).toContain('ANVIL-INSTALLER: seed ok');
+    expect(first.serial).toContain('vm-01');
+    expect(first.serial).toContain('result SUCCESS');
+    let h = await waitHost('Provisioned', (x) => x.status?.state === 'Provisioned');
+    expect(h.status?.currentInstall).toMatchObject({ attempt: 1, revision: 1, result: 'SUCCESS' });
+    expect(h.status?.recentInstalls?.[0]).toMatchObject({ attempt: 1, result: 'SUCCESS' });
+
+    // Second boot: told to boot from disk; no reinstall loop.
+    const since = Date.now();
+    await bootVm(MAC, {
+      timeoutMs: 120_000,
+      until: async () => {
+        const b = (await getHost()).status?.lastBootRequest;
+        return !!b && b.served === 'LocalBootScript' && Date.parse(b.time) > since;
+      },
+    });
+    h = await getHost();
+    expect(h.status?.lastBootRequest?.served).toBe('LocalBootScript');
+    expect(h.status?.state).toBe('Provisioned');
+    expect(h.status?.currentInstall?.attempt).toBe(1);
+
+    // Reinstall from Git: the third boot installs again, as attempt 2.
+    await client.patch(HostType, { namespace: ns, name: 'vm-01' }, 'merge', { spec: { provisioning: { revision: 2 } } });
+    await waitHost('Provisioning r2', (x) => x.status?.state === 'Provisioning' && x.status.currentInstall?.revision === 2);
+    await vm('reinstall boot');
+    h = await waitHost('Provisioned r2', (x) => x.status?.state === 'Provisioned' && x.status.provisionedRevision === 2);
+    expect(h.status?.currentInstall?.attempt).toBe(2);
+
+    // A failing install: Failed with the installer's reason, then a retry (with the fix in place) succeeds.
+    await client.patch(HostType, { namespace: ns, name: 'vm-01' }, 'merge', { spec: { variables: { testResult: 'FAIL' }, provisioning: { revision: 3 } } });
+    await waitHost('Provisioning r3', (x) => x.status?.state === 'Provisioning' && x.status.currentInstall?.revision === 3);
+    const failing = await vm('failing boot');
+    expect(failing.serial).toContain('result FAIL');
+    h = await waitHost('Failed', (x) => x.status?.state === 'Failed' || (x.status?.retry?.count ?? 0) >= 1);
+    expect(h.status?.errorMessage).toContain('curtin command curthooks failed');
+    await client.patch(HostType, { namespace: ns, name: 'vm-01' }, 'merge', { spec: { variables: { testResult: 'SUCCESS' } } });
+    await waitHost('retry Provisioning', (x) => x.status?.state === 'Provisioning' && x.status.currentInstall?.attempt === 4);
+    await vm('retry boot');
+    h = await waitHost('Provisioned r3', (x) => x.status?.state === 'Provisioned' && x.status.provisionedRevision === 3);
+    expect(h.status?.recentInstalls?.map((r) => `${r.attempt}:${r.result}`)).toEqual(['4:SUCCESS', '3:FAIL', '2:SUCCESS', '1:SUCCESS']);
+  });
+});
