@@ -1,0 +1,354 @@
+// The Helm chart renders with default values and with every option on, passes `helm lint`, matches the processes it
+// runs (entry points in dist/, flags each process accepts), is secure by default, and values.schema.json (plus the
+// chart's cross-field checks) rejects bad values with a message that names the problem.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseAllDocuments, stringify } from 'yaml';
+import { helpText as bootServerHelp } from '../../boot-server/src/config.js';
+import { helpText as operatorHelp } from '../../operator/src/config.js';
+import { kubeTools } from '../harness/tools.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const CHART = join(ROOT, 'charts', 'anvil');
+const EVERYTHING = join(CHART, 'ci', 'everything-values.yaml');
+const NS = 'anvil-system';
+
+interface Obj {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; annotations?: Record<string, string> };
+  [k: string]: unknown;
+}
+interface Container {
+  name: string;
+  command: string[];
+  args?: string[];
+  env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
+  ports?: { name: string; containerPort: number; protocol: string }[];
+  securityContext: {
+    runAsNonRoot?: boolean;
+    runAsUser?: number;
+    readOnlyRootFilesystem?: boolean;
+    allowPrivilegeEscalation?: boolean;
+    capabilities?: { drop?: string[]; add?: string[] };
+  };
+}
+interface PodSpec {
+  hostNetwork?: boolean;
+  containers: Container[];
+}
+
+let tmp: string;
+let helm: string;
+
+beforeAll(() => {
+  helm = kubeTools().helm;
+  tmp = mkdtempSync(join(tmpdir(), 'anvil-chart-'));
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+let fileCount = 0;
+function valuesFile(values: unknown): string {
+  const f = join(tmp, `values-${fileCount++}.yaml`);
+  writeFileSync(f, stringify(values));
+  return f;
+}
+
+function runHelm(args: string[]): { ok: boolean; stdout: string; stderr: string } {
+  const r = spawnSync(helm, args, { encoding: 'utf8', env: { ...process.env, HELM_CACHE_HOME: join(tmp, 'cache'), HELM_CONFIG_HOME: join(tmp, 'config'), HELM_DATA_HOME: join(tmp, 'data') } });
+  if (r.error) throw r.error;
+  return { ok: r.status === 0, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Renders the chart; `values` are merged over the defaults (files first, then the object). */
+function render(values: unknown = {}, opts: { files?: string[]; kubeVersion?: string } = {}): Obj[] {
+  const args = ['template', 'anvil', CHART, '-n', NS, ...(opts.kubeVersion ? ['--kube-version', opts.kubeVersion] : [])];
+  for (const f of opts.files ?? []) args.push('-f', f);
+  args.push('-f', valuesFile(values));
+  const r = runHelm(args);
+  if (!r.ok) throw new Error(`helm template failed:\n${r.stderr}`);
+  return parseAllDocuments(r.stdout)
+    .map((d) => d.toJS() as Obj | null)
+    .filter((o): o is Obj => !!o);
+}
+
+/** The error helm gives for these values (fails the test when it renders). */
+function renderError(values: unknown): string {
+  const r = runHelm(['template', 'anvil', CHART, '-n', NS, '-f', valuesFile(values)]);
+  if (r.ok) throw new Error(`expected helm template to reject ${JSON.stringify(values)}`);
+  return r.stderr;
+}
+
+const find = (objs: Obj[], kind: string, name: string): Obj => {
+  const o = objs.find((x) => x.kind === kind && x.metadata.name === name);
+  if (!o) throw new Error(`no ${kind} ${name} in: ${objs.map((x) => `${x.kind}/${x.metadata.name}`).join(', ')}`);
+  return o;
+};
+const podSpec = (o: Obj): PodSpec => (o.spec as { template: { spec: PodSpec } }).template.spec;
+const container = (objs: Obj[], deployment: string): Container => podSpec(find(objs, 'Deployment', deployment)).containers[0]!;
+const kinds = (objs: Obj[]): string[] => objs.map((o) => `${o.kind}/${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`).sort();
+const flagsOf = (c: Container): string[] => (c.args ?? []).map((a) => a.split('=')[0]!);
+const argValue = (c: Container, flag: string): string | undefined => c.args?.find((a) => a.startsWith(`${flag}=`))?.slice(flag.length + 1);
+
+describe('helm lint', () => {
+  it.each([
+    ['default values', []],
+    ['every option on', ['-f', EVERYTHING]],
+  ])('passes with %s (--strict)', (_name, extra) => {
+    const r = runHelm(['lint', '--strict', CHART, ...extra]);
+    if (!r.ok) throw new Error(`helm lint failed:\n${r.stdout}\n${r.stderr}`);
+    expect(r.stdout).toContain('0 chart(s) failed');
+  });
+});
+
+describe('helm template with default values', () => {
+  let objs: Obj[];
+  beforeAll(() => {
+    objs = render();
+  });
+
+  it('renders exactly the default set of objects', () => {
+    expect(kinds(objs)).toEqual(
+      [
+        'ClusterRole/anvil-boot-server',
+        'ClusterRole/anvil-operator',
+        'ClusterRoleBinding/anvil-boot-server',
+        'ClusterRoleBinding/anvil-operator',
+        `Deployment/${NS}/anvil-boot-server`,
+        `Deployment/${NS}/anvil-operator`,
+        `NetworkPolicy/${NS}/anvil-boot-server`,
+        `NetworkPolicy/${NS}/anvil-operator`,
+        `PersistentVolumeClaim/${NS}/anvil-boot-server-data`,
+        `PodDisruptionBudget/${NS}/anvil-operator`,
+        `Role/${NS}/anvil-operator-leader-election`,
+        `RoleBinding/${NS}/anvil-operator-leader-election`,
+        `Service/${NS}/anvil-boot-server`,
+        `Service/${NS}/anvil-operator`,
+        `ServiceAccount/${NS}/anvil-boot-server`,
+        `ServiceAccount/${NS}/anvil-operator`,
+      ].sort(),
+    );
+  });
+
+  it('runs the operator with 2 replicas, leader election and probes on its metrics port', () => {
+    const d = find(objs, 'Deployment', 'anvil-operator');
+    expect((d.spec as { replicas: number }).replicas).toBe(2);
+    const c = container(objs, 'anvil-operator');
+    expect(argValue(c, '--leader-elect')).toBe('true');
+    expect(argValue(c, '--leader-election-namespace')).toBe(NS);
+    const probes = c as unknown as Record<string, { httpGet: { path: string; port: string } }>;
+    expect(probes.livenessProbe!.httpGet).toEqual({ path: '/healthz', port: 'http' });
+    expect(probes.readinessProbe!.httpGet).toEqual({ path: '/readyz', port: 'http' });
+    expect(c.ports).toEqual([{ name: 'http', containerPort: 8080, protocol: 'TCP' }]);
+    expect(argValue(c, '--metrics-port')).toBe('8080');
+    expect((find(objs, 'PodDisruptionBudget', 'anvil-operator').spec as { minAvailable: number }).minAvailable).toBe(1);
+  });
+
+  it('uses the image tag of the chart appVersion', () => {
+    expect((podSpec(find(objs, 'Deployment', 'anvil-operator')).containers[0] as unknown as { image: string }).image).toBe('anvil:0.1.0');
+  });
+
+  it('runs the boot-server with 1 replica, unprivileged TFTP behind Service port 69, a PVC, and no database Secret', () => {
+    const d = find(objs, 'Deployment', 'anvil-boot-server');
+    expect((d.spec as { replicas: number }).replicas).toBe(1);
+    const c = container(objs, 'anvil-boot-server');
+    expect(argValue(c, '--tftp-port')).toBe('6969');
+    expect(argValue(c, '--public-url')).toBe(`http://anvil-boot-server.${NS}.svc:8080`);
+    const svc = find(objs, 'Service', 'anvil-boot-server').spec as { ports: { name: string; port: number; protocol: string; targetPort: string }[] };
+    expect(svc.ports).toContainEqual({ name: 'tftp', port: 69, targetPort: 'tftp', protocol: 'UDP' });
+    expect(c.env?.map((e) => e.name)).not.toContain('DATABASE_URL');
+    const volumes = (podSpec(d) as unknown as { volumes: { name: string; persistentVolumeClaim?: { claimName: string } }[] }).volumes;
+    expect(volumes.find((v) => v.name === 'data')?.persistentVolumeClaim?.claimName).toBe('anvil-boot-server-data');
+  });
+});
+
+describe('the chart matches the processes it runs', () => {
+  const objsDefault = (): Obj[] => render();
+  const objsAll = (): Obj[] => render({}, { files: [EVERYTHING] });
+
+  it('entry points are the dist/ files tsc builds from existing sources', () => {
+    for (const objs of [objsDefault(), objsAll()]) {
+      const commands = objs
+        .filter((o) => o.kind === 'Deployment' || o.kind === 'Job')
+        .map((o) => podSpec(o).containers[0]!.command);
+      for (const cmd of commands) {
+        expect(cmd[0]).toBe('node');
+        const source = cmd[1]!.replace(/^dist\//, '').replace(/\.js$/, '.ts');
+        expect(cmd[1]).toMatch(/^dist\/.*\.js$/);
+        if (!existsSync(join(ROOT, source))) throw new Error(`${cmd.join(' ')}: no source ${source} in the repository`);
+      }
+    }
+    const all = objsAll();
+    expect(container(all, 'anvil-operator').command).toEqual(['node', 'dist/operator/src/main.js']);
+    expect(container(all, 'anvil-boot-server').command).toEqual(['node', 'dist/boot-server/src/main.js']);
+    expect(podSpec(find(all, 'Job', 'anvil-migrate')).containers[0]!.command).toEqual(['node', 'dist/shared/src/db/migrate.js']);
+  });
+
+  it('passes only flags each process accepts (from its --help)', () => {
+    for (const objs of [objsDefault(), objsAll()]) {
+      for (const [deployment, help] of [['anvil-operator', operatorHelp()], ['anvil-boot-server', bootServerHelp()]] as const) {
+        for (const flag of flagsOf(container(objs, deployment))) {
+          if (!new RegExp(`^\\s+${flag}\\b`, 'm').test(help)) throw new Error(`${deployment} is given ${flag}, which its --help does not list`);
+        }
+      }
+    }
+  });
+});
+
+describe('security', () => {
+  const everyContainer = (objs: Obj[]): [string, Container][] =>
+    objs.filter((o) => o.kind === 'Deployment' || o.kind === 'Job').flatMap((o) => podSpec(o).containers.map((c) => [`${o.kind}/${o.metadata.name}`, c] as [string, Container]));
+
+  it.each([
+    ['default values', {}, []],
+    ['every option on', {}, [EVERYTHING]],
+  ])('with %s every container has a read-only root, no privilege escalation and drops ALL capabilities', (_n, values, files) => {
+    for (const [where, c] of everyContainer(render(values, { files }))) {
+      expect([where, c.securityContext.readOnlyRootFilesystem]).toEqual([where, true]);
+      expect([where, c.securityContext.allowPrivilegeEscalation]).toEqual([where, false]);
+      expect([where, c.securityContext.capabilities?.drop]).toEqual([where, ['ALL']]);
+    }
+  });
+
+  it.each([
+    ['default (TFTP on 6969)', {}, false],
+    ['hostNetwork (TFTP binds 69)', { bootServer: { hostNetwork: true } }, true],
+    ['hostNetwork with TFTP on 6969', { bootServer: { hostNetwork: true, tftp: { enabled: true, port: 6969 } } }, false],
+    ['hostNetwork with TFTP off', { bootServer: { hostNetwork: true, tftp: { enabled: false } } }, false],
+    ['HTTP on port 80', { bootServer: { http: { port: 80 } } }, true],
+  ])('boot-server, %s: NET_BIND_SERVICE=%s, non-root otherwise', (_n, values, privileged) => {
+    const objs = render(values);
+    const c = container(objs, 'anvil-boot-server');
+    if (privileged) {
+      expect(c.securityContext.capabilities).toEqual({ drop: ['ALL'], add: ['NET_BIND_SERVICE'] });
+    } else {
+      expect(c.securityContext.capabilities).toEqual({ drop: ['ALL'] });
+      expect(c.securityContext.runAsNonRoot).toBe(true);
+    }
+    // The operator never gets a capability or root.
+    expect(container(objs, 'anvil-operator').securityContext).toMatchObject({ runAsNonRoot: true, capabilities: { drop: ['ALL'] } });
+    expect(container(objs, 'anvil-operator').securityContext.capabilities?.add).toBeUndefined();
+  });
+
+  it('with hostNetwork the boot-server binds TFTP port 69 on the host and uses the cluster DNS', () => {
+    const objs = render({ bootServer: { hostNetwork: true, publicURL: 'http://10.0.0.2:8080' } });
+    const spec = podSpec(find(objs, 'Deployment', 'anvil-boot-server')) as PodSpec & { dnsPolicy?: string };
+    expect(spec.hostNetwork).toBe(true);
+    expect(spec.dnsPolicy).toBe('ClusterFirstWithHostNet');
+    const c = container(objs, 'anvil-boot-server');
+    expect(argValue(c, '--tftp-port')).toBe('69');
+    expect(argValue(c, '--public-url')).toBe('http://10.0.0.2:8080');
+    expect(argValue(container(objs, 'anvil-operator'), '--boot-server-url')).toBe('http://10.0.0.2:8080');
+  });
+});
+
+describe('helm template with every option on', () => {
+  let objs: Obj[];
+  beforeAll(() => {
+    objs = render({}, { files: [EVERYTHING], kubeVersion: '1.20.0' });
+  });
+
+  it('renders monitoring, cert-manager, the migration hook and namespace-scoped RBAC', () => {
+    const k = kinds(objs);
+    for (const want of [
+      `Certificate/${NS}/anvil-boot-server`,
+      `Certificate/${NS}/anvil-operator`,
+      `ServiceMonitor/${NS}/anvil-operator`,
+      `ServiceMonitor/${NS}/anvil-boot-server`,
+      `PrometheusRule/${NS}/anvil`,
+      `Job/${NS}/anvil-migrate`,
+      'Role/metal-a/anvil-operator',
+      'Role/metal-b/anvil-operator',
+      'Role/metal-a/anvil-boot-server',
+      'Role/metal-b/anvil-boot-server',
+      'RoleBinding/metal-a/anvil-operator',
+      'RoleBinding/metal-b/anvil-boot-server',
+      `Role/${NS}/anvil-operator-leader-election`,
+    ]) {
+      expect(k).toContain(want);
+    }
+    expect(k.filter((x) => x.startsWith('ClusterRole'))).toEqual([]);
+    // existingSecret: the chart creates no Secret of its own.
+    expect(k.filter((x) => x.startsWith('Secret/'))).toEqual([]);
+  });
+
+  it('watches only the listed namespaces in both processes', () => {
+    expect(argValue(container(objs, 'anvil-operator'), '--namespace')).toBe('metal-a,metal-b');
+    expect(argValue(container(objs, 'anvil-boot-server'), '--namespace')).toBe('metal-a,metal-b');
+  });
+
+  it('gives DATABASE_URL from the existing Secret to the operator, the boot-server and the pre-install/pre-upgrade migration', () => {
+    const ref = { secretKeyRef: { name: 'anvil-cockroachdb', key: 'uri' } };
+    expect(container(objs, 'anvil-operator').env).toContainEqual({ name: 'DATABASE_URL', valueFrom: ref });
+    expect(container(objs, 'anvil-boot-server').env).toContainEqual({ name: 'DATABASE_URL', valueFrom: ref });
+    const job = find(objs, 'Job', 'anvil-migrate');
+    expect(job.metadata.annotations?.['helm.sh/hook']).toBe('pre-install,pre-upgrade');
+    expect(podSpec(job).containers[0]!.env).toContainEqual({ name: 'DATABASE_URL', valueFrom: ref });
+  });
+
+  it('uses policy/v1beta1 for the PodDisruptionBudget on Kubernetes 1.20 and policy/v1 from 1.21', () => {
+    expect(find(objs, 'PodDisruptionBudget', 'anvil-operator').apiVersion).toBe('policy/v1beta1');
+    expect(find(render({}, { kubeVersion: '1.21.0' }), 'PodDisruptionBudget', 'anvil-operator').apiVersion).toBe('policy/v1');
+    expect(find(render({}, { kubeVersion: '1.33.0' }), 'PodDisruptionBudget', 'anvil-operator').apiVersion).toBe('policy/v1');
+  });
+
+  it('limits the boot-server to the provisioning CIDRs and the operator to the allowed namespaces', () => {
+    const boot = find(objs, 'NetworkPolicy', 'anvil-boot-server').spec as { ingress: { from?: unknown[]; ports: { port: number; protocol: string }[] }[] };
+    expect(boot.ingress[0]!.from).toEqual([{ ipBlock: { cidr: '10.20.0.0/24' } }, { ipBlock: { cidr: '10.21.0.0/24' } }]);
+    expect(boot.ingress[0]!.ports).toEqual([
+      { port: 8080, protocol: 'TCP' },
+      { port: 8443, protocol: 'TCP' },
+      { port: 69, protocol: 'UDP' },
+    ]);
+    const op = find(objs, 'NetworkPolicy', 'anvil-operator').spec as { ingress: { from: unknown[] }[] };
+    expect(op.ingress[0]!.from).toEqual([
+      { podSelector: {} },
+      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } },
+      { namespaceSelector: { matchLabels: { 'anvil.dev/api-access': 'true' } } },
+    ]);
+  });
+
+  it('requests certificates from the configured issuer for the provisioning names and addresses', () => {
+    const cert = find(objs, 'Certificate', 'anvil-boot-server').spec as { secretName: string; dnsNames: string[]; ipAddresses: string[]; issuerRef: unknown };
+    expect(cert.secretName).toBe('anvil-boot-server-tls');
+    expect(cert.dnsNames).toContain('boot.provisioning.example.internal');
+    expect(cert.dnsNames).toContain(`anvil-boot-server.${NS}.svc`);
+    expect(cert.ipAddresses).toEqual(['10.20.0.2']);
+    expect(cert.issuerRef).toEqual({ name: 'provisioning-ca', kind: 'ClusterIssuer', group: 'cert-manager.io' });
+  });
+});
+
+describe('database.url', () => {
+  it('is stored in a hook Secret that exists before the migration Job', () => {
+    const objs = render({ database: { url: 'postgresql://anvil:secret@db:5432/anvil' } });
+    const secret = find(objs, 'Secret', 'anvil-database');
+    const job = find(objs, 'Job', 'anvil-migrate');
+    expect(Number(secret.metadata.annotations?.['helm.sh/hook-weight'])).toBeLessThan(Number(job.metadata.annotations?.['helm.sh/hook-weight']));
+    expect(container(objs, 'anvil-operator').env).toContainEqual({ name: 'DATABASE_URL', valueFrom: { secretKeyRef: { name: 'anvil-database', key: 'url' } } });
+  });
+});
+
+describe('bad values are rejected with a clear message', () => {
+  it.each([
+    ['operator.replicas < 1', { operator: { replicas: 0 } }, "at '/operator/replicas': minimum: got 0, want 1"],
+    ['bootServer.replicas < 1', { bootServer: { replicas: 0 } }, "at '/bootServer/replicas': minimum: got 0, want 1"],
+    ['a TFTP port above 65535', { bootServer: { tftp: { enabled: true, port: 70000 } } }, "at '/bootServer/tftp/port': maximum: got 70,000, want 65,535"],
+    ['a port that is not a number', { operator: { metricsPort: 'http' } }, "at '/operator/metricsPort': got string, want integer"],
+    ['an unknown top-level key', { replicas: 3 }, "additional properties 'replicas' not allowed"],
+    ['a misspelt nested key', { bootServer: { hostNetworking: true } }, "at '/bootServer': additional properties 'hostNetworking' not allowed"],
+    ['a bad CIDR', { networkPolicy: { provisioningCIDRs: ['10.0.0.0/33'] } }, "at '/networkPolicy/provisioningCIDRs/0': '10.0.0.0/33' does not match pattern"],
+    ['an unknown log level', { logLevel: 'verbose' }, "at '/logLevel': value must be one of 'trace', 'debug', 'info', 'warn', 'error', 'fatal'"],
+    ['a non-PostgreSQL database URL', { database: { url: 'mysql://db/anvil' } }, "at '/database/url': 'mysql://db/anvil' does not match pattern"],
+    ['a public URL that is not http(s)', { bootServer: { publicURL: 'tftp://10.0.0.2' } }, "at '/bootServer/publicURL'"],
+    ['an invalid namespace name', { watchNamespaces: ['Metal_A'] }, "at '/watchNamespaces/0': 'Metal_A' does not match pattern"],
+    ['a PDB that blocks every drain', { operator: { replicas: 2, podDisruptionBudget: { enabled: true, minAvailable: 2 } } }, 'operator.podDisruptionBudget.minAvailable (2) must be less than operator.replicas (2)'],
+    ['both database.url and database.existingSecret', { database: { url: 'postgresql://db/anvil', existingSecret: 'db' } }, 'set database.url or database.existingSecret, not both'],
+    ['cert-manager without an issuer', { certManager: { enabled: true } }, 'certManager.enabled needs certManager.issuerRef.name'],
+    ['two boot-servers on one ReadWriteOnce volume', { bootServer: { replicas: 2 } }, 'bootServer.replicas > 1 cannot share a ReadWriteOnce volume'],
+  ])('%s', (_name, values, message) => {
+    expect(renderError(values)).toContain(message);
+  });
+});
