@@ -17,6 +17,7 @@ import type { SpoolRecord } from './spool/records.js';
 import { HostStatusSink } from './status/host-status-sink.js';
 import { startTftp } from './tftp-wiring.js';
 import { openHistorySink } from './history-wiring.js';
+import { historyRouter } from '../../operator/src/api/index.js';
 
 async function main(): Promise<void> {
   let config;
@@ -43,11 +44,21 @@ async function main(): Promise<void> {
   const index = new BootConfigIndex(secrets);
   const spool = new Spool<SpoolRecord>({ dir: config.spoolDir });
   const history = await openHistorySink(config, log);
-  const sinks: Sink<SpoolRecord>[] = [new HostStatusSink(client, log.child({ sink: 'host-status' })), ...(history ? [history.sink] : [])];
+  const sinks: Sink<SpoolRecord>[] = [new HostStatusSink(client, log.child({ sink: 'host-status' })), history.sink];
   const shipper = new Shipper(spool, sinks, log.child({ component: 'shipper' }));
   new Gauge({ name: 'anvil_spool_backlog_bytes', help: 'Bytes of accepted records not yet shipped', registers: [registry], collect() { this.set(spool.backlogBytes()); } });
   const assets = new AssetCache({ dir: config.assetDir, log: log.child({ component: 'assets' }) });
-  const app = createBootApp({ index, assets, spool, log, registry, publicURL: config.publicURL, unknownMachine: config.unknownMachine, ready: () => secrets.hasSynced });
+  const app = createBootApp({
+    index,
+    assets,
+    spool,
+    log,
+    registry,
+    publicURL: config.publicURL,
+    unknownMachine: config.unknownMachine,
+    ready: () => secrets.hasSynced,
+    extraRoutes: historyRouter(history.store, { log: log.child({ component: 'history-api' }) }),
+  });
 
   secrets.start();
   shipper.start();
@@ -56,7 +67,7 @@ async function main(): Promise<void> {
   });
   const tftp = config.tftpPort ? await startTftp(config, registry, log) : undefined;
   const addr = server.address();
-  log.info({ http: typeof addr === 'object' && addr ? addr.port : config.httpPort, tftp: tftp?.port ?? 'off', publicURL: config.publicURL, history: history?.describe ?? 'off' }, 'boot-server running');
+  log.info({ http: typeof addr === 'object' && addr ? addr.port : config.httpPort, tftp: tftp?.port ?? 'off', publicURL: config.publicURL, history: history.describe }, 'boot-server running');
 
   let stopping = false;
   const shutdown = async (signal: string): Promise<void> => {
@@ -70,7 +81,7 @@ async function main(): Promise<void> {
     await shipper.drain().catch(() => false); // anything not shipped stays in the spool for the next start
     await shipper.stop();
     await secrets.stop();
-    await history?.close();
+    await history.close();
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));

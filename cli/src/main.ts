@@ -12,6 +12,7 @@ import { BareMetalHostType } from '../../operator/src/controllers/baremetalhost/
 import { KubeHostPorts } from '../../operator/src/controllers/baremetalhost/kube-ports.js';
 import { AutoinstallTemplateType, makeHostRender } from '../../operator/src/controllers/baremetalhost/render-host.js';
 import { formatProblem, maskSecrets, validateTemplateChain } from '../../operator/src/render/index.js';
+import { runHistory } from './history.js';
 import { StaticReader } from './static-reader.js';
 import { hostsTable } from './table.js';
 
@@ -24,6 +25,8 @@ commands:
   validate FILE...                   check AutoinstallTemplates offline: chains resolve, every template compiles
   reinstall HOST [-n NS]             ask for a reinstall by bumping spec.provisioning.revision
                                      (with GitOps, change the revision in Git instead: a sync would revert this)
+  history HOST [-n NS] (--api URL | --database-url URL | --data-dir DIR) [--limit N] [--depth N]
+                                     HOST's install timeline: attempts, results, installer phases with durations
 
 flags: --kubeconfig PATH (default: KUBECONFIG or ~/.kube/config), -n/--namespace NS (default: the context's)
 `;
@@ -56,6 +59,12 @@ async function main(argv: string[]): Promise<number> {
       namespace: { type: 'string', short: 'n' },
       'all-namespaces': { type: 'boolean', short: 'A' },
       'boot-server-url': { type: 'string' },
+      // history (cli/src/history.ts)
+      api: { type: 'string' },
+      'database-url': { type: 'string' },
+      'data-dir': { type: 'string' },
+      limit: { type: 'string' },
+      depth: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -83,6 +92,22 @@ async function main(argv: string[]): Promise<number> {
       }
     }
     return bad ? 1 : 0;
+  }
+
+  // history: reads the install-history API or database; needs no kubeconfig (cli/src/history.ts).
+  if (command === 'history') {
+    const source = [values.api, values['database-url'], values['data-dir']].filter((v) => v !== undefined);
+    if (!args[0]) throw new UsageError('history needs a host name');
+    if (source.length !== 1) throw new UsageError('history needs exactly one of --api URL, --database-url URL, --data-dir DIR');
+    const int = (v: string | undefined, flag: string, min: number, max: number) => {
+      if (v === undefined) return undefined;
+      if (!/^\d+$/.test(v) || +v < min || +v > max) throw new UsageError(`${flag} must be an integer from ${min} to ${max}`);
+      return +v;
+    };
+    return runHistory(
+      { host: { namespace: values.namespace ?? 'default', name: args[0] }, api: values.api, databaseUrl: values['database-url'], dataDir: values['data-dir'], limit: int(values.limit, '--limit', 1, 1000), depth: int(values.depth, '--depth', 0, 100) },
+      out,
+    );
   }
 
   const { client: kube, namespace: defaultNs } = client(values.kubeconfig);

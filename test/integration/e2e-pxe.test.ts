@@ -15,6 +15,8 @@ import { freePort, startControlPlane, type ControlPlane } from '../harness/contr
 import { clientFor, ensureNamespace, installCrds, waitFor } from '../harness/kube.js';
 import { HostType } from '../harness/installer-sim.js';
 import { startBootServer, type RunningProcess } from '../harness/processes.js';
+import { startPostgres, type RunningPostgres } from '../harness/postgres.js';
+import { openHistoryStore } from '../../shared/src/db/open.js';
 import { LAB, bootVm, buildTestInstaller, labMissing, startLab, type Lab } from '../harness/pxe-lab.js';
 
 jest.setTimeout(900_000);
@@ -32,6 +34,8 @@ const missing = labMissing();
   let boot: RunningProcess;
   let lab: Lab;
   let mirror: Server;
+  let pgServer: RunningPostgres;
+  let databaseUrl: string;
 
   const getHost = async () => (await client.get<Host>(HostType, { namespace: ns, name: 'vm-01' }))!;
   const waitHost = async (what: string, pred: (h: Host) => boolean, timeoutMs = 60_000) => {
@@ -67,13 +71,12 @@ const missing = labMissing();
     client = clientFor(cp);
     await installCrds(client, anvilCrds as unknown as KubeObject[]);
     await ensureNamespace(client, ns);
-    lab = await startLab({ ipxeBootURL: 'PLACEHOLDER', tftpBootFile: 'boot.ipxe' }).then(async (l) => {
-      await l.stop();
-      return l;
-    });
+    pgServer = await startPostgres();
+    databaseUrl = await pgServer.createDatabase('anvil_e2e');
     const port = await freePort();
-    lab = await startLab({ ipxeBootURL: `http://${LAB.hostIP}:${port}/boot.ipxe`, tftpBootFile: 'boot.ipxe' });
-    boot = await startBootServer({ kubeconfig: cp.kubeconfigPath, host: LAB.hostIP, port });
+    // DHCP sends every client to anvil's TFTP for boot.ipxe (the entry script), which chains to anvil's HTTP.
+    lab = await startLab({ ipxeBootURL: `http://${LAB.hostIP}:${port}/boot.ipxe`, tftpBootFile: 'boot.ipxe', forceTftp: true });
+    boot = await startBootServer({ kubeconfig: cp.kubeconfigPath, host: LAB.hostIP, port, tftpPort: 69, extraArgs: ['--database-url', databaseUrl] });
 
     await client.create(CoreResources.secret, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'creds', namespace: ns }, stringData: { hash: HASH } });
     await client.create({ group: 'anvil.dev', version: 'v1alpha1', kind: 'AutoinstallTemplate', plural: 'autoinstalltemplates', namespaced: true }, {
@@ -100,6 +103,7 @@ const missing = labMissing();
     await boot?.kill();
     await lab?.stop();
     await cp?.stop();
+    await pgServer?.stop();
     await new Promise((r) => (mirror ? mirror.close(r) : r(undefined)));
   });
 
@@ -154,5 +158,28 @@ const missing = labMissing();
     await vm('retry boot');
     h = await waitHost('Provisioned r3', (x) => x.status?.state === 'Provisioned' && x.status.provisionedRevision === 3);
     expect(h.status?.recentInstalls?.map((r) => `${r.attempt}:${r.result}`)).toEqual(['4:SUCCESS', '3:FAIL', '2:SUCCESS', '1:SUCCESS']);
+
+    // The install history (PostgreSQL), through the history API: every install, each event stored once, the boots.
+    const api = async <T>(path: string): Promise<T> => (await (await fetch(`${boot.url}${path}`)).json()) as T;
+    const installs = await waitFor('history caught up', async () => {
+      const page = await api<{ items: { id: string; attempt: number; result: string | null }[] }>(`/api/v1/hosts/${ns}/vm-01/installations`);
+      return page.items.length === 4 && page.items.every((i) => i.result) ? page.items : undefined;
+    });
+    expect(installs.map((i) => `${i.attempt}:${i.result}`)).toEqual(['4:SUCCESS', '3:FAIL', '2:SUCCESS', '1:SUCCESS']);
+    const store = await openHistoryStore({ databaseUrl, dataDir: '', migrate: false });
+    try {
+      for (const i of installs) {
+        const events = await store.listInstallerEvents(i.id, { limit: 100 });
+        expect(events.items.length).toBe(i.result === 'FAIL' ? 9 : 12);
+        expect(new Set(events.items.map((e) => e.eventKey)).size).toBe(events.items.length);
+      }
+      const boots = await store.listBootRequests(MAC, { limit: 200 });
+      const served = new Set(boots.items.map((b) => b.served));
+      for (const kind of ['InstallScript', 'LocalBootScript', 'UserData', 'MetaData']) expect(served).toContain(kind);
+    } finally {
+      await store.close();
+    }
+    const tftpMetrics = await (await fetch(`${boot.url}/metrics`)).text();
+    expect(tftpMetrics).toMatch(/anvil_tftp_transfers_total\{result="ok"\} [1-9]/);
   });
 });

@@ -5,7 +5,7 @@ import { Counter, type Registry } from 'prom-client';
 import { macDashed, normalizeMac, tokenMatches, type BootConfig } from '../../../shared/src/bootconfig/boot-config.js';
 import { eventKey, validateInstallerEvent } from '../../../shared/src/install/installer-events.js';
 import type { BootConfigIndex } from '../bootconfigs/index.js';
-import type { BootRequestRecord, HostRef, SpoolRecord } from '../spool/records.js';
+import type { BootRequestRecord, HostRef, InstallRef, SpoolRecord } from '../spool/records.js';
 import { AssetError, type AssetCache } from './assets.js';
 import { entryScript, unknownMachineScript } from './ipxe-scripts.js';
 
@@ -21,12 +21,18 @@ export interface BootHttpDeps {
   unknownMachine?: 'exit' | 'shell';
   maxWebhookBytes?: number;
   ready?: () => boolean;
+  /** Extra read-only routes (the install-history API when this process owns the embedded database). */
+  extraRoutes?: express.Router;
 }
 
 const MAC_PATTERN = /^[0-9a-fA-F]{2}([-:][0-9a-fA-F]{2}){5}$/;
 const NOCLOUD_FILES = { 'user-data': 'UserData', 'meta-data': 'MetaData', 'vendor-data': 'VendorData', 'network-config': 'NetworkConfig' } as const;
 
 const hostRef = (c: BootConfig): HostRef => ({ namespace: c.hostNamespace, name: c.hostName, uid: c.hostUID });
+const installRef = (c: BootConfig): InstallRef | undefined =>
+  c.install
+    ? { installationId: c.install.installationId, revision: c.install.revision, attempt: c.install.attempt, ...(c.install.template ? { template: c.install.template } : {}) }
+    : undefined;
 
 export function createBootApp(deps: BootHttpDeps): express.Express {
   const app = express();
@@ -65,7 +71,7 @@ export function createBootApp(deps: BootHttpDeps): express.Express {
     path: redact(req.path),
     served,
     ...(config ? { host: hostRef(config) } : {}),
-    ...(config?.install ? { installationId: config.install.installationId } : {}),
+    ...(config?.install ? { installationId: config.install.installationId, install: installRef(config)! } : {}),
     ...(facts && Object.keys(facts).length ? { facts } : {}),
   });
 
@@ -159,6 +165,7 @@ export function createBootApp(deps: BootHttpDeps): express.Express {
           mac: normalizeMac(mac),
           host: hostRef(config!),
           installationId: install.installationId,
+          install: installRef(config!)!,
           eventKey: eventKey(checked.event),
           event: checked.event,
           raw: body as Record<string, unknown>,
@@ -178,6 +185,7 @@ export function createBootApp(deps: BootHttpDeps): express.Express {
   });
   app.get('/metrics', async (_req, res) => void res.type(deps.registry.contentType).send(await deps.registry.metrics()));
 
+  if (deps.extraRoutes) app.use(deps.extraRoutes);
   app.use((_req, res) => notFound(res));
   // Errors a client can cause get their status; anything else is a 500 without internals.
   app.use((err: Error & { status?: number; type?: string }, req: Request, res: Response, _next: NextFunction) => {

@@ -7,12 +7,21 @@ export interface HostRef {
   uid: string;
 }
 
+/** Which install a record belongs to, as the published boot config said. */
+export interface InstallRef {
+  installationId: string;
+  revision: number;
+  attempt: number;
+  template?: { name: string; contentHash: string };
+}
+
 export interface InstallerEventRecord {
   kind: 'installer-event';
   receivedAt: string;
   mac: string;
   host: HostRef;
   installationId: string;
+  install?: InstallRef;
   eventKey: string;
   event: InstallerEvent;
   /** The body as the installer sent it (validated fields are in `event`). */
@@ -28,6 +37,7 @@ export interface BootRequestRecord {
   served: string;
   host?: HostRef;
   installationId?: string;
+  install?: InstallRef;
   /** iPXE facts, when the request carried them (arch, platform, uuid). */
   facts?: Record<string, string>;
 }

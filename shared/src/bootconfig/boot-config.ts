@@ -33,6 +33,8 @@ export interface BootConfig {
     kernel: { url: string; sha256: string };
     initrd: { url: string; sha256: string };
     iso?: { url: string; sha256: string };
+    /** The host's template and the hash of what was rendered, for the install history. */
+    template?: { name: string; contentHash: string };
   };
 }
 
@@ -54,6 +56,7 @@ const KEYS = {
   networkConfig: 'network-config',
   vendorData: 'vendor-data',
   assets: 'assets.json',
+  template: 'template.json',
 } as const;
 
 export const normalizeMac = (mac: string): string => mac.trim().toLowerCase().replace(/-/g, ':');
@@ -94,6 +97,7 @@ function toStringData(c: BootConfig): Record<string, string> {
     if (i.networkConfig !== undefined) d[KEYS.networkConfig] = i.networkConfig;
     if (i.vendorData !== undefined) d[KEYS.vendorData] = i.vendorData;
     d[KEYS.assets] = JSON.stringify({ kernel: i.kernel, initrd: i.initrd, ...(i.iso ? { iso: i.iso } : {}) });
+    if (i.template) d[KEYS.template] = JSON.stringify(i.template);
   }
   return d;
 }
@@ -152,6 +156,8 @@ export function fromSecret(secret: KubeObject): BootConfig | undefined {
       initrd: assets.initrd,
       ...(assets.iso ? { iso: assets.iso } : {}),
     };
+    const template = get(KEYS.template);
+    if (template) config.install.template = JSON.parse(template) as { name: string; contentHash: string };
     const nc = get(KEYS.networkConfig);
     const vd = get(KEYS.vendorData);
     if (nc !== undefined) config.install.networkConfig = nc;

@@ -138,6 +138,7 @@ function bootConfigFor(ctx: HostContext, rendered: RenderedHost | undefined, tok
       kernel: rendered.boot.kernel,
       initrd: rendered.boot.initrd,
       ...(rendered.boot.iso ? { iso: rendered.boot.iso } : {}),
+      template: { name: rendered.templateChain.at(-1) ?? host.spec.templateRef?.name ?? '', contentHash: rendered.contentHash },
     },
   };
 }

@@ -1,0 +1,84 @@
+// Ships spooled records into the install history: installations (started from the first record of an install,
+// finished on the installer's verdict), installer events (stored once each), boot requests and discovered machines.
+// Every write is idempotent, so re-shipping a segment after a crash stores nothing twice.
+import type { Logger } from 'pino';
+import { verdictOf } from '../../../shared/src/install/installer-events.js';
+import type { HistoryStore, InstallStarted } from '../../../shared/src/db/history-store.js';
+import type { Sink } from '../spool/shipper.js';
+import type { BootRequestRecord, InstallerEventRecord, SpoolRecord } from '../spool/records.js';
+
+export class HistorySink implements Sink<SpoolRecord> {
+  readonly name = 'history';
+
+  constructor(
+    private readonly store: HistoryStore,
+    private readonly log: Logger,
+  ) {}
+
+  async ship(records: SpoolRecord[]): Promise<void> {
+    const events = records.filter((r): r is InstallerEventRecord => r.kind === 'installer-event');
+    const boots = records.filter((r): r is BootRequestRecord => r.kind === 'boot-request');
+
+    // Installations first, so events and boot requests can refer to them.
+    const started = new Map<string, InstallStarted>();
+    for (const r of [...boots, ...events]) {
+      const install = r.install;
+      if (!install || !r.host || started.has(install.installationId)) continue;
+      started.set(install.installationId, {
+        installationId: install.installationId,
+        host: { namespace: r.host.namespace, name: r.host.name, uid: r.host.uid },
+        mac: r.mac,
+        ...(install.template ? { template: { name: install.template.name, contentHash: install.template.contentHash } } : {}),
+        revision: install.revision,
+        attempt: install.attempt,
+        startedAt: r.kind === 'boot-request' ? r.time : r.receivedAt,
+      });
+    }
+    for (const s of started.values()) await this.store.recordInstallStarted(s);
+
+    if (events.length) {
+      const result = await this.store.recordInstallerEvents(
+        events.map((e) => ({ installationId: e.installationId, event: e.event, eventKey: e.eventKey, raw: e.raw, receivedAt: e.receivedAt })),
+      );
+      if (result.invalid) this.log.warn({ invalid: result.invalid }, 'installer events that can never be stored were dropped');
+    }
+    for (const e of events) {
+      const verdict = verdictOf(e.event);
+      if (!verdict) continue;
+      await this.store.recordInstallFinished({
+        installationId: e.installationId,
+        result: verdict,
+        finishedAt: e.event.timestamp !== undefined ? new Date(e.event.timestamp * 1000) : e.receivedAt,
+        reason: verdict === 'SUCCESS' ? 'Succeeded' : 'InstallerFailed',
+        ...(verdict === 'FAIL' && e.event.description ? { message: `${e.event.name}: ${e.event.description}` } : {}),
+      });
+    }
+
+    if (boots.length) {
+      await this.store.recordBootRequests(
+        boots.map((b) => ({
+          time: b.time,
+          mac: b.mac,
+          clientIp: b.clientIP,
+          path: b.path,
+          served: b.served,
+          ...(b.host ? { host: { namespace: b.host.namespace, name: b.host.name } } : {}),
+          ...(b.installationId ? { installationId: b.installationId } : {}),
+        })),
+      );
+      const unknown = boots.filter((b) => !b.host);
+      if (unknown.length) {
+        await this.store.recordDiscovered(
+          unknown.map((b) => ({
+            mac: b.mac,
+            seenAt: b.time,
+            ip: b.clientIP,
+            ...(b.facts?.arch ? { arch: b.facts.arch } : {}),
+            ...(b.facts?.platform ? { platform: b.facts.platform } : {}),
+            ...(b.facts?.uuid ? { systemUuid: b.facts.uuid } : {}),
+          })),
+        );
+      }
+    }
+  }
+}

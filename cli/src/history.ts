@@ -1,0 +1,119 @@
+// `anvil history HOST`: a host's install timeline (each attempt with its result and the installer's phases), read
+// from the operator's history API (--api) or straight from the database (--database-url, or --data-dir for the
+// embedded one).
+import { existsSync } from 'node:fs';
+import type { HostKey, HistoryStore, Installation } from '../../shared/src/db/history-store.js';
+import { derivePhases, formatDuration, type Phase } from '../../shared/src/db/phases.js';
+
+export interface InstallTimeline {
+  installation: Installation;
+  phases: Phase[];
+}
+
+export interface HistoryCommandOptions {
+  host: HostKey;
+  api?: string;
+  databaseUrl?: string;
+  dataDir?: string;
+  /** Installations to show, newest ones (default 10). */
+  limit?: number;
+  /** Phase nesting shown (default 3; 0 hides phases). */
+  depth?: number;
+}
+
+const iso = (d: Date | null) => (d ? d.toISOString().replace('.000Z', 'Z') : '-');
+
+/** Reads the newest `limit` installations with their phases from a store. */
+export async function timelineFromStore(store: HistoryStore, host: HostKey, limit: number): Promise<InstallTimeline[]> {
+  const page = await store.listInstallations(host, { limit });
+  const out: InstallTimeline[] = [];
+  for (const installation of page.items) {
+    const events = [];
+    let cursor: string | undefined;
+    do {
+      const p = await store.listInstallerEvents(installation.id, { limit: 1000, cursor });
+      events.push(...p.items);
+      cursor = p.nextCursor;
+    } while (cursor);
+    out.push({ installation, phases: derivePhases(events) });
+  }
+  return out;
+}
+
+type Json = Record<string, unknown>;
+const dateOrNull = (v: unknown) => (typeof v === 'string' ? new Date(v) : null);
+
+async function getJson(url: string): Promise<Json> {
+  const res = await fetch(url, { headers: { accept: 'application/json' } });
+  const body = (await res.json().catch(() => ({}))) as Json;
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}${typeof body.message === 'string' ? `: ${body.message}` : ''}`);
+  return body;
+}
+
+/** The same from the history API of the operator at baseUrl. */
+export async function timelineFromApi(baseUrl: string, host: HostKey, limit: number): Promise<InstallTimeline[]> {
+  const base = baseUrl.replace(/\/+$/, '');
+  const list = await getJson(`${base}/api/v1/hosts/${encodeURIComponent(host.namespace)}/${encodeURIComponent(host.name)}/installations?limit=${limit}`);
+  const out: InstallTimeline[] = [];
+  for (const item of (list.items as Json[]) ?? []) {
+    const detail = await getJson(`${base}/api/v1/installations/${encodeURIComponent(String(item.id))}?limit=1`);
+    const i = detail.installation as Json;
+    out.push({
+      installation: { ...(i as unknown as Installation), startedAt: new Date(String(i.startedAt)), finishedAt: dateOrNull(i.finishedAt) },
+      phases: ((detail.phases as Json[]) ?? []).map((p) => ({ ...(p as unknown as Phase), startedAt: dateOrNull(p.startedAt), finishedAt: dateOrNull(p.finishedAt) })),
+    });
+  }
+  return out;
+}
+
+/** The timeline as text, oldest installation first. */
+export function renderTimeline(host: HostKey, timeline: readonly InstallTimeline[], depth = 3): string {
+  if (!timeline.length) return `BareMetalHost ${host.namespace}/${host.name}: no installations recorded\n`;
+  const lines = [`BareMetalHost ${host.namespace}/${host.name}: ${timeline.length} installation${timeline.length === 1 ? '' : 's'} (oldest first)`];
+  for (const { installation: i, phases } of [...timeline].reverse()) {
+    const result = i.result ?? 'RUNNING';
+    const reason = [i.failureReason, i.failureMessage].filter(Boolean).join(': ');
+    lines.push('');
+    lines.push(`attempt ${i.attempt}  revision ${i.revision}  started ${iso(i.startedAt)}  duration ${formatDuration(i.durationSeconds)}  ${result}${reason ? `  ${reason}` : ''}`);
+    lines.push(`  id ${i.id}  template ${i.template.name ?? '-'}${i.template.generation !== null ? ` (generation ${i.template.generation})` : ''}  mac ${i.mac}`);
+    const shown = phases.filter((p) => p.depth < depth);
+    if (!shown.length) continue;
+    const label = (p: Phase) => {
+      // Show a nested phase by the part of its name below its parent's.
+      const parent = [...phases.slice(0, phases.indexOf(p))].reverse().find((q) => q.depth === p.depth - 1);
+      const name = parent && p.name.startsWith(`${parent.name}/`) ? p.name.slice(parent.name.length + 1) : p.name;
+      return `${'  '.repeat(p.depth + 2)}${name}`;
+    };
+    const width = Math.min(72, Math.max(...shown.map((p) => label(p).length)));
+    for (const p of shown) {
+      const status = p.result ?? (p.finishedAt ? '' : i.result ? 'unfinished' : 'running');
+      lines.push(`${label(p).padEnd(width)}  ${formatDuration(p.durationSeconds).padStart(9)}  ${status}`.trimEnd());
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Runs the command; returns the exit code. */
+export async function runHistory(opts: HistoryCommandOptions, out: (s: string) => void): Promise<number> {
+  const limit = opts.limit ?? 10;
+  let timeline: InstallTimeline[];
+  if (opts.api) {
+    timeline = await timelineFromApi(opts.api, opts.host, limit);
+  } else {
+    if (!opts.databaseUrl && !(opts.dataDir && existsSync(opts.dataDir))) throw new Error(`no embedded history database at ${opts.dataDir ?? '(none given)'}`);
+    const { openHistoryStore } = await import('../../shared/src/db/open.js');
+    // Read-only: never migrate from the CLI. With --data-dir, stop the process that owns the directory first
+    // (the embedded database is single-process) or read a copy.
+    const store = await openHistoryStore({ databaseUrl: opts.databaseUrl, dataDir: opts.dataDir ?? '', migrate: false, poolSize: 2, applicationName: 'anvil-cli' });
+    try {
+      timeline = await timelineFromStore(store, opts.host, limit);
+    } catch (err) {
+      if (/relation "installations" does not exist/.test(String((err as { cause?: unknown })?.cause ?? err))) throw new Error(`no install history in ${store.describe} (never migrated)`);
+      throw err;
+    } finally {
+      await store.close();
+    }
+  }
+  out(renderTimeline(opts.host, timeline, opts.depth ?? 3));
+  return 0;
+}

@@ -1,0 +1,2 @@
+export { historyRouter, parseDuration, type HistoryRouterOptions } from './history-router.js';
+export { openApiDocument } from './openapi.js';

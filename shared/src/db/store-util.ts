@@ -1,0 +1,199 @@
+// Input normalization and keyset cursors shared by the SQL and in-memory stores, so both behave the same.
+import { createHash } from 'node:crypto';
+import { eventKey, eventTime } from '../install/installer-events.js';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type BootRequestInput, type InstallerEventInput, type PageRequest, type TimeInput } from './history-store.js';
+
+export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const isUuid = (s: unknown): s is string => typeof s === 'string' && UUID_RE.test(s);
+
+/** Bad input to a query (a cursor that was not ours, a limit out of range). The API answers 400. */
+export class HistoryQueryError extends Error {
+  override name = 'HistoryQueryError';
+}
+
+const MIN_TIME = Date.UTC(1970, 0, 1);
+const MAX_TIME = Date.UTC(9999, 11, 31);
+
+/** A valid Date (ms precision) or undefined. */
+export function toDate(t: TimeInput | undefined): Date | undefined {
+  if (t === undefined) return undefined;
+  const d = t instanceof Date ? new Date(t.getTime()) : new Date(t);
+  const ms = d.getTime();
+  return Number.isFinite(ms) && ms >= MIN_TIME && ms <= MAX_TIME ? d : undefined;
+}
+
+export function requireDate(t: TimeInput, what: string): Date {
+  const d = toDate(t);
+  if (!d) throw new HistoryQueryError(`${what} is not a valid time: ${String(t)}`);
+  return d;
+}
+
+const NUL = String.fromCharCode(0);
+const stripNul = (s: string): string => s.split(NUL).join('');
+
+/** PostgreSQL text and jsonb refuse NUL characters; an installer could send one. */
+export const clean = (s: string | undefined | null): string | null => (s === undefined || s === null ? null : stripNul(s));
+
+export function cleanJson(v: unknown): Record<string, unknown> | null {
+  if (v === undefined || v === null) return null;
+  try {
+    const text = JSON.stringify(v, (_k, x: unknown) => (typeof x === 'string' ? stripNul(x) : x));
+    const parsed: unknown = JSON.parse(text);
+    return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : { value: parsed };
+  } catch {
+    return null;
+  }
+}
+
+export const normalizeMac = (mac: string): string => mac.trim().toLowerCase().replace(/-/g, ':');
+
+export interface NormalizedEvent {
+  installationId: string;
+  eventKey: string;
+  name: string;
+  eventType: string;
+  result: string | null;
+  origin: string | null;
+  level: string | null;
+  description: string | null;
+  eventTime: Date;
+  receivedAt: Date;
+  raw: Record<string, unknown> | null;
+}
+
+/** Valid events, de-duplicated by (installationId, eventKey) keeping the first, and how many were invalid. */
+export function normalizeEvents(inputs: readonly InstallerEventInput[]): { events: NormalizedEvent[]; invalid: number } {
+  const seen = new Set<string>();
+  const events: NormalizedEvent[] = [];
+  let invalid = 0;
+  for (const input of inputs) {
+    const receivedAt = toDate(input.receivedAt);
+    const e = input.event;
+    if (!isUuid(input.installationId) || !receivedAt || !e || typeof e.name !== 'string' || typeof e.event_type !== 'string') {
+      invalid++;
+      continue;
+    }
+    const installationId = input.installationId.toLowerCase();
+    const key = clean(input.eventKey ?? eventKey(e))!;
+    const dedupe = `${installationId} ${key}`;
+    if (seen.has(dedupe)) continue;
+    seen.add(dedupe);
+    let time: Date | undefined;
+    try {
+      time = toDate(eventTime(e, receivedAt));
+    } catch {
+      time = undefined;
+    }
+    events.push({
+      installationId,
+      eventKey: key,
+      name: clean(e.name)!,
+      eventType: clean(e.event_type)!,
+      result: clean(e.result),
+      origin: clean(e.origin),
+      level: clean(e.level),
+      description: clean(e.description),
+      eventTime: time ?? receivedAt,
+      receivedAt,
+      raw: cleanJson(input.raw ?? e),
+    });
+  }
+  return { events, invalid };
+}
+
+export interface NormalizedBootRequest {
+  id: string;
+  time: Date;
+  mac: string;
+  clientIp: string;
+  path: string;
+  served: string;
+  hostNamespace: string | null;
+  hostName: string | null;
+  installationId: string | null;
+}
+
+/** A UUID (version 8, RFC 9562 "custom") derived from a request's content: the same request gets the same id. */
+export function contentUuid(parts: readonly string[]): string {
+  const h = createHash('sha256').update(parts.join('\u0001')).digest();
+  h[6] = (h[6]! & 0x0f) | 0x80;
+  h[8] = (h[8]! & 0x3f) | 0x80;
+  const x = h.subarray(0, 16).toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
+}
+
+export function normalizeBootRequests(inputs: readonly BootRequestInput[]): { requests: NormalizedBootRequest[]; invalid: number } {
+  const seen = new Set<string>();
+  const requests: NormalizedBootRequest[] = [];
+  let invalid = 0;
+  for (const r of inputs) {
+    const time = toDate(r.time);
+    if (!time || typeof r.mac !== 'string' || (r.id !== undefined && !isUuid(r.id))) {
+      invalid++;
+      continue;
+    }
+    const mac = normalizeMac(clean(r.mac)!);
+    const clientIp = clean(r.clientIp ?? '')!;
+    const path = clean(r.path ?? '')!;
+    const served = clean(r.served ?? '')!;
+    const id = (r.id ?? contentUuid([time.toISOString(), mac, clientIp, path, served])).toLowerCase();
+    if (seen.has(id)) continue;
+    seen.add(id);
+    requests.push({
+      id,
+      time,
+      mac,
+      clientIp,
+      path,
+      served,
+      hostNamespace: clean(r.host?.namespace),
+      hostName: clean(r.host?.name),
+      installationId: isUuid(r.installationId) ? r.installationId.toLowerCase() : null,
+    });
+  }
+  return { requests, invalid };
+}
+
+export function pageLimit(page: PageRequest | undefined): number {
+  const limit = page?.limit ?? DEFAULT_PAGE_SIZE;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) throw new HistoryQueryError(`limit must be an integer from 1 to ${MAX_PAGE_SIZE}`);
+  return limit;
+}
+
+/** A keyset cursor: the sort key of the last item of a page (a time and a UUID, sometimes a second time). */
+export type CursorKey = [time: string, id: string] | [time: string, time2: string, id: string];
+
+export const encodeCursor = (key: CursorKey): string => Buffer.from(JSON.stringify(key)).toString('base64url');
+
+export function decodeCursor(cursor: string | undefined, parts: 2 | 3): { times: Date[]; id: string } | undefined {
+  if (cursor === undefined) return undefined;
+  let key: unknown;
+  try {
+    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    key = undefined;
+  }
+  if (!Array.isArray(key) || key.length !== parts || !key.every((k) => typeof k === 'string')) throw new HistoryQueryError('cursor is not valid: pass the "next" link or nextCursor of the previous page unchanged');
+  const id = key[parts - 1] as string;
+  const times = (key.slice(0, parts - 1) as string[]).map((t) => toDate(t));
+  if (!isUuid(id) || times.some((t) => !t)) throw new HistoryQueryError('cursor is not valid: pass the "next" link or nextCursor of the previous page unchanged');
+  return { times: times as Date[], id: id.toLowerCase() };
+}
+
+/** Cuts a fetched limit+1 rows into a page. */
+export function toPage<T>(rows: T[], limit: number, keyOf: (last: T) => CursorKey): { items: T[]; nextCursor?: string } {
+  if (rows.length <= limit) return { items: rows };
+  const items = rows.slice(0, limit);
+  return { items, nextCursor: encodeCursor(keyOf(items[items.length - 1]!)) };
+}
+
+/** percentile_cont: linear interpolation between the closest ranks of sorted values. */
+export function percentileCont(sorted: readonly number[], p: number): number | null {
+  if (!sorted.length) return null;
+  const pos = p * (sorted.length - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+}
+
+export const durationSeconds = (startedAt: Date, finishedAt: Date): number => Math.max(0, Math.round((finishedAt.getTime() - startedAt.getTime()) / 1000));
