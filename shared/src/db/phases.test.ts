@@ -26,3 +26,23 @@ describe('derivePhases', () => {
     expect([formatDuration(null), formatDuration(0.4), formatDuration(75), formatDuration(3725)]).toEqual(['-', '0s', '1m15s', '1h02m05s']);
   });
 });
+
+describe('derivePhases with equal timestamps', () => {
+  it('ends one phase before the next begins, and starts a phase before its own finish', () => {
+    const t = (s: number) => new Date(1_000_000 + s * 1000);
+    const e = (name: string, eventType: string, s: number) => ({ name, eventType, result: eventType === 'finish' ? 'SUCCESS' : null, description: null, eventTime: t(s) });
+    const phases = derivePhases([
+      e('x/extract', 'start', 40), // delivered before the finish of the previous step, same second
+      e('x/partitioning', 'finish', 40),
+      e('x/partitioning', 'start', 10),
+      e('x/quick', 'finish', 50),
+      e('x/quick', 'start', 50),
+      e('x/extract', 'finish', 340),
+    ]);
+    expect(phases.map((p) => [p.name, p.depth, p.durationSeconds])).toEqual([
+      ['x/partitioning', 0, 30],
+      ['x/extract', 0, 300],
+      ['x/quick', 1, 0],
+    ]);
+  });
+});

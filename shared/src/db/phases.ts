@@ -24,7 +24,9 @@ export interface Phase {
 }
 
 export function derivePhases(events: readonly TimelineEvent[]): Phase[] {
-  const sorted = [...events].sort((a, b) => a.eventTime.getTime() - b.eventTime.getTime());
+  // Installers stamp events with coarse clocks, so ties are common: at equal times a phase's own start comes before
+  // its finish, and otherwise finishes come before starts (one step ends, the next begins).
+  const sorted = [...events].sort((a, b) => a.eventTime.getTime() - b.eventTime.getTime() || tieOrder(a, b));
   const phases: Phase[] = [];
   const open: Phase[] = [];
   for (const e of sorted) {
@@ -49,6 +51,12 @@ export function derivePhases(events: readonly TimelineEvent[]): Phase[] {
     }
   }
   return phases;
+}
+
+function tieOrder(a: TimelineEvent, b: TimelineEvent): number {
+  if (a.eventType === b.eventType) return 0;
+  const aFirst = a.name === b.name ? a.eventType === 'start' : a.eventType === 'finish';
+  return aFirst ? -1 : 1;
 }
 
 /** 75 -> "1m15s", 3725 -> "1h02m05s", 0.4 -> "0s". */
