@@ -52,16 +52,23 @@ export class HostStatusSink implements Sink<SpoolRecord> {
   }
 }
 
-/** One patch per installation for a batch: the last event, the last known stage, the first verdict. */
+/**
+ * One patch per installation for a batch: the newest event as lastEvent, the newest known stage, and the verdict if
+ * any event carries one. Ties in the installer's timestamps keep arrival order (the spool preserves it).
+ */
 function coalesce(installationId: string, list: InstallerEventRecord[]): JsonPatchOp[] {
-  const sorted = [...list].sort((a, b) => (a.event.timestamp ?? 0) - (b.event.timestamp ?? 0));
-  const ops = installerEventPatch(installationId, sorted.at(-1)!.event, new Date(sorted.at(-1)!.receivedAt));
-  const have = new Set(ops.map((o) => o.path));
-  for (const r of [...sorted].reverse()) {
-    for (const op of installerEventPatch(installationId, r.event, new Date(r.receivedAt))) {
-      if (op.op === 'test' || op.path.endsWith('/lastEvent') || have.has(op.path)) continue;
+  const ordered = list.map((r, i) => ({ r, i })).sort((a, b) => (a.r.event.timestamp ?? 0) - (b.r.event.timestamp ?? 0) || a.i - b.i).map((x) => x.r);
+  const newest = ordered.at(-1)!;
+  const ops = installerEventPatch(installationId, newest.event, new Date(newest.receivedAt)).filter(
+    (op) => op.op === 'test' || op.path.endsWith('/lastEvent'),
+  );
+  const staged = [...ordered].reverse().find((r) => installerEventPatch(installationId, r.event).some((op) => op.path.endsWith('/phase')));
+  const verdict = [...ordered].reverse().find((r) => installerEventPatch(installationId, r.event).some((op) => op.path.endsWith('/result')));
+  for (const source of [staged, verdict]) {
+    if (!source) continue;
+    for (const op of installerEventPatch(installationId, source.event, new Date(source.receivedAt))) {
+      if (op.op === 'test' || op.path.endsWith('/lastEvent') || ops.some((o) => o.path === op.path)) continue;
       ops.push(op);
-      have.add(op.path);
     }
   }
   return ops;
