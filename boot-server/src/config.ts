@@ -20,6 +20,7 @@ export interface BootServerConfig {
   databaseURL: string | undefined;
   dataDir: string;
   unknownMachine: 'exit' | 'shell';
+  retentionDays: number;
   logLevel: string;
 }
 
@@ -39,10 +40,11 @@ Flags (environment variable in brackets):
   --database-url URL         install history in PostgreSQL/CockroachDB; embedded when unset [DATABASE_URL]
   --data-dir DIR             embedded history database directory (default /var/lib/anvil/history) [DATA_DIR]
   --unknown-machine exit|shell   what a machine no BareMetalHost declares is told (default exit) [UNKNOWN_MACHINE]
+  --retention-days N         keep installer events and boot requests this long; 0 keeps all (default 90) [RETENTION_DAYS]
   --log-level LEVEL          ${LOG_LEVELS.join('|')} (default info) [LOG_LEVEL]
 `;
 
-const STRING_FLAGS = ['kubeconfig', 'namespace', 'http-host', 'http-port', 'public-url', 'tftp-host', 'tftp-port', 'tftp-root', 'asset-dir', 'spool-dir', 'database-url', 'data-dir', 'unknown-machine', 'log-level'];
+const STRING_FLAGS = ['kubeconfig', 'namespace', 'http-host', 'http-port', 'public-url', 'tftp-host', 'tftp-port', 'tftp-root', 'asset-dir', 'spool-dir', 'database-url', 'data-dir', 'unknown-machine', 'retention-days', 'log-level'];
 
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): BootServerConfig | 'help' {
   let values: Record<string, string | boolean | undefined>;
@@ -80,6 +82,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): BootServerCo
     databaseURL: get('database-url', 'DATABASE_URL') || undefined,
     dataDir: get('data-dir', 'DATA_DIR') ?? '/var/lib/anvil/history',
     unknownMachine: unknownMachine as 'exit' | 'shell',
+    retentionDays: parseInteger('retention days', get('retention-days', 'RETENTION_DAYS') ?? '90', 0, 36500, problems),
     logLevel,
   };
   if (problems.length) throw new ConfigError(problems);

@@ -17,6 +17,7 @@ import type { SpoolRecord } from './spool/records.js';
 import { HostStatusSink } from './status/host-status-sink.js';
 import { startTftp } from './tftp-wiring.js';
 import { openHistorySink } from './history-wiring.js';
+import { startRetention } from './history/retention.js';
 import { historyRouter } from '../../operator/src/api/index.js';
 
 async function main(): Promise<void> {
@@ -60,6 +61,7 @@ async function main(): Promise<void> {
     extraRoutes: historyRouter(history.store, { log: log.child({ component: 'history-api' }) }),
   });
 
+  const retention = startRetention(history.store, { days: config.retentionDays }, log.child({ component: 'retention' }));
   secrets.start();
   shipper.start();
   const server: Server = await new Promise((resolve, reject) => {
@@ -77,6 +79,7 @@ async function main(): Promise<void> {
     setTimeout(() => process.exit(1), 20_000).unref();
     await new Promise<void>((r) => server.close(() => r()));
     await tftp?.stop();
+    retention.stop();
     await spool.close();
     await shipper.drain().catch(() => false); // anything not shipped stays in the spool for the next start
     await shipper.stop();

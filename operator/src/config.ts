@@ -20,6 +20,7 @@ export interface OperatorConfig {
   resyncPeriodSeconds: number;
   bootServerURL: string;
   retryBaseSeconds: number;
+  databaseURL: string | undefined;
 }
 
 const HELP = `anvil operator
@@ -38,6 +39,8 @@ Flags (environment variable in brackets):
   --resync-period SECONDS           periodic resync of every cached object (default 600, 0 = off) [RESYNC_PERIOD]
   --boot-server-url URL             base URL machines reach the boot-server at (default http://127.0.0.1:8080) [BOOT_SERVER_URL]
   --retry-base-seconds N            first retry delay after a failed install; doubles per retry (default 30) [RETRY_BASE_SECONDS]
+  --database-url URL                install history in PostgreSQL/CockroachDB: serve its API at /api/v1 on the metrics
+                                    port (with the embedded database the boot-server serves it) [DATABASE_URL]
   --help                            print this help
 `;
 
@@ -63,6 +66,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): OperatorConf
         'resync-period': { type: 'string' },
         'boot-server-url': { type: 'string' },
         'retry-base-seconds': { type: 'string' },
+        'database-url': { type: 'string' },
         help: { type: 'boolean' },
       },
       strict: true,
@@ -101,6 +105,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): OperatorConf
     resyncPeriodSeconds: parseInteger('resync period', get('resync-period', 'RESYNC_PERIOD') ?? '600', 0, 86400 * 7, problems),
     bootServerURL,
     retryBaseSeconds: parseInteger('retry base seconds', get('retry-base-seconds', 'RETRY_BASE_SECONDS') ?? '30', 1, 86400, problems),
+    databaseURL: get('database-url', 'DATABASE_URL') || undefined,
   };
   if (problems.length) throw new ConfigError(problems);
   return config;

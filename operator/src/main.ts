@@ -4,6 +4,8 @@ import { createLogger } from '../../shared/src/logging.js';
 import { ConfigError, helpText, loadConfig } from './config.js';
 import { registerControllers } from './controllers/index.js';
 import { Manager } from './runtime/manager.js';
+import { historyRouter } from './api/index.js';
+import { openHistoryStore } from '../../shared/src/db/open.js';
 
 async function main(): Promise<void> {
   let config;
@@ -22,6 +24,8 @@ async function main(): Promise<void> {
   }
   const log = createLogger('operator', config.logLevel);
   const client = new RestKubeClient(loadKubeConfig(config.kubeconfig), { userAgent: 'anvil-operator' });
+  // With an external database the operator serves the history API; migrations run here too (safe from every replica).
+  const history = config.databaseURL ? await openHistoryStore({ databaseUrl: config.databaseURL, dataDir: '', log, applicationName: 'anvil-operator' }) : undefined;
   const manager = new Manager({
     client,
     log,
@@ -30,6 +34,7 @@ async function main(): Promise<void> {
     healthPort: config.metricsPort,
     healthHost: config.metricsHost,
     resyncPeriodMs: config.resyncPeriodSeconds * 1000,
+    ...(history ? { extraRoutes: historyRouter(history, { log: log.child({ component: 'history-api' }) }) } : {}),
     ...(config.leaderElect
       ? { leaderElection: { namespace: config.leaderElectionNamespace, name: config.leaderElectionId, identity: config.identity } }
       : {}),
@@ -53,7 +58,10 @@ async function main(): Promise<void> {
     const force = setTimeout(() => process.exit(1), 30_000);
     force.unref();
     manager.stop().then(
-      () => process.exit(0),
+      async () => {
+        await history?.close();
+        process.exit(0);
+      },
       (err: unknown) => {
         log.error({ err }, 'error during shutdown');
         process.exit(1);

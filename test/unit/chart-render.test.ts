@@ -184,7 +184,7 @@ describe('the chart matches the processes it runs', () => {
     const all = objsAll();
     expect(container(all, 'anvil-operator').command).toEqual(['node', 'dist/operator/src/main.js']);
     expect(container(all, 'anvil-boot-server').command).toEqual(['node', 'dist/boot-server/src/main.js']);
-    expect(podSpec(find(all, 'Job', 'anvil-migrate')).containers[0]!.command).toEqual(['node', 'dist/shared/src/db/migrate.js']);
+    expect(podSpec(find(all, 'Job', 'anvil-migrate')).containers[0]!.command).toEqual(['node', 'dist/shared/src/db/migrate-cli.js']);
   });
 
   it('passes only flags each process accepts (from its --help)', () => {

@@ -7,6 +7,8 @@ export interface HealthServerOptions {
   host: string;
   registry: Registry;
   ready: () => boolean;
+  /** Extra read-only routes served on the same port (the history API). */
+  extraRoutes?: express.Router;
 }
 
 /** Serves /metrics (Prometheus), /healthz (the process is alive) and /readyz (caches have synced). */
@@ -23,6 +25,7 @@ export function startHealthServer(options: HealthServerOptions): Promise<Server>
   app.get('/metrics', async (_req, res) => {
     res.type(options.registry.contentType).send(await options.registry.metrics());
   });
+  if (options.extraRoutes) app.use(options.extraRoutes);
   return new Promise((resolve, reject) => {
     const server = app.listen(options.port, options.host, (err?: Error) => (err ? reject(err) : resolve(server)));
   });

@@ -1,6 +1,7 @@
 // The manager owns the shared informers, the controllers, leader election and the health/metrics endpoint.
 // Caches start on every replica (a standby is warm); controllers start only on the leader.
 import type { Server } from 'node:http';
+import type { Router } from 'express';
 import type { Logger } from 'pino';
 import type { KubeClient, KubeObject, ResourceType } from '../../../shared/src/kube/index.js';
 import { InformerSet } from '../../../shared/src/kube/cache.js';
@@ -23,6 +24,8 @@ export interface ManagerOptions {
   resyncPeriodMs?: number;
   metrics?: ControllerMetrics;
   identity: string;
+  /** Extra routes on the health/metrics port (the history API). */
+  extraRoutes?: Router;
   /** Called when leadership is lost; the process should exit so a fresh start campaigns again. */
   onLeadershipLost?: (reason: string) => void;
 }
@@ -96,6 +99,7 @@ export class Manager {
         host: this.options.healthHost ?? '0.0.0.0',
         registry: this.metrics.registry,
         ready: () => this.synced,
+        ...(this.options.extraRoutes ? { extraRoutes: this.options.extraRoutes } : {}),
       });
     }
     for (const set of this.informerSets.values()) set.start();
