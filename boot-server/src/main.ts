@@ -8,7 +8,8 @@ import { CoreResources, type KubeObject } from '../../shared/src/kube/index.js';
 import { RestKubeClient, loadKubeConfig } from '../../shared/src/kube/rest-client.js';
 import { createLogger } from '../../shared/src/logging.js';
 import { BootConfigIndex } from './bootconfigs/index.js';
-import { ConfigError, helpText, loadConfig } from './config.js';
+import { helpText, loadConfig } from './config.js';
+import { configOrExit } from '../../shared/src/config/parse.js';
 import { createBootApp } from './http/app.js';
 import { AssetCache } from './http/assets.js';
 import { Shipper, type Sink } from './spool/shipper.js';
@@ -21,17 +22,7 @@ import { startRetention } from './history/retention.js';
 import { historyRouter } from '../../operator/src/api/index.js';
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig(process.argv.slice(2), process.env);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n\n${helpText()}`);
-      process.exit(2);
-    }
-    throw err;
-  }
-  if (config === 'help') return void process.stdout.write(helpText());
+  const config = configOrExit(loadConfig, helpText);
   const log = createLogger('boot-server', config.logLevel);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });

@@ -1,27 +1,15 @@
 // The operator process: configuration, wiring and signal handling only.
 import { RestKubeClient, loadKubeConfig } from '../../shared/src/kube/rest-client.js';
 import { createLogger } from '../../shared/src/logging.js';
-import { ConfigError, helpText, loadConfig } from './config.js';
+import { helpText, loadConfig } from './config.js';
+import { configOrExit } from '../../shared/src/config/parse.js';
 import { registerControllers } from './controllers/index.js';
 import { Manager } from './runtime/manager.js';
 import { historyRouter } from './api/index.js';
 import { openHistoryStore } from '../../shared/src/db/open.js';
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig(process.argv.slice(2), process.env);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n\n${helpText()}`);
-      process.exit(2);
-    }
-    throw err;
-  }
-  if (config === 'help') {
-    process.stdout.write(helpText());
-    return;
-  }
+  const config = configOrExit(loadConfig, helpText);
   const log = createLogger('operator', config.logLevel);
   const client = new RestKubeClient(loadKubeConfig(config.kubeconfig), { userAgent: 'anvil-operator' });
   // With an external database the operator serves the history API; migrations run here too (safe from every replica).

@@ -44,6 +44,35 @@ export async function installCrds(client: KubeClient, crds: KubeObject[]): Promi
   for (const crd of crds) {
     await client.patch(CoreResources.crd, { name: crd.metadata.name! }, 'apply', JSON.stringify(crd), { fieldManager: 'anvil-test', force: true });
   }
+  await waitEstablished(client, crds);
+}
+
+/**
+ * Creates third-party CRDs as they are. Not with server-side apply: kube-apiserver 1.20 refuses fields newer than
+ * itself there (`selectableFields`, `x-kubernetes-validations`), while a plain create drops them, as a 1.20 cluster
+ * would (so CEL rules are not enforced in these tests).
+ */
+export async function createCrdsAsIs(client: KubeClient, crds: KubeObject[]): Promise<void> {
+  for (const crd of crds) {
+    if (!(await client.get(CoreResources.crd, { name: crd.metadata.name! }))) await client.create(CoreResources.crd, crd);
+  }
+  await waitEstablished(client, crds);
+}
+
+/** Paths of `sent` that are missing from (or differ in) `got`: what the API server pruned. */
+export function prunedPaths(sent: unknown, got: unknown, path = ''): string[] {
+  if (sent && typeof sent === 'object' && !Array.isArray(sent)) {
+    if (!got || typeof got !== 'object' || Array.isArray(got)) return [path || '.'];
+    return Object.entries(sent).flatMap(([k, v]) => prunedPaths(v, (got as Record<string, unknown>)[k], `${path}.${k}`));
+  }
+  if (Array.isArray(sent)) {
+    if (!Array.isArray(got) || got.length !== sent.length) return [path];
+    return sent.flatMap((v, i) => prunedPaths(v, got[i], `${path}[${i}]`));
+  }
+  return sent === got ? [] : [path];
+}
+
+async function waitEstablished(client: KubeClient, crds: KubeObject[]): Promise<void> {
   for (const crd of crds) {
     await waitFor(`CRD ${crd.metadata.name} established`, async () => {
       const got = await client.get<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(CoreResources.crd, {

@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { parseAllDocuments, stringify } from 'yaml';
 import { CoreResources, type KubeClient, type KubeObject, type ResourceType } from '../../shared/src/kube/index.js';
 import { freePort, startControlPlane, writeKubeconfig, type ControlPlane } from '../harness/control-plane.js';
-import { clientFor, ensureNamespace, installCrds, readYamlObjects, waitFor, yamlFilesIn } from '../harness/kube.js';
+import { clientFor, ensureNamespace, installCrds, readYamlObjects, waitFor, yamlFilesIn, createCrdsAsIs, prunedPaths } from '../harness/kube.js';
 import { kubeTools } from '../harness/tools.js';
 
 jest.setTimeout(300_000);
@@ -36,35 +36,6 @@ const RELEASE_NS = 'anvil-system';
 const SCOPED_NS = 'anvil-scoped';
 const HOSTS_NS = 'metal';
 
-/**
- * Creates the upstream CRDs as they are. Not with server-side apply: kube-apiserver 1.20 refuses fields newer than
- * itself there (`selectableFields`, `x-kubernetes-validations`), while a plain create drops them, as a 1.20 cluster
- * would (so CEL rules are not enforced here, see docs/status.md).
- */
-async function installReferenceCrds(client: KubeClient, crds: KubeObject[]): Promise<void> {
-  for (const crd of crds) {
-    if (!(await client.get(CoreResources.crd, { name: crd.metadata.name! }))) await client.create(CoreResources.crd, crd);
-  }
-  for (const crd of crds) {
-    await waitFor(`CRD ${crd.metadata.name} established`, async () => {
-      const got = await client.get<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(CoreResources.crd, { name: crd.metadata.name! });
-      return got?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
-    });
-  }
-}
-
-/** Paths of `sent` that are missing from (or differ in) `got`: what the API server pruned. */
-function pruned(sent: unknown, got: unknown, path = ''): string[] {
-  if (sent && typeof sent === 'object' && !Array.isArray(sent)) {
-    if (!got || typeof got !== 'object' || Array.isArray(got)) return [path || '.'];
-    return Object.entries(sent).flatMap(([k, v]) => pruned(v, (got as Record<string, unknown>)[k], `${path}.${k}`));
-  }
-  if (Array.isArray(sent)) {
-    if (!Array.isArray(got) || got.length !== sent.length) return [path];
-    return sent.flatMap((v, i) => pruned(v, got[i], `${path}[${i}]`));
-  }
-  return sent === got ? [] : [path];
-}
 
 interface Rendered {
   yaml: string;
@@ -114,7 +85,7 @@ describeWithCrds('the Helm chart on a real API server', () => {
     const ecosystem = ['cert-manager', 'prometheus-operator'].flatMap((d) => yamlFilesIn(join(REFERENCE_CRDS, d)).flatMap(readYamlObjects));
     const ours = yamlFilesIn(join(CHART, 'crds')).flatMap(readYamlObjects);
     await installCrds(client, ours);
-    await installReferenceCrds(client, ecosystem);
+    await createCrdsAsIs(client, ecosystem);
     for (const ns of [RELEASE_NS, SCOPED_NS, HOSTS_NS, 'metal-a', 'metal-b', 'elsewhere']) await ensureNamespace(client, ns);
   });
 
@@ -136,7 +107,7 @@ describeWithCrds('the Helm chart on a real API server', () => {
       expect(out.items.length).toBe(objects.length);
       // 1.20 prunes unknown fields of custom resources (ServiceMonitor, Certificate, ...) silently: nothing may be lost.
       objects.forEach((sent, i) => {
-        const lost = pruned({ ...sent, metadata: undefined }, { ...out.items[i], metadata: undefined }).filter((p) => p !== '.metadata');
+        const lost = prunedPaths({ ...sent, metadata: undefined }, { ...out.items[i], metadata: undefined }).filter((p) => p !== '.metadata');
         if (lost.length) throw new Error(`${sent.kind} ${sent.metadata.name}: the API server dropped ${lost.join(', ')}`);
       });
       expect(objects.some((o) => o.kind === 'PodDisruptionBudget' && o.apiVersion === 'policy/v1beta1')).toBe(true);

@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments, stringify } from 'yaml';
-import { CoreResources, type KubeClient, type KubeObject } from '../../shared/src/kube/index.js';
+import type { KubeObject } from '../../shared/src/kube/index.js';
 import { startControlPlane, type ControlPlane } from '../harness/control-plane.js';
-import { clientFor, ensureNamespace, readYamlObjects, waitFor, yamlFilesIn } from '../harness/kube.js';
+import { clientFor, ensureNamespace, readYamlObjects, yamlFilesIn, createCrdsAsIs, prunedPaths } from '../harness/kube.js';
 import { kubeTools } from '../harness/tools.js';
 
 jest.setTimeout(180_000);
@@ -25,31 +25,6 @@ const MISSING_MESSAGE = `the ecosystem CRDs are not at ${REFERENCE_CRDS} (Argo C
 if (referenceMissing && !process.env.CI) console.warn(`skipping the GitOps example tests: ${MISSING_MESSAGE}`);
 const describeWithCrds = referenceMissing && !process.env.CI ? describe.skip : describe;
 
-/** Creates the upstream CRDs as they are (a plain create: 1.20 drops fields newer than itself, server-side apply refuses them). */
-async function installReferenceCrds(client: KubeClient, crds: KubeObject[]): Promise<void> {
-  for (const crd of crds) {
-    if (!(await client.get(CoreResources.crd, { name: crd.metadata.name! }))) await client.create(CoreResources.crd, crd);
-  }
-  for (const crd of crds) {
-    await waitFor(`CRD ${crd.metadata.name} established`, async () => {
-      const got = await client.get<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(CoreResources.crd, { name: crd.metadata.name! });
-      return got?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
-    });
-  }
-}
-
-/** Paths of `sent` that are missing from (or differ in) `got`: what the API server pruned. */
-function pruned(sent: unknown, got: unknown, path = ''): string[] {
-  if (sent && typeof sent === 'object' && !Array.isArray(sent)) {
-    if (!got || typeof got !== 'object' || Array.isArray(got)) return [path || '.'];
-    return Object.entries(sent).flatMap(([k, v]) => pruned(v, (got as Record<string, unknown>)[k], `${path}.${k}`));
-  }
-  if (Array.isArray(sent)) {
-    if (!Array.isArray(got) || got.length !== sent.length) return [path];
-    return sent.flatMap((v, i) => pruned(v, got[i], `${path}[${i}]`));
-  }
-  return sent === got ? [] : [path];
-}
 
 interface Application extends KubeObject {
   spec: { source: { path: string; helm?: { valuesObject?: unknown } } };
@@ -79,7 +54,7 @@ describeWithCrds('GitOps examples', () => {
     const returned = out.kind === 'List' ? out.items! : [out];
     expect(returned.length).toBe(objects.length);
     objects.forEach((sent, i) => {
-      const lost = pruned({ ...sent, metadata: undefined }, { ...returned[i], metadata: undefined }).filter((p) => p !== '.metadata');
+      const lost = prunedPaths({ ...sent, metadata: undefined }, { ...returned[i], metadata: undefined }).filter((p) => p !== '.metadata');
       if (lost.length) throw new Error(`${sent.kind} ${sent.metadata.name}: the API server dropped ${lost.join(', ')} (not in the CRD's schema)`);
     });
   };
@@ -97,7 +72,7 @@ describeWithCrds('GitOps examples', () => {
     tmp = mkdtempSync(join(tmpdir(), 'anvil-gitops-'));
     cp = await startControlPlane();
     const client = clientFor(cp);
-    await installReferenceCrds(client, ['argo-cd', 'flux'].flatMap((d) => yamlFilesIn(join(REFERENCE_CRDS, d)).flatMap(readYamlObjects)));
+    await createCrdsAsIs(client, ['argo-cd', 'flux'].flatMap((d) => yamlFilesIn(join(REFERENCE_CRDS, d)).flatMap(readYamlObjects)));
     for (const ns of ['argocd', 'flux-system']) await ensureNamespace(client, ns);
   });
 

@@ -46,3 +46,23 @@ export function parseBaseURL(name: string, v: string, problems: string[]): strin
   }
   return url;
 }
+
+/**
+ * Loads a process's configuration, or ends the process: --help prints the help (exit 0), invalid configuration
+ * prints every problem and the help (exit 2).
+ */
+export function configOrExit<T>(load: (argv: string[], env: NodeJS.ProcessEnv) => T | 'help', helpText: () => string): T {
+  let config: T | 'help';
+  try {
+    config = load(process.argv.slice(2), process.env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n\n${helpText()}`);
+    process.exit(2);
+  }
+  if (config === 'help') {
+    process.stdout.write(helpText());
+    process.exit(0);
+  }
+  return config;
+}
