@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, parseBaseURL, parseInteger, parseNamespaces } from '../../shared/src/config/parse.js';
 import { LOG_LEVELS } from '../../shared/src/logging.js';
+import { HTTPS_FLAGS, httpsHelp, parseHttpsConfig, type HttpsConfig } from '../../shared/src/tls/config.js';
 
 export { ConfigError };
 
@@ -11,6 +12,8 @@ export interface BootServerConfig {
   httpHost: string;
   httpPort: number;
   publicURL: string;
+  /** HTTPS beside HTTP when a certificate is configured (iPXE with TLS, installers that insist on https). */
+  https: HttpsConfig | undefined;
   tftpHost: string;
   /** 0 disables TFTP. */
   tftpPort: number;
@@ -31,7 +34,7 @@ Flags (environment variable in brackets):
   --namespace NS[,NS...]     namespaces whose boot configs to serve; all when unset [WATCH_NAMESPACE]
   --http-host ADDR           HTTP bind address (default 0.0.0.0) [HTTP_HOST]
   --http-port N              HTTP port (default 8080) [HTTP_PORT]
-  --public-url URL           base URL machines reach this server at (default http://127.0.0.1:<http-port>) [PUBLIC_URL]
+${httpsHelp(8443)}  --public-url URL           base URL machines reach this server at (default http://127.0.0.1:<http-port>) [PUBLIC_URL]
   --tftp-host ADDR           TFTP bind address (default 0.0.0.0) [TFTP_HOST]
   --tftp-port N              TFTP port (default 69; 0 disables TFTP) [TFTP_PORT]
   --tftp-root DIR            iPXE binaries served over TFTP (default /usr/lib/ipxe) [TFTP_ROOT]
@@ -44,7 +47,7 @@ Flags (environment variable in brackets):
   --log-level LEVEL          ${LOG_LEVELS.join('|')} (default info) [LOG_LEVEL]
 `;
 
-const STRING_FLAGS = ['kubeconfig', 'namespace', 'http-host', 'http-port', 'public-url', 'tftp-host', 'tftp-port', 'tftp-root', 'asset-dir', 'spool-dir', 'database-url', 'data-dir', 'unknown-machine', 'retention-days', 'log-level'];
+const STRING_FLAGS = [...HTTPS_FLAGS, 'kubeconfig', 'namespace', 'http-host', 'http-port', 'public-url', 'tftp-host', 'tftp-port', 'tftp-root', 'asset-dir', 'spool-dir', 'database-url', 'data-dir', 'unknown-machine', 'retention-days', 'log-level'];
 
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): BootServerConfig | 'help' {
   let values: Record<string, string | boolean | undefined>;
@@ -73,6 +76,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): BootServerCo
     namespaces: parseNamespaces(get('namespace', 'WATCH_NAMESPACE'), problems),
     httpHost: get('http-host', 'HTTP_HOST') ?? '0.0.0.0',
     httpPort,
+    https: undefined,
     publicURL: parseBaseURL('public URL', get('public-url', 'PUBLIC_URL') ?? `http://127.0.0.1:${httpPort}`, problems),
     tftpHost: get('tftp-host', 'TFTP_HOST') ?? '0.0.0.0',
     tftpPort: parseInteger('tftp port', get('tftp-port', 'TFTP_PORT') ?? '69', 0, 65535, problems),
@@ -85,6 +89,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): BootServerCo
     retentionDays: parseInteger('retention days', get('retention-days', 'RETENTION_DAYS') ?? '90', 0, 36500, problems),
     logLevel,
   };
+  config.https = parseHttpsConfig(get, { port: 8443, host: config.httpHost }, problems);
   if (problems.length) throw new ConfigError(problems);
   return config;
 }

@@ -13,6 +13,7 @@ import { configOrExit } from '../../shared/src/config/parse.js';
 import { createBootApp } from './http/app.js';
 import { AssetCache } from './http/assets.js';
 import { Shipper, type Sink } from './spool/shipper.js';
+import { measuredSinks } from './spool/measured-sink.js';
 import { Spool } from './spool/spool.js';
 import type { SpoolRecord } from './spool/records.js';
 import { HostStatusSink } from './status/host-status-sink.js';
@@ -20,6 +21,7 @@ import { startTftp } from './tftp-wiring.js';
 import { openHistorySink } from './history-wiring.js';
 import { startRetention } from './history/retention.js';
 import { historyRouter } from '../../operator/src/api/index.js';
+import { serveHttps } from '../../shared/src/tls/serve.js';
 
 async function main(): Promise<void> {
   const config = configOrExit(loadConfig, helpText);
@@ -37,7 +39,7 @@ async function main(): Promise<void> {
   const spool = new Spool<SpoolRecord>({ dir: config.spoolDir });
   const history = await openHistorySink(config, log);
   const sinks: Sink<SpoolRecord>[] = [new HostStatusSink(client, log.child({ sink: 'host-status' })), history.sink];
-  const shipper = new Shipper(spool, sinks, log.child({ component: 'shipper' }));
+  const shipper = new Shipper(spool, measuredSinks(sinks, registry), log.child({ component: 'shipper' }));
   new Gauge({ name: 'anvil_spool_backlog_bytes', help: 'Bytes of accepted records not yet shipped', registers: [registry], collect() { this.set(spool.backlogBytes()); } });
   const assets = new AssetCache({ dir: config.assetDir, log: log.child({ component: 'assets' }) });
   const app = createBootApp({
@@ -55,12 +57,14 @@ async function main(): Promise<void> {
   const retention = startRetention(history.store, { days: config.retentionDays }, log.child({ component: 'retention' }));
   secrets.start();
   shipper.start();
+  // HTTPS first: once /healthz answers over HTTP, HTTPS is bound too (or waiting for a certificate that does not exist yet).
+  const https = config.https ? await serveHttps({ config: config.https, handler: app, registry, log: log.child({ component: 'https' }) }) : undefined;
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.httpPort, config.httpHost, (err?: Error) => (err ? reject(err) : resolve(s)));
   });
   const tftp = config.tftpPort ? await startTftp(config, registry, log) : undefined;
   const addr = server.address();
-  log.info({ http: typeof addr === 'object' && addr ? addr.port : config.httpPort, tftp: tftp?.port ?? 'off', publicURL: config.publicURL, history: history.describe }, 'boot-server running');
+  log.info({ http: typeof addr === 'object' && addr ? addr.port : config.httpPort, https: https ? (https.port ?? 'waiting for certificate') : 'off', tftp: tftp?.port ?? 'off', publicURL: config.publicURL, history: history.describe }, 'boot-server running');
 
   let stopping = false;
   const shutdown = async (signal: string): Promise<void> => {
@@ -69,6 +73,7 @@ async function main(): Promise<void> {
     log.info({ signal }, 'shutting down');
     setTimeout(() => process.exit(1), 20_000).unref();
     await new Promise<void>((r) => server.close(() => r()));
+    await https?.close();
     await tftp?.stop();
     retention.stop();
     await spool.close();

@@ -30,4 +30,44 @@ describe('operator config', () => {
   it('rejects unknown flags', () => {
     expect(() => loadConfig(['--frobnicate'], {})).toThrow(/Unknown option '--frobnicate'/);
   });
+
+  it('serves HTTPS only with both a certificate and a key', () => {
+    expect(loadConfig([], {})).toMatchObject({ https: undefined });
+    expect(loadConfig(['--tls-cert-file', '/tls/tls.crt'], { TLS_KEY_FILE: '/tls/tls.key', HTTPS_PORT: '9443' })).toMatchObject({ https: { certFile: '/tls/tls.crt', keyFile: '/tls/tls.key', port: 9443, host: '0.0.0.0' } });
+    expect(() => loadConfig(['--tls-cert-file', '/tls/tls.crt'], {})).toThrow(/tls-cert-file and tls-key-file go together/);
+  });
+
+  it('reads the Certificates to keep from repeated flags or a ;-separated variable', () => {
+    const c = loadConfig(['--certificate-issuer', 'Issuer/lab-ca', '--certificate', 'anvil-boot-server=boot.lab,10.0.0.2', '--certificate', 'anvil-operator=op.svc'], { POD_NAMESPACE: 'anvil-system' });
+    expect(c).toMatchObject({
+      certificates: {
+        namespace: 'anvil-system',
+        issuer: { kind: 'Issuer', name: 'lab-ca', group: 'cert-manager.io' },
+        certificates: [
+          { name: 'anvil-boot-server', subjectAltNames: ['boot.lab', '10.0.0.2'] },
+          { name: 'anvil-operator', subjectAltNames: ['op.svc'] },
+        ],
+        duration: '2160h',
+        renewBefore: '360h',
+      },
+    });
+    const fromEnv = loadConfig([], { CERTIFICATE_ISSUER: 'ca', CERTIFICATES: 'a=a.example; b=10.1.1.1', CERTIFICATE_ISSUER_GROUP: 'awspca.cert-manager.io' });
+    expect(fromEnv).toMatchObject({ certificates: { issuer: { kind: 'ClusterIssuer', name: 'ca', group: 'awspca.cert-manager.io' }, certificates: [{ name: 'a' }, { name: 'b', subjectAltNames: ['10.1.1.1'] }] } });
+  });
+
+  it('explains bad certificate settings', () => {
+    const problems = (args: string[]): string => {
+      try {
+        loadConfig(args, {});
+      } catch (e) {
+        return (e as ConfigError).problems.join('\n');
+      }
+      throw new Error('accepted');
+    };
+    expect(problems(['--certificate', 'a=b'])).toMatch(/--certificate needs --certificate-issuer/);
+    expect(problems(['--certificate-issuer', 'ca'])).toMatch(/needs at least one --certificate/);
+    expect(problems(['--certificate-issuer', 'ca', '--certificate', 'no-sans'])).toMatch(/must look like NAME=dns-name,ip-address/);
+    expect(problems(['--certificate-issuer', 'ca', '--certificate', 'x=bad name!'])).toMatch(/"bad name!" is neither a DNS name nor an IP address/);
+    expect(problems(['--certificate-issuer', 'ca', '--certificate', 'x=y', '--certificate-duration', '90 days'])).toMatch(/Go duration/);
+  });
 });

@@ -2,6 +2,8 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { LOG_LEVELS } from '../../shared/src/logging.js';
+import { parseCertificateFlag, parseIssuerFlag, type CertificateSettings } from './controllers/certificates/desired.js';
+import { HTTPS_FLAGS, httpsHelp, parseHttpsConfig, type HttpsConfig } from '../../shared/src/tls/config.js';
 import { ConfigError, NAMESPACE_PATTERN, parseBaseURL, parseBool, parseInteger, parseNamespaces } from '../../shared/src/config/parse.js';
 
 export { ConfigError };
@@ -21,9 +23,13 @@ export interface OperatorConfig {
   bootServerURL: string;
   retryBaseSeconds: number;
   databaseURL: string | undefined;
+  /** The metrics/health/history routes also over HTTPS when a certificate is configured. */
+  https: HttpsConfig | undefined;
+  /** cert-manager Certificates the operator keeps in place; undefined without --certificate-issuer. */
+  certificates: CertificateSettings | undefined;
 }
 
-const HELP = `anvil operator
+const HELP = () => `anvil operator
 
 Flags (environment variable in brackets):
   --kubeconfig PATH                 kubeconfig file; in-cluster config when unset [KUBECONFIG]
@@ -41,14 +47,23 @@ Flags (environment variable in brackets):
   --retry-base-seconds N            first retry delay after a failed install; doubles per retry (default 30) [RETRY_BASE_SECONDS]
   --database-url URL                install history in PostgreSQL/CockroachDB: serve its API at /api/v1 on the metrics
                                     port (with the embedded database the boot-server serves it) [DATABASE_URL]
+${httpsHelp(8443)}  --certificate-issuer [Issuer/|ClusterIssuer/]NAME
+                                    cert-manager issuer for anvil's HTTPS listeners; enables --certificate [CERTIFICATE_ISSUER]
+  --certificate-issuer-group G       API group of that issuer (default cert-manager.io; external issuers have their own)
+                                    [CERTIFICATE_ISSUER_GROUP]
+  --certificate NAME=SAN,SAN,...    a Certificate to keep in place (repeatable; env: ';'-separated); its Secret is NAME-tls
+                                    [CERTIFICATES]
+  --certificate-namespace NS        namespace of those Certificates (default: POD_NAMESPACE or "default") [CERTIFICATE_NAMESPACE]
+  --certificate-duration D          requested lifetime (default 2160h) [CERTIFICATE_DURATION]
+  --certificate-renew-before D      renew this long before expiry (default 360h) [CERTIFICATE_RENEW_BEFORE]
   --help                            print this help
 `;
 
-export const helpText = (): string => HELP;
+export const helpText = (): string => HELP();
 
 /** Parses argv and env; throws ConfigError listing every problem, or returns 'help' when --help is given. */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): OperatorConfig | 'help' {
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | string[] | boolean | undefined>;
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -67,6 +82,13 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): OperatorConf
         'boot-server-url': { type: 'string' },
         'retry-base-seconds': { type: 'string' },
         'database-url': { type: 'string' },
+        ...Object.fromEntries(HTTPS_FLAGS.map((k) => [k, { type: 'string' as const }])),
+        'certificate-issuer': { type: 'string' },
+        certificate: { type: 'string', multiple: true },
+        'certificate-namespace': { type: 'string' },
+        'certificate-issuer-group': { type: 'string' },
+        'certificate-duration': { type: 'string' },
+        'certificate-renew-before': { type: 'string' },
         help: { type: 'boolean' },
       },
       strict: true,
@@ -106,7 +128,41 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): OperatorConf
     bootServerURL,
     retryBaseSeconds: parseInteger('retry base seconds', get('retry-base-seconds', 'RETRY_BASE_SECONDS') ?? '30', 1, 86400, problems),
     databaseURL: get('database-url', 'DATABASE_URL') || undefined,
+    https: undefined,
+    certificates: undefined,
   };
+  config.https = parseHttpsConfig(get, { port: 8443, host: config.metricsHost }, problems);
+  config.certificates = parseCertificates(values.certificate as string[] | undefined, get, env, problems);
   if (problems.length) throw new ConfigError(problems);
   return config;
+}
+
+function parseCertificates(
+  flags: string[] | undefined,
+  get: (flag: string, envName: string) => string | undefined,
+  env: NodeJS.ProcessEnv,
+  problems: string[],
+): CertificateSettings | undefined {
+  const entries = flags ?? (env.CERTIFICATES ?? '').split(';').filter((e) => e.trim());
+  const issuerValue = get('certificate-issuer', 'CERTIFICATE_ISSUER');
+  if (!issuerValue) {
+    if (entries.length) problems.push('--certificate needs --certificate-issuer (the cert-manager Issuer or ClusterIssuer to ask)');
+    return undefined;
+  }
+  const issuer = parseIssuerFlag(issuerValue, problems);
+  const group = get('certificate-issuer-group', 'CERTIFICATE_ISSUER_GROUP');
+  if (issuer && group) {
+    if (/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/.test(group)) issuer.group = group;
+    else problems.push(`certificate issuer group "${group}" is not an API group name such as cert-manager.io`);
+  }
+  if (!entries.length) problems.push('--certificate-issuer needs at least one --certificate NAME=SAN,...');
+  const certificates = entries.map((e) => parseCertificateFlag(e, problems)).filter((c) => c !== undefined);
+  const namespace = get('certificate-namespace', 'CERTIFICATE_NAMESPACE') ?? env.POD_NAMESPACE ?? 'default';
+  if (!NAMESPACE_PATTERN.test(namespace)) problems.push(`certificate namespace "${namespace}" is not a valid namespace name`);
+  const duration = get('certificate-duration', 'CERTIFICATE_DURATION') ?? '2160h';
+  const renewBefore = get('certificate-renew-before', 'CERTIFICATE_RENEW_BEFORE') ?? '360h';
+  for (const [name, d] of [['certificate duration', duration], ['certificate renew-before', renewBefore]] as const) {
+    if (!/^([0-9]+(\.[0-9]+)?(h|m|s|ms))+$/.test(d)) problems.push(`${name} must be a Go duration such as 2160h or 90m, got "${d}"`);
+  }
+  return issuer ? { namespace, issuer, certificates, duration, renewBefore } : undefined;
 }

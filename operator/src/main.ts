@@ -7,6 +7,9 @@ import { registerControllers } from './controllers/index.js';
 import { Manager } from './runtime/manager.js';
 import { historyRouter } from './api/index.js';
 import { openHistoryStore } from '../../shared/src/db/open.js';
+import { CertificateManager } from './controllers/certificates/certificate-manager.js';
+import { registerHostMetrics } from './metrics/host-metrics.js';
+import { BareMetalHostType } from './controllers/baremetalhost/controller.js';
 
 async function main(): Promise<void> {
   const config = configOrExit(loadConfig, helpText);
@@ -22,6 +25,7 @@ async function main(): Promise<void> {
     healthPort: config.metricsPort,
     healthHost: config.metricsHost,
     resyncPeriodMs: config.resyncPeriodSeconds * 1000,
+    ...(config.https ? { https: config.https } : {}),
     ...(history ? { extraRoutes: historyRouter(history, { log: log.child({ component: 'history-api' }) }) } : {}),
     ...(config.leaderElect
       ? { leaderElection: { namespace: config.leaderElectionNamespace, name: config.leaderElectionId, identity: config.identity } }
@@ -37,6 +41,21 @@ async function main(): Promise<void> {
     bootServerURL: config.bootServerURL,
     retryBaseMs: config.retryBaseSeconds * 1000,
   });
+  registerHostMetrics({ hosts: manager.informer(BareMetalHostType), registry: manager.metrics.registry, isLeader: () => manager.isLeader });
+  if (config.certificates) {
+    const podName = process.env.POD_NAME;
+    manager.addRunnable(
+      new CertificateManager({
+        client,
+        recorder: manager.recorder,
+        log: log.child({ component: 'certificates' }),
+        settings: config.certificates,
+        registry: manager.metrics.registry,
+        // Events are about this replica's Pod (POD_NAME and POD_NAMESPACE come from the downward API).
+        regarding: { apiVersion: 'v1', kind: 'Pod', metadata: { name: podName ?? config.identity, namespace: process.env.POD_NAMESPACE ?? config.certificates.namespace } },
+      }),
+    );
+  }
 
   let stopping = false;
   const shutdown = (signal: string): void => {

@@ -112,7 +112,7 @@ describeWithCrds('the Helm chart on a real API server', () => {
       });
       expect(objects.some((o) => o.kind === 'PodDisruptionBudget' && o.apiVersion === 'policy/v1beta1')).toBe(true);
       if (files.length) {
-        for (const kind of ['Certificate', 'ServiceMonitor', 'PrometheusRule', 'Job', 'NetworkPolicy']) expect(objects.some((o) => o.kind === kind)).toBe(true);
+        for (const kind of ['ServiceMonitor', 'PrometheusRule', 'Job', 'NetworkPolicy']) expect(objects.some((o) => o.kind === kind)).toBe(true);
       }
     });
   });
@@ -237,9 +237,19 @@ describeWithCrds('the Helm chart on a real API server', () => {
         }
         expect(await can(SCOPED_NS, 'scoped-anvil-operator', 'update', 'leases.coordination.k8s.io/anvil-operator', SCOPED_NS)).toBe(true);
       });
+      it('with cert-manager on, the operator manages Certificates in its own namespace only', async () => {
+        const sa = 'scoped-anvil-operator';
+        for (const verb of ['get', 'list', 'create', 'patch']) expect(await can(SCOPED_NS, sa, verb, 'certificates.cert-manager.io', SCOPED_NS)).toBe(true);
+        expect(await can(SCOPED_NS, sa, 'create', 'events.events.k8s.io', SCOPED_NS)).toBe(true);
+        expect(await can(SCOPED_NS, sa, 'delete', 'certificates.cert-manager.io', SCOPED_NS)).toBe(false);
+        expect(await can(SCOPED_NS, sa, 'create', 'certificates.cert-manager.io', 'metal-a')).toBe(false);
+        expect(await can(SCOPED_NS, 'scoped-anvil-boot-server', 'get', 'certificates.cert-manager.io', SCOPED_NS)).toBe(false);
+      });
       it('neither has anything outside them (not even in the release namespace), nor cluster-wide', async () => {
         for (const ns of ['elsewhere', SCOPED_NS, RELEASE_NS]) {
-          await expectAll(SCOPED_NS, 'scoped-anvil-operator', OPERATOR_NEEDS, ns, false);
+          // With cert-manager on, the operator records events about itself in its own namespace (and only there).
+          const needs = ns === SCOPED_NS ? OPERATOR_NEEDS.filter(([, r]) => r !== 'events.events.k8s.io') : OPERATOR_NEEDS;
+          await expectAll(SCOPED_NS, 'scoped-anvil-operator', needs, ns, false);
           await expectAll(SCOPED_NS, 'scoped-anvil-boot-server', BOOT_SERVER_NEEDS, ns, false);
         }
         await expectAll(SCOPED_NS, 'scoped-anvil-operator', OPERATOR_NEEDS, undefined, false);

@@ -254,8 +254,7 @@ describe('helm template with every option on', () => {
   it('renders monitoring, cert-manager, the migration hook and namespace-scoped RBAC', () => {
     const k = kinds(objs);
     for (const want of [
-      `Certificate/${NS}/anvil-boot-server`,
-      `Certificate/${NS}/anvil-operator`,
+      `Role/${NS}/anvil-operator-certificates`,
       `ServiceMonitor/${NS}/anvil-operator`,
       `ServiceMonitor/${NS}/anvil-boot-server`,
       `PrometheusRule/${NS}/anvil`,
@@ -311,13 +310,22 @@ describe('helm template with every option on', () => {
     ]);
   });
 
-  it('requests certificates from the configured issuer for the provisioning names and addresses', () => {
-    const cert = find(objs, 'Certificate', 'anvil-boot-server').spec as { secretName: string; dnsNames: string[]; ipAddresses: string[]; issuerRef: unknown };
-    expect(cert.secretName).toBe('anvil-boot-server-tls');
-    expect(cert.dnsNames).toContain('boot.provisioning.example.internal');
-    expect(cert.dnsNames).toContain(`anvil-boot-server.${NS}.svc`);
-    expect(cert.ipAddresses).toEqual(['10.20.0.2']);
-    expect(cert.issuerRef).toEqual({ name: 'provisioning-ca', kind: 'ClusterIssuer', group: 'cert-manager.io' });
+  it('has the operator request certificates from the configured issuer for the provisioning names and addresses', () => {
+    const op = container(objs, 'anvil-operator');
+    expect(argValue(op, '--certificate-issuer')).toBe('ClusterIssuer/provisioning-ca');
+    expect(argValue(op, '--certificate-issuer-group')).toBe('cert-manager.io');
+    expect(argValue(op, '--certificate-namespace')).toBe(NS);
+    const certs = (op.args ?? []).filter((a) => a.startsWith('--certificate=')).map((a) => a.slice('--certificate='.length));
+    const boot = certs.find((c) => c.startsWith('anvil-boot-server='))!.split('=')[1]!.split(',');
+    expect(boot).toContain('boot.provisioning.example.internal');
+    expect(boot).toContain(`anvil-boot-server.${NS}.svc`);
+    expect(boot).toContain('10.20.0.2');
+    expect(certs.find((c) => c.startsWith('anvil-operator='))!.split('=')[1]!.split(',')).toEqual(expect.arrayContaining(['anvil-operator', `anvil-operator.${NS}`, `anvil-operator.${NS}.svc`]));
+    // The chart no longer renders Certificates itself: one owner per object.
+    expect(kinds(objs).filter((k) => k.startsWith('Certificate/'))).toEqual([]);
+    // The Secrets they produce are mounted optionally: the pods start before cert-manager has issued.
+    const volumes = (podSpec(find(objs, 'Deployment', 'anvil-operator')) as unknown as { volumes: { name: string; secret?: { secretName: string; optional?: boolean } }[] }).volumes;
+    expect(volumes.find((v) => v.name === 'tls')?.secret).toEqual({ secretName: 'anvil-operator-tls', optional: true });
   });
 });
 

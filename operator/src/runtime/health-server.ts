@@ -1,18 +1,15 @@
-import type { Server } from 'node:http';
 import express from 'express';
 import type { Registry } from 'prom-client';
 
-export interface HealthServerOptions {
-  port: number;
-  host: string;
+export interface HealthAppOptions {
   registry: Registry;
   ready: () => boolean;
   /** Extra read-only routes served on the same port (the history API). */
   extraRoutes?: express.Router;
 }
 
-/** Serves /metrics (Prometheus), /healthz (the process is alive) and /readyz (caches have synced). */
-export function startHealthServer(options: HealthServerOptions): Promise<Server> {
+/** /metrics (Prometheus), /healthz (the process is alive) and /readyz (caches have synced). */
+export function createHealthApp(options: HealthAppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.get('/healthz', (_req, res) => {
@@ -26,7 +23,5 @@ export function startHealthServer(options: HealthServerOptions): Promise<Server>
     res.type(options.registry.contentType).send(await options.registry.metrics());
   });
   if (options.extraRoutes) app.use(options.extraRoutes);
-  return new Promise((resolve, reject) => {
-    const server = app.listen(options.port, options.host, (err?: Error) => (err ? reject(err) : resolve(server)));
-  });
+  return app;
 }

@@ -10,7 +10,10 @@ import { KubeEventRecorder, type EventRecorder } from './events.js';
 import { Informer } from '../../../shared/src/kube/informer.js';
 import { LeaderElector, type LeaderElectionConfig } from './leader-election.js';
 import { ControllerMetrics } from './metrics.js';
-import { startHealthServer } from './health-server.js';
+import { createHealthApp } from './health-server.js';
+import type { HttpsConfig } from '../../../shared/src/tls/config.js';
+import type { ReloadingHttpsServer } from '../../../shared/src/tls/reloading-https.js';
+import { serveHttps } from '../../../shared/src/tls/serve.js';
 
 export interface ManagerOptions {
   client: KubeClient;
@@ -26,8 +29,16 @@ export interface ManagerOptions {
   identity: string;
   /** Extra routes on the health/metrics port (the history API). */
   extraRoutes?: Router;
+  /** The same routes over HTTPS, with a certificate reloaded when it rotates. */
+  https?: HttpsConfig;
   /** Called when leadership is lost; the process should exit so a fresh start campaigns again. */
   onLeadershipLost?: (reason: string) => void;
+}
+
+/** Work that is not driven by an informer (e.g. a periodic loop); runs only while this replica leads. */
+export interface Runnable {
+  start(): void;
+  stop(): Promise<void>;
 }
 
 export class Manager {
@@ -35,8 +46,10 @@ export class Manager {
   readonly recorder: EventRecorder & { flush(): Promise<void> };
   private readonly informerSets = new Map<string, InformerSet<KubeObject>>();
   private readonly controllers: Controller[] = [];
+  private readonly runnables: Runnable[] = [];
   private elector: LeaderElector | undefined;
   private server: Server | undefined;
+  private httpsServer: ReloadingHttpsServer | undefined;
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
   private controllersStarted = false;
 
@@ -56,6 +69,12 @@ export class Manager {
   get healthAddress(): { port: number } | undefined {
     const addr = this.server?.address();
     return addr && typeof addr === 'object' ? { port: addr.port } : undefined;
+  }
+
+  /** The HTTPS listener (undefined without a certificate, or while waiting for cert-manager to issue it). */
+  get httpsAddress(): { port: number } | undefined {
+    const port = this.httpsServer?.port;
+    return port === undefined ? undefined : { port };
   }
 
   /** The shared cache of a kind: one informer per watched namespace (or one cluster-wide). */
@@ -85,6 +104,11 @@ export class Manager {
     return c;
   }
 
+  addRunnable(runnable: Runnable): void {
+    this.runnables.push(runnable);
+    if (this.controllersStarted) runnable.start();
+  }
+
   get synced(): boolean {
     return [...this.informerSets.values()].every((s) => s.hasSynced);
   }
@@ -93,14 +117,19 @@ export class Manager {
   async start(): Promise<void> {
     if (this.state !== 'new') throw new Error('manager already started');
     this.state = 'starting';
-    if (this.options.healthPort !== undefined) {
-      this.server = await startHealthServer({
-        port: this.options.healthPort,
-        host: this.options.healthHost ?? '0.0.0.0',
+    const healthPort = this.options.healthPort;
+    if (healthPort !== undefined) {
+      const app = createHealthApp({
         registry: this.metrics.registry,
         ready: () => this.synced,
         ...(this.options.extraRoutes ? { extraRoutes: this.options.extraRoutes } : {}),
       });
+      this.server = await new Promise<Server>((resolve, reject) => {
+        const server = app.listen(healthPort, this.options.healthHost ?? '0.0.0.0', (err?: Error) => (err ? reject(err) : resolve(server)));
+      });
+      if (this.options.https) {
+        this.httpsServer = await serveHttps({ config: this.options.https, handler: app, registry: this.metrics.registry, log: this.options.log.child({ component: 'https' }) });
+      }
     }
     for (const set of this.informerSets.values()) set.start();
     this.state = 'running';
@@ -117,11 +146,12 @@ export class Manager {
     await Promise.all([...this.informerSets.values()].map((s) => s.waitForSync()));
     if (this.state !== 'running') return;
     for (const c of this.controllers) c.start();
+    for (const r of this.runnables) r.start();
     this.controllersStarted = true;
   }
 
   private async stopControllers(): Promise<void> {
-    await Promise.all(this.controllers.map((c) => c.stop()));
+    await Promise.all([...this.controllers.map((c) => c.stop()), ...this.runnables.map((r) => r.stop())]);
   }
 
   /** Graceful stop: no new work, reconciles in flight finish, events flushed, the lease handed back. */
@@ -133,6 +163,7 @@ export class Manager {
     await this.elector?.stop();
     await Promise.all([...this.informerSets.values()].map((s) => s.stop()));
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await this.httpsServer?.close();
     this.state = 'stopped';
   }
 
