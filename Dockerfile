@@ -24,7 +24,7 @@ RUN npm run build \
 # --- runtime: Node 24, Debian's iPXE binaries for the TFTP root, no compilers, no npm cache, non-root --------------
 FROM ${NODE_IMAGE} AS runtime
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ipxe ca-certificates \
+ && apt-get install -y --no-install-recommends ipxe ipmitool ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 anvil \
  && useradd --system --uid 10001 --gid 10001 --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin anvil \

@@ -11,7 +11,9 @@ export DEBIAN_FRONTEND=noninteractive
 need_pkgs=()
 # End-to-end PXE test: QEMU with the iPXE NIC ROMs, iPXE binaries, dnsmasq (DHCP only), busybox for the test installer.
 # TFTP interop tests: the tftp-hpa, atftp and curl clients (not their servers: anvil is the server).
-for pkg in unzip openssl ca-certificates qemu-system-x86 ipxe-qemu ipxe dnsmasq-base busybox-static cpio iproute2 gzip tftp-hpa atftp curl; do
+# Argo CD health checks: Lua 5.1, the language of Argo CD's gopher-lua.
+# Power control: ipmitool (the IPMI driver) and openipmi's ipmi_sim (the LAN BMC the IPMI tests talk to).
+for pkg in unzip openssl ca-certificates qemu-system-x86 ipxe-qemu ipxe dnsmasq-base busybox-static cpio iproute2 gzip tftp-hpa atftp curl lua5.1 ipmitool openipmi; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_pkgs+=("$pkg")
 done
 if ((${#need_pkgs[@]})); then

@@ -22,6 +22,12 @@ export interface OperatorConfig {
   resyncPeriodSeconds: number;
   bootServerURL: string;
   retryBaseSeconds: number;
+  /** Power actions (power on/off, reset, boot device) running at once across all hosts. */
+  maxConcurrentPowerOps: number;
+  /** How often each host's BMC is asked for the power state. */
+  powerPollSeconds: number;
+  /** Upper bound of one BMC request. */
+  bmcTimeoutSeconds: number;
   databaseURL: string | undefined;
   /** The metrics/health/history routes also over HTTPS when a certificate is configured. */
   https: HttpsConfig | undefined;
@@ -45,6 +51,9 @@ Flags (environment variable in brackets):
   --resync-period SECONDS           periodic resync of every cached object (default 600, 0 = off) [RESYNC_PERIOD]
   --boot-server-url URL             base URL machines reach the boot-server at (default http://127.0.0.1:8080) [BOOT_SERVER_URL]
   --retry-base-seconds N            first retry delay after a failed install; doubles per retry (default 30) [RETRY_BASE_SECONDS]
+  --max-concurrent-power-ops N      power actions running at once across all hosts (default 10) [MAX_CONCURRENT_POWER_OPS]
+  --power-poll-seconds N            how often each BMC is asked for the power state (default 60) [POWER_POLL_SECONDS]
+  --bmc-timeout-seconds N           upper bound of one BMC request (default 20) [BMC_TIMEOUT_SECONDS]
   --database-url URL                install history in PostgreSQL/CockroachDB: serve its API at /api/v1 on the metrics
                                     port (with the embedded database the boot-server serves it) [DATABASE_URL]
 ${httpsHelp(8443)}  --certificate-issuer [Issuer/|ClusterIssuer/]NAME
@@ -81,6 +90,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): OperatorConf
         'resync-period': { type: 'string' },
         'boot-server-url': { type: 'string' },
         'retry-base-seconds': { type: 'string' },
+        'max-concurrent-power-ops': { type: 'string' },
+        'power-poll-seconds': { type: 'string' },
+        'bmc-timeout-seconds': { type: 'string' },
         'database-url': { type: 'string' },
         ...Object.fromEntries(HTTPS_FLAGS.map((k) => [k, { type: 'string' as const }])),
         'certificate-issuer': { type: 'string' },
@@ -127,6 +139,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): OperatorConf
     resyncPeriodSeconds: parseInteger('resync period', get('resync-period', 'RESYNC_PERIOD') ?? '600', 0, 86400 * 7, problems),
     bootServerURL,
     retryBaseSeconds: parseInteger('retry base seconds', get('retry-base-seconds', 'RETRY_BASE_SECONDS') ?? '30', 1, 86400, problems),
+    maxConcurrentPowerOps: parseInteger('max concurrent power ops', get('max-concurrent-power-ops', 'MAX_CONCURRENT_POWER_OPS') ?? '10', 1, 10000, problems),
+    powerPollSeconds: parseInteger('power poll seconds', get('power-poll-seconds', 'POWER_POLL_SECONDS') ?? '60', 1, 86400, problems),
+    bmcTimeoutSeconds: parseInteger('BMC timeout seconds', get('bmc-timeout-seconds', 'BMC_TIMEOUT_SECONDS') ?? '20', 1, 600, problems),
     databaseURL: get('database-url', 'DATABASE_URL') || undefined,
     https: undefined,
     certificates: undefined,

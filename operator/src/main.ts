@@ -40,6 +40,7 @@ async function main(): Promise<void> {
     log,
     bootServerURL: config.bootServerURL,
     retryBaseMs: config.retryBaseSeconds * 1000,
+    power: { maxConcurrentOps: config.maxConcurrentPowerOps, pollIntervalMs: config.powerPollSeconds * 1000, requestTimeoutMs: config.bmcTimeoutSeconds * 1000 },
   });
   registerHostMetrics({ hosts: manager.informer(BareMetalHostType), registry: manager.metrics.registry, isLeader: () => manager.isLeader });
   if (config.certificates) {

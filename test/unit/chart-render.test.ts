@@ -2,7 +2,7 @@
 // runs (entry points in dist/, flags each process accepts), is secure by default, and values.schema.json (plus the
 // chart's cross-field checks) rejects bad values with a message that names the problem.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +19,7 @@ const NS = 'anvil-system';
 interface Obj {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string; annotations?: Record<string, string> };
+  metadata: { name: string; namespace?: string; annotations?: Record<string, string>; labels?: Record<string, string> };
   [k: string]: unknown;
 }
 interface Container {
@@ -255,6 +255,7 @@ describe('helm template with every option on', () => {
     const k = kinds(objs);
     for (const want of [
       `Role/${NS}/anvil-operator-certificates`,
+      `ConfigMap/${NS}/anvil-dashboard`,
       `ServiceMonitor/${NS}/anvil-operator`,
       `ServiceMonitor/${NS}/anvil-boot-server`,
       `PrometheusRule/${NS}/anvil`,
@@ -272,6 +273,13 @@ describe('helm template with every option on', () => {
     expect(k.filter((x) => x.startsWith('ClusterRole'))).toEqual([]);
     // existingSecret: the chart creates no Secret of its own.
     expect(k.filter((x) => x.startsWith('Secret/'))).toEqual([]);
+  });
+
+  it('ships the Grafana dashboard for the sidecar, unchanged', () => {
+    const cm = find(objs, 'ConfigMap', 'anvil-dashboard') as Obj & { data: Record<string, string> };
+    expect(cm.metadata.labels?.grafana_dashboard).toBe('1');
+    expect(cm.metadata.annotations?.grafana_folder).toBe('Provisioning');
+    expect(JSON.parse(cm.data['anvil.json']!)).toEqual(JSON.parse(readFileSync(join(CHART, 'dashboards', 'anvil.json'), 'utf8')));
   });
 
   it('watches only the listed namespaces in both processes', () => {

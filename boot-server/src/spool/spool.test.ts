@@ -41,4 +41,18 @@ describe('Spool and Shipper', () => {
     expect(await shipper.drain()).toBe(true);
     expect(got.sort()).toEqual([1, 2, 3]);
   });
+
+  it('never lists a segment opened while roll() closes the previous one (it would be deleted while written)', async () => {
+    const spool = new Spool<{ n: number }>({ dir: dir() });
+    await spool.append([{ n: 1 }]);
+    const rolling = spool.roll(); // closes segment 1; an append arriving meanwhile opens segment 2
+    const appended = spool.append([{ n: 2 }]);
+    await rolling;
+    const first = spool.closedSegments();
+    expect(first.map((s) => s.records)).toEqual([[{ n: 1 }]]);
+    for (const seg of first) spool.remove(seg.seq); // what the shipper does once its sinks took them
+    await appended; // acknowledged: it must still be on disk
+    await spool.roll();
+    expect(spool.closedSegments().flatMap((s) => s.records)).toEqual([{ n: 2 }]);
+  });
 });

@@ -25,6 +25,8 @@ export class Spool<T> {
   private readonly maxSegmentBytes: number;
   private active: { seq: number; fh: FileHandle; size: number } | undefined;
   private nextSeq: number;
+  /** Segments below this sequence number are closed. A segment created while roll() awaits its close is not. */
+  private closedBelow: number;
   private pending: PendingAppend[] = [];
   private writing: Promise<void> | undefined;
   private closed = false;
@@ -36,6 +38,7 @@ export class Spool<T> {
     const seqs = this.segmentSeqs();
     // Never append to a segment from an earlier run: its tail may be torn. Start a fresh one.
     this.nextSeq = (seqs.at(-1) ?? 0) + 1;
+    this.closedBelow = this.nextSeq;
   }
 
   /** Appends records durably; resolves once they are on disk (fsync). */
@@ -85,6 +88,9 @@ export class Spool<T> {
     while (this.writing) await this.writing;
     const a = this.active;
     this.active = undefined;
+    // Decided now, before the await: an append arriving meanwhile opens the next segment, which must stay open
+    // (listing it as closed would let the shipper delete a file that is still being written).
+    this.closedBelow = this.nextSeq;
     if (a) await a.fh.close();
   }
 
@@ -100,7 +106,7 @@ export class Spool<T> {
   closedSegments(): { seq: number; records: T[] }[] {
     const activeSeq = this.active?.seq;
     return this.segmentSeqs()
-      .filter((s) => s !== activeSeq)
+      .filter((s) => s < this.closedBelow && s !== activeSeq)
       .map((seq) => ({ seq, records: parseLines<T>(readFileSync(join(this.dir, segName(seq)), 'utf8')) }));
   }
 

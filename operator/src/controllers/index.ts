@@ -10,6 +10,11 @@ import { AutoinstallTemplateReconciler } from './autoinstalltemplate/controller.
 import { BareMetalHostReconciler, BareMetalHostType, hostChangeMatters } from './baremetalhost/controller.js';
 import { KubeHostPorts } from './baremetalhost/kube-ports.js';
 import { AutoinstallTemplateType, makeHostRender } from './baremetalhost/render-host.js';
+import { PowerReconciler, powerChangeMatters } from './power/controller.js';
+import { KubePowerPorts } from './power/kube-ports.js';
+import type { PowerControllerConfig } from './power/ports.js';
+import { ConcurrencyLimiter } from '../power/limiter.js';
+import type { DriverAdapters } from '../power/registry.js';
 
 export interface ControllerDeps {
   maxConcurrentReconciles: number;
@@ -17,6 +22,15 @@ export interface ControllerDeps {
   bootServerURL: string;
   retryBaseMs?: number;
   renderer?: TemplateRenderer;
+  power?: PowerSettings;
+}
+
+export interface PowerSettings extends Partial<PowerControllerConfig> {
+  /** Power actions running at once across all hosts (--max-concurrent-power-ops). */
+  maxConcurrentOps?: number;
+  /** Upper bound of one BMC request. */
+  requestTimeoutMs?: number;
+  adapters?: DriverAdapters;
 }
 
 type Host = BareMetalHost & KubeObject;
@@ -78,5 +92,19 @@ export function registerControllers(manager: Manager, deps: ControllerDeps): str
     maxConcurrentReconciles: deps.maxConcurrentReconciles,
     reconciler: new AutoinstallTemplateReconciler(client, templates),
   });
-  return ['baremetalhost', 'autoinstalltemplate'];
+  const { maxConcurrentOps = 10, requestTimeoutMs = 20_000, adapters, ...powerConfig } = deps.power ?? {};
+  manager.addController({
+    name: 'power',
+    for: hosts as never,
+    updatePredicate: powerChangeMatters,
+    maxConcurrentReconciles: deps.maxConcurrentReconciles,
+    reconciler: new PowerReconciler({
+      client,
+      hosts,
+      ports: new KubePowerPorts({ client, recorder: manager.recorder, limiter: new ConcurrencyLimiter(maxConcurrentOps), requestTimeoutMs, ...(adapters ? { adapters } : {}) }),
+      log: deps.log.child({ controller: 'power' }),
+      config: powerConfig,
+    }),
+  });
+  return ['baremetalhost', 'autoinstalltemplate', 'power'];
 }

@@ -40,10 +40,10 @@ describe('host metrics', () => {
       host('c', { state: 'Provisioned' }),
     ];
     let text = await registry.metrics();
-    expect(text).toMatch(/anvil_hosts\{namespace="lab",state="Provisioned"\} 2/);
-    expect(text).toMatch(/anvil_hosts\{namespace="lab",state="Installing"\} 1/);
-    expect(text).toMatch(/anvil_hosts\{namespace="lab",state="Failed"\} 0/);
-    expect(text).toMatch(/anvil_host_install_running_seconds\{namespace="lab",name="a",state="Installing"\} 600/);
+    expect(text).toMatch(/anvil_hosts\{host_namespace="lab",state="Provisioned"\} 2/);
+    expect(text).toMatch(/anvil_hosts\{host_namespace="lab",state="Installing"\} 1/);
+    expect(text).toMatch(/anvil_hosts\{host_namespace="lab",state="Failed"\} 0/);
+    expect(text).toMatch(/anvil_host_install_running_seconds\{host_namespace="lab",host="a",state="Installing"\} 600/);
 
     const done = { attempt: 1, revision: 0, installationId: '6c0b6a53-7f43-4a52-9b3e-0d1f1d0c0a01', startedAt: '2026-11-22T10:00:00Z', finishedAt: '2026-11-22T10:12:00Z', result: 'SUCCESS' as const, durationSeconds: 720, reason: 'Succeeded' };
     hosts.update(host('a', { state: 'Provisioned', recentInstalls: [done] }));
@@ -51,10 +51,10 @@ describe('host metrics', () => {
     leader = false;
     hosts.update(host('b', { state: 'Failed', recentInstalls: [{ ...done, installationId: '6c0b6a53-7f43-4a52-9b3e-0d1f1d0c0a02', result: 'FAIL', reason: 'Timeout' }] }));
     text = await registry.metrics();
-    expect(text).toMatch(/anvil_installs_total\{namespace="lab",template="ubuntu",result="SUCCESS",reason="Succeeded"\} 1/);
+    expect(text).toMatch(/anvil_installs_total\{host_namespace="lab",template="ubuntu",result="SUCCESS",reason="Succeeded"\} 1/);
     expect(text).not.toMatch(/result="FAIL"/);
-    expect(text).toMatch(/anvil_install_duration_seconds_bucket\{le="900",namespace="lab",template="ubuntu",result="SUCCESS"\} 1/);
-    expect(text).toMatch(/anvil_install_duration_seconds_bucket\{le="600",namespace="lab",template="ubuntu",result="SUCCESS"\} 0/);
+    expect(text).toMatch(/anvil_install_duration_seconds_bucket\{le="900",host_namespace="lab",template="ubuntu",result="SUCCESS"\} 1/);
+    expect(text).toMatch(/anvil_install_duration_seconds_bucket\{le="600",host_namespace="lab",template="ubuntu",result="SUCCESS"\} 0/);
     expect(text).not.toMatch(/anvil_host_install_running_seconds\{/);
   });
 });

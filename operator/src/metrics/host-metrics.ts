@@ -1,3 +1,4 @@
+// Labels say host_namespace, not namespace: Prometheus sets `namespace` to the scraped pod's namespace.
 // Fleet metrics read from the BareMetalHost cache: hosts by state (and since when), finished installs and their
 // durations. Installs are counted from status.recentInstalls as it grows, by the leader only, so two replicas
 // watching the same hosts do not count an install twice and a restart (a fresh list) counts nothing again.
@@ -26,7 +27,7 @@ export function registerHostMetrics(options: HostMetricsOptions): void {
   new Gauge({
     name: 'anvil_hosts',
     help: 'BareMetalHosts by namespace and state',
-    labelNames: ['namespace', 'state'],
+    labelNames: ['host_namespace', 'state'],
     registers: [registry],
     collect() {
       this.reset();
@@ -40,14 +41,14 @@ export function registerHostMetrics(options: HostMetricsOptions): void {
       }
       for (const [key, n] of counts) {
         const [namespace, state] = key.split('\0') as [string, string];
-        this.set({ namespace, state }, n);
+        this.set({ host_namespace: namespace, state }, n);
       }
     },
   });
   new Gauge({
     name: 'anvil_host_install_running_seconds',
     help: 'How long the install attempt in progress has been running, per host (absent when none runs): for "stuck" alerts',
-    labelNames: ['namespace', 'name', 'state'],
+    labelNames: ['host_namespace', 'host', 'state'],
     registers: [registry],
     collect() {
       this.reset();
@@ -55,20 +56,20 @@ export function registerHostMetrics(options: HostMetricsOptions): void {
         const state = h.status?.state;
         const current = h.status?.currentInstall;
         if (!current?.startedAt || current.finishedAt || (state !== 'Provisioning' && state !== 'Installing')) continue;
-        this.set({ namespace: h.metadata.namespace ?? '', name: h.metadata.name ?? '', state }, Math.max(0, (now() - Date.parse(current.startedAt)) / 1000));
+        this.set({ host_namespace: h.metadata.namespace ?? '', host: h.metadata.name ?? '', state }, Math.max(0, (now() - Date.parse(current.startedAt)) / 1000));
       }
     },
   });
   const installs = new Counter({
     name: 'anvil_installs_total',
     help: 'Finished install attempts by result (SUCCESS, WARN, FAIL), reason (Succeeded, InstallerFailed, Timeout, ...) and template',
-    labelNames: ['namespace', 'template', 'result', 'reason'],
+    labelNames: ['host_namespace', 'template', 'result', 'reason'],
     registers: [registry],
   });
   const durations = new Histogram({
     name: 'anvil_install_duration_seconds',
     help: 'Duration of finished install attempts, from entering Provisioning to the installer\'s final event',
-    labelNames: ['namespace', 'template', 'result'],
+    labelNames: ['host_namespace', 'template', 'result'],
     buckets: DURATION_BUCKETS,
     registers: [registry],
   });
@@ -84,8 +85,8 @@ export function registerHostMetrics(options: HostMetricsOptions): void {
         const namespace = newHost.metadata.namespace ?? '';
         const template = newHost.spec?.templateRef?.name ?? '';
         const result = install.result ?? 'FAIL';
-        installs.inc({ namespace, template, result, reason: install.reason ?? '' });
-        if (install.durationSeconds !== undefined) durations.observe({ namespace, template, result }, install.durationSeconds);
+        installs.inc({ host_namespace: namespace, template, result, reason: install.reason ?? '' });
+        if (install.durationSeconds !== undefined) durations.observe({ host_namespace: namespace, template, result }, install.durationSeconds);
       }
     },
   });

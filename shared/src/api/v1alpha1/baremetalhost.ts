@@ -284,10 +284,16 @@ const bootConfig = s.object(
 );
 
 const power = s.object('Power state as last read from the BMC, and the power requests carried out.', {
-  state: s.stringEnum('Observed power state.', POWER_STATES),
-  observedAt: s.dateTime('When the power state was read.'),
+  state: s.stringEnum('Observed power state (Unknown when the BMC cannot be read, or for Wake-on-LAN, which has no way to ask).', POWER_STATES),
+  observedAt: s.dateTime('When the power state was read and found to be this value (the BMC is polled regularly; status is written only when the state changes).'),
   lastRebootRequestId: s.string('spec.reboot.requestId of the last reboot carried out (or recorded).', { maxLength: 128 }),
   lastRebootAt: s.dateTime('When the last reboot was carried out.'),
+  lastProvisioningAttempt: s.integer(
+    'status.currentInstall.attempt for which anvil last set the next boot to the network and powered the host on (or reset it). Each install attempt is power-cycled at most once.',
+    { minimum: 1, format: 'int32' },
+  ),
+  lastProvisioningAt: s.dateTime('When that provisioning power cycle was carried out.'),
+  error: s.string('The last power-control failure (BMC unreachable, credentials refused, action not supported...); empty once the BMC answers and actions succeed again. Details are also in the BMCReachable and CredentialsValid conditions and in events.', { maxLength: 1024 }),
 });
 
 const retry = s.object('Retry bookkeeping for failed install attempts of the current revision.', {

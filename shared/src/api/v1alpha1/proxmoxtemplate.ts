@@ -149,9 +149,8 @@ const vm = s.object(
     bridge: s.string('Network bridge of the first NIC (virtio).', { pattern: '^[A-Za-z0-9_.-]+$', maxLength: 15, default: 'vmbr0' }),
     vlan: s.integer('VLAN tag of the first NIC; untagged if unset.', { minimum: 1, maximum: 4094, format: 'int32' }),
     cloudInitBus: s.stringEnum(
-      'Bus of the cloud-init drive: ide (ide2), scsi or sata. Some distributions do not see an IDE cloud-init drive.',
+      'Bus of the cloud-init drive: ide (ide2), scsi (scsi1) or sata (sata0). Some distributions do not see an IDE cloud-init drive. Defaults to the catalog\'s bus for spec.source.distribution (scsi for Alpine, ide for the others), ide for an explicit URL.',
       CLOUD_INIT_BUSES,
-      { default: 'ide' },
     ),
     serialConsole: s.boolean('Add a serial port (serial0=socket) and use it as the display, as many cloud images expect.', {
       default: true,
