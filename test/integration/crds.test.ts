@@ -53,20 +53,22 @@ describe('anvil CRDs on a real API server', () => {
     const { kubectl } = kubeTools();
     const env = { ...process.env, KUBECONFIG: cp.kubeconfigPath };
     execFileSync(kubectl, ['apply', '-f', join(HERE, '..', '..', 'crds')], { env, encoding: 'utf8' });
-    // The API server publishes a new CRD's OpenAPI a moment after it is established.
-    const explained = await waitFor('kubectl explain bmh.spec', async () => {
-      try {
-        return execFileSync(kubectl, ['explain', 'bmh.spec'], { env, encoding: 'utf8', stdio: 'pipe' });
-      } catch {
-        return undefined;
-      }
-    }, 30_000, 500);
+    // The API server publishes each new CRD's OpenAPI a moment after it is established, one CRD at a time.
+    const explain = (path: string) =>
+      waitFor(`kubectl explain ${path}`, async () => {
+        try {
+          return execFileSync(kubectl, ['explain', path], { env, encoding: 'utf8', stdio: 'pipe' });
+        } catch {
+          return undefined;
+        }
+      }, 30_000, 500);
+    const explained = await explain('bmh.spec');
     expect(explained).toContain('bootMACAddress');
     expect(explained).toMatch(/templateRef/);
     expect(explained).toMatch(/DESCRIPTION|FIELDS/);
-    const mac = execFileSync(kubectl, ['explain', 'baremetalhost.spec.bootMACAddress'], { env, encoding: 'utf8' });
+    const mac = await explain('baremetalhost.spec.bootMACAddress');
     expect(mac.toLowerCase()).toContain('mac');
-    const status = execFileSync(kubectl, ['explain', 'proxmoxtemplate.status.phase'], { env, encoding: 'utf8' });
+    const status = await explain('proxmoxtemplate.status.phase');
     expect(status).toMatch(/Downloading|phase/i);
   });
 
