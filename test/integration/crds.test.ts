@@ -94,6 +94,10 @@ describe('anvil CRDs on a real API server', () => {
       const out = execFileSync(kubectl, ['apply', '-n', ns, '-f', join(HERE, '..', '..', 'examples', example)], { env, encoding: 'utf8' });
       expect(out).toMatch(/created|configured|unchanged/);
     }
+    // The fleet is a kustomization with its own namespace.
+    execFileSync(kubectl, ['create', 'namespace', 'fleet'], { env, encoding: 'utf8' });
+    const fleet = execFileSync(kubectl, ['apply', '-k', join(HERE, '..', '..', 'examples', 'fleet')], { env, encoding: 'utf8' });
+    expect(fleet.match(/baremetalhost\.anvil\.dev\/\S+ created/g)?.length).toBe(9);
   });
 
   const validFiles = yamlFilesIn(join(fixtures, 'valid'));

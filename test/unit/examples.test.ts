@@ -1,16 +1,23 @@
 // The examples render for their hosts, pass anvil's own autoinstall validation, and are valid against the
 // official subiquity schema (read from ../shared when present).
 import { Ajv } from 'ajv';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import type { AutoinstallTemplateSpec, BareMetalHost } from '../../shared/src/api/index.js';
 import { renderBootConfig, resolveTemplate } from '../../operator/src/render/index.js';
 import { OFFICIAL_AUTOINSTALL_SCHEMA, ROOT } from '../fixtures/render.js';
+import { kubeTools } from '../harness/tools.js';
 
 type Obj = { kind: string; metadata: { name: string }; spec: Record<string, unknown>; stringData?: Record<string, string> };
 
+/** The example's objects; a kustomization is built with kubectl kustomize, as `kubectl apply -k` would. */
 function load(dir: string): Obj[] {
+  if (existsSync(join(dir, 'kustomization.yaml'))) {
+    const out = execFileSync(kubeTools().kubectl, ['kustomize', dir], { encoding: 'utf8' });
+    return parseAllDocuments(out).map((d) => d.toJS() as Obj);
+  }
   return readdirSync(dir)
     .filter((f) => f.endsWith('.yaml'))
     .sort()
@@ -19,7 +26,7 @@ function load(dir: string): Obj[] {
 
 const officialPresent = existsSync(OFFICIAL_AUTOINSTALL_SCHEMA);
 
-describe.each(['ubuntu', 'quickstart'])('examples/%s', (example) => {
+describe.each(['ubuntu', 'quickstart', 'fleet'])('examples/%s', (example) => {
   const objects = load(join(ROOT, 'examples', example));
   const templates = Object.fromEntries(objects.filter((o) => o.kind === 'AutoinstallTemplate').map((o) => [o.metadata.name, o.spec as AutoinstallTemplateSpec]));
   const secrets = objects.filter((o) => o.kind === 'Secret');
