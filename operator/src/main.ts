@@ -41,6 +41,8 @@ async function main(): Promise<void> {
     bootServerURL: config.bootServerURL,
     retryBaseMs: config.retryBaseSeconds * 1000,
     power: { maxConcurrentOps: config.maxConcurrentPowerOps, pollIntervalMs: config.powerPollSeconds * 1000, requestTimeoutMs: config.bmcTimeoutSeconds * 1000 },
+    // Template builds go into the install history when the operator has a database.
+    proxmox: history ? { history } : {},
   });
   registerHostMetrics({ hosts: manager.informer(BareMetalHostType), registry: manager.metrics.registry, isLeader: () => manager.isLeader });
   if (config.certificates) {

@@ -136,6 +136,27 @@ const UNCHECKED_ENDPOINTS: Array<{ template: string; regex: RegExp; names: strin
     },
   },
   {
+    template: '/nodes/{node}/storage/{storage}/content/{volume}',
+    // The volume id holds a '/' (local:import/x.qcow2): the client encodes it, the path is decoded before routing.
+    regex: /^\/nodes\/([^/]+)\/storage\/([^/]+)\/content\/(.+)$/,
+    names: ['node', 'storage', 'volume'],
+    method: 'DELETE',
+    info: {
+      name: 'delete',
+      method: 'DELETE',
+      permissions: { check: ['perm', '/storage/{storage}', ['Datastore.Allocate']] },
+      parameters: {
+        additionalProperties: 0,
+        properties: {
+          node: { type: 'string', format: 'pve-node' },
+          storage: { type: 'string', format: 'pve-storage-id', optional: 1 },
+          volume: { type: 'string' },
+          delay: { type: 'integer', minimum: 1, maximum: 30, optional: 1 },
+        },
+      },
+    },
+  },
+  {
     template: '/nodes/{node}/tasks/{upid}/log',
     regex: /^\/nodes\/([^/]+)\/tasks\/([^/]+)\/log$/,
     names: ['node', 'upid'],
@@ -681,6 +702,8 @@ export class ProxmoxSimulator {
         return { data: this.downloadUrl(p, tokenId) };
       case 'GET /nodes/{node}/storage/{storage}/content':
         return { data: this.listContent(p.storage!, p.content, p.vmid) };
+      case 'DELETE /nodes/{node}/storage/{storage}/content/{volume}':
+        return { data: this.deleteVolume(p.storage!, p.volume!, tokenId) };
       case 'GET /nodes/{node}/tasks/{upid}/status':
         return { data: this.taskStatus(p.upid!, tokenId) };
       case 'GET /nodes/{node}/tasks/{upid}/log':
@@ -874,6 +897,19 @@ export class ProxmoxSimulator {
       },
       { lockVmid: vmid, onFailure: () => this.cleanupFailedCreate(vmid) },
     );
+  }
+
+  /** PVE::API2::Storage::Content delete: an `imgdel` worker; a volume that belongs to a VM is refused. */
+  private deleteVolume(storeId: string, volume: string, tokenId: string): string {
+    const volid = volume.includes(':') ? volume : `${storeId}:${volume}`;
+    const storage = this.storage(volid.split(':')[0]!);
+    const vol = storage.volumes.get(volid);
+    if (!vol) throw fail500(`volume '${volid}' does not exist`);
+    if (vol.vmid !== undefined && this.vms.has(vol.vmid)) throw fail500(`unable to delete '${volid}' - volume is in use by VM ${vol.vmid}`);
+    // PVE forks this worker without an id (fork_worker('imgdel', undef, ...)): the UPID's id field is empty.
+    return this.startTask('imgdel', '', tokenId, () => {
+      storage.volumes.delete(volid);
+    });
   }
 
   private cleanupFailedCreate(vmid: number): void {

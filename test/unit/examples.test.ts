@@ -5,7 +5,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
-import type { AutoinstallTemplateSpec, BareMetalHost } from '../../shared/src/api/index.js';
+import type { AutoinstallTemplateSpec, BareMetalHost, ProxmoxTemplate } from '../../shared/src/api/index.js';
+import { vmSettings } from '../../operator/src/controllers/proxmoxtemplate/settings.js';
+import { catalogEntry, importFileName } from '../../operator/src/proxmox/index.js';
 import { renderBootConfig, resolveTemplate } from '../../operator/src/render/index.js';
 import { OFFICIAL_AUTOINSTALL_SCHEMA, ROOT } from '../fixtures/render.js';
 import { kubeTools } from '../harness/tools.js';
@@ -58,5 +60,23 @@ describe.each(['ubuntu', 'quickstart', 'fleet'])('examples/%s', (example) => {
     } else {
       console.warn(`official autoinstall schema not found at ${OFFICIAL_AUTOINSTALL_SCHEMA}: checked against anvil's own schema only`);
     }
+  });
+});
+
+describe('examples/proxmox', () => {
+  const objects = load(join(ROOT, 'examples', 'proxmox'));
+  const templates = objects.filter((o) => o.kind === 'ProxmoxTemplate') as unknown as ProxmoxTemplate[];
+  const secrets = new Set(objects.filter((o) => o.kind === 'Secret').map((o) => o.metadata.name));
+
+  it('has templates', () => expect(templates.length).toBeGreaterThanOrEqual(3));
+
+  it.each(templates.map((t) => [t.metadata.name!, t]))('%s names a known image and Secrets that are in the example', (_name, t) => {
+    const url = t.spec.source.distribution ? catalogEntry(t.spec.source.distribution)?.imageUrl : t.spec.source.url;
+    expect(url).toBeDefined();
+    expect(() => importFileName(url!)).not.toThrow();
+    expect(secrets.has(t.spec.connection.tokenSecretRef.name)).toBe(true);
+    if (t.spec.connection.caSecretRef) expect(secrets.has(t.spec.connection.caSecretRef.name)).toBe(true);
+    if (t.spec.cloudInit?.passwordSecretRef) expect(secrets.has(t.spec.cloudInit.passwordSecretRef.name)).toBe(true);
+    expect(vmSettings(t).cloudInitBus).toBe(t.spec.source.distribution?.startsWith('alpine') ? 'scsi' : 'ide');
   });
 });

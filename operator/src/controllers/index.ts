@@ -1,6 +1,6 @@
 // Every controller the operator runs is registered here. Each lives in its own folder under controllers/.
 import type { Logger } from 'pino';
-import type { AutoinstallTemplate, BareMetalHost } from '../../../shared/src/api/index.js';
+import type { AutoinstallTemplate, BareMetalHost, ProxmoxTemplate } from '../../../shared/src/api/index.js';
 import { BOOT_CONFIG_LABEL, normalizeMac } from '../../../shared/src/bootconfig/boot-config.js';
 import { CoreResources, type KubeObject } from '../../../shared/src/kube/index.js';
 import type { TemplateRenderer } from '../render/index.js';
@@ -13,6 +13,9 @@ import { AutoinstallTemplateType, makeHostRender } from './baremetalhost/render-
 import { PowerReconciler, powerChangeMatters } from './power/controller.js';
 import { KubePowerPorts } from './power/kube-ports.js';
 import type { PowerControllerConfig } from './power/ports.js';
+import { ProxmoxTemplateReconciler, ProxmoxTemplateType, templateChangeMatters } from './proxmoxtemplate/controller.js';
+import { KubeTemplatePorts, type KubeTemplatePortsDeps } from './proxmoxtemplate/kube-ports.js';
+import type { TemplateControllerConfig } from './proxmoxtemplate/ports.js';
 import { ConcurrencyLimiter } from '../power/limiter.js';
 import type { DriverAdapters } from '../power/registry.js';
 
@@ -23,7 +26,10 @@ export interface ControllerDeps {
   retryBaseMs?: number;
   renderer?: TemplateRenderer;
   power?: PowerSettings;
+  proxmox?: ProxmoxSettings;
 }
+
+export interface ProxmoxSettings extends Partial<TemplateControllerConfig>, Pick<KubeTemplatePortsDeps, 'history' | 'fetchText' | 'clientOptions'> {}
 
 export interface PowerSettings extends Partial<PowerControllerConfig> {
   /** Power actions running at once across all hosts (--max-concurrent-power-ops). */
@@ -106,5 +112,29 @@ export function registerControllers(manager: Manager, deps: ControllerDeps): str
       config: powerConfig,
     }),
   });
-  return ['baremetalhost', 'autoinstalltemplate', 'power'];
+
+  const proxmoxTemplates = manager.informer<ProxmoxTemplate & KubeObject>(ProxmoxTemplateType);
+  const { history, fetchText, clientOptions, ...proxmoxConfig } = deps.proxmox ?? {};
+  manager.addController({
+    name: 'proxmoxtemplate',
+    for: proxmoxTemplates as never,
+    updatePredicate: templateChangeMatters,
+    maxConcurrentReconciles: deps.maxConcurrentReconciles,
+    reconciler: new ProxmoxTemplateReconciler({
+      client,
+      templates: proxmoxTemplates,
+      ports: new KubeTemplatePorts({
+        client,
+        recorder: manager.recorder,
+        log: deps.log.child({ controller: 'proxmoxtemplate' }),
+        registry: manager.metrics.registry,
+        ...(history ? { history } : {}),
+        ...(fetchText ? { fetchText } : {}),
+        ...(clientOptions ? { clientOptions } : {}),
+      }),
+      log: deps.log.child({ controller: 'proxmoxtemplate' }),
+      config: proxmoxConfig,
+    }),
+  });
+  return ['baremetalhost', 'autoinstalltemplate', 'power', 'proxmoxtemplate'];
 }

@@ -260,7 +260,7 @@ export async function resolveCatalogChecksum(entry: CatalogEntry, fetchText: Fet
   try {
     text = await fetchText(source.url);
   } catch (err) {
-    throw new ChecksumError(`cannot read the checksum file ${source.url}: ${(err as Error).message}`);
+    throw new ChecksumError(`cannot read the checksum file ${source.url}: ${(err as Error).message}`, true);
   }
   return { value: findChecksum(text, fileName, { algorithm: source.algorithm, perFile: source.perFile, source: source.url }), algorithm: source.algorithm };
 }

@@ -16,7 +16,8 @@ export interface ChecksumEntry {
 }
 
 export class ChecksumError extends Error {
-  constructor(message: string) {
+  /** transient: the checksum could not be read (network, 5xx); retrying may help. Otherwise the source is wrong. */
+  constructor(message: string, readonly transient = false) {
     super(message);
     this.name = 'ChecksumError';
   }

@@ -260,6 +260,10 @@ export class ProxmoxClient implements ProxmoxApi {
     });
   }
 
+  deleteVolume(storage: string, volid: string): Promise<string> {
+    return this.upidOf('DELETE', this.nodePath(`/storage/${encodeURIComponent(storage)}/content/${encodeURIComponent(volid)}`));
+  }
+
   async listStorageContent(storage: string, content?: string): Promise<StorageVolume[]> {
     const { data } = await this.call<Array<Record<string, unknown>>>('GET', this.nodePath(`/storage/${encodeURIComponent(storage)}/content`), { content });
     return data.map((v) => ({

@@ -152,6 +152,8 @@ export interface ProxmoxApi {
 
   downloadUrl(request: DownloadUrlRequest): Promise<string>;
   listStorageContent(storage: string, content?: string): Promise<StorageVolume[]>;
+  /** DELETE .../storage/{storage}/content/{volume}: removes a volume (e.g. a downloaded image); returns the UPID. */
+  deleteVolume(storage: string, volid: string): Promise<string>;
 
   taskStatus(upid: string): Promise<TaskStatus>;
   /** Log lines [start, start + limit) and the total number of lines. */
