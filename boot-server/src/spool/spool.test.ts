@@ -55,4 +55,21 @@ describe('Spool and Shipper', () => {
     await spool.roll();
     expect(spool.closedSegments().flatMap((s) => s.records)).toEqual([{ n: 2 }]);
   });
+
+  it('starts a new segment when the active one fills up while appends keep arriving (no shipper roll in between)', async () => {
+    const spool = new Spool<{ n: number; pad: string }>({ dir: dir(), maxSegmentBytes: 1024 });
+    const pad = 'x'.repeat(400);
+    // Appends arriving during a write are committed by the next pass of the same flush loop, which finds the
+    // segment full: it must close it itself rather than wait for the loop it runs in.
+    const appended: Promise<void>[] = [];
+    for (let n = 0; n < 40; n++) {
+      appended.push(spool.append([{ n, pad }]));
+      if (n % 4 === 3) await new Promise((r) => setTimeout(r, 2));
+    }
+    await Promise.all(appended);
+    await spool.roll();
+    const segments = spool.closedSegments();
+    expect(segments.length).toBeGreaterThan(1);
+    expect(segments.flatMap((s) => s.records.map((r) => r.n))).toEqual(Array.from({ length: 40 }, (_, n) => n));
+  });
 });

@@ -72,8 +72,9 @@ export class Spool<T> {
     }
   }
 
+  /** Called from the flush loop only: closing a full segment here must not wait for that loop, as roll() does. */
   private async activeSegment(): Promise<{ seq: number; fh: FileHandle; size: number }> {
-    if (this.active && this.active.size >= this.maxSegmentBytes) await this.roll();
+    if (this.active && this.active.size >= this.maxSegmentBytes) await this.closeActive();
     if (!this.active) {
       const seq = this.nextSeq++;
       const fh = await open(join(this.dir, segName(seq)), 'a');
@@ -86,6 +87,10 @@ export class Spool<T> {
   /** Closes the active segment so the shipper can take it. */
   async roll(): Promise<void> {
     while (this.writing) await this.writing;
+    await this.closeActive();
+  }
+
+  private async closeActive(): Promise<void> {
     const a = this.active;
     this.active = undefined;
     // Decided now, before the await: an append arriving meanwhile opens the next segment, which must stay open
