@@ -13,7 +13,8 @@ need_pkgs=()
 # TFTP interop tests: the tftp-hpa, atftp and curl clients (not their servers: anvil is the server).
 # Argo CD health checks: Lua 5.1, the language of Argo CD's gopher-lua.
 # Power control: ipmitool (the IPMI driver) and openipmi's ipmi_sim (the LAN BMC the IPMI tests talk to).
-for pkg in unzip openssl ca-certificates qemu-system-x86 ipxe-qemu ipxe dnsmasq-base busybox-static cpio iproute2 gzip tftp-hpa atftp curl lua5.1 ipmitool openipmi; do
+# Benchmarks: wrk (HTTP load); the servers anvil is compared with are unpacked, not installed (see below).
+for pkg in unzip openssl ca-certificates qemu-system-x86 ipxe-qemu ipxe dnsmasq-base busybox-static cpio iproute2 gzip tftp-hpa atftp curl lua5.1 ipmitool openipmi wrk; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_pkgs+=("$pkg")
 done
 if ((${#need_pkgs[@]})); then
@@ -29,4 +30,6 @@ fi
 log "node $(node_modules/.bin/node --version)"
 
 bash scripts/build-kube-apiserver.sh >/dev/null
+# The benchmark anchors (tftpd-hpa, atftpd, nginx): unpacked into ~/.cache/anvil, never installed as services.
+bash bench/setup-anchors.sh >/dev/null
 log "setup complete"

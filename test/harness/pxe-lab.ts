@@ -2,6 +2,8 @@
 // device and dnsmasq (DHCP only), joined to the host by a veth pair so anvil's boot-server — a normal process on the
 // host — serves the VM at 10.77.0.1. QEMU (software emulation, e1000 NIC with Debian's iPXE ROM) boots from it.
 // Only private addresses inside our own namespace are used. Needs root and the packages from scripts/setup.sh.
+// The network is a parameter (default LAB, namespace anvil-e2e on 10.77.0.0/24) so a second lab (the benchmarks'
+// anvil-bench) can run beside a CI run without sharing a namespace, an interface or an address.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
@@ -9,18 +11,28 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from './processes.js';
 
-export const LAB = {
-  ns: 'anvil-e2e',
-  hostIf: 'anvil-e2e-h',
-  nsIf: 'anvil-e2e-n',
-  hostIP: '10.77.0.1',
-  dhcpIP: '10.77.0.2',
-  rangeStart: '10.77.0.50',
-  rangeEnd: '10.77.0.99',
-};
+export interface LabNetwork {
+  ns: string;
+  hostIf: string;
+  nsIf: string;
+  hostIP: string;
+  dhcpIP: string;
+  rangeStart: string;
+  rangeEnd: string;
+}
 
-const sh = (cmd: string, args: string[], opts: { ns?: boolean; ignore?: boolean } = {}): string => {
-  const [c, a] = opts.ns ? ['ip', ['netns', 'exec', LAB.ns, cmd, ...args]] : [cmd, args];
+/** A lab network: namespace `ns` (interfaces `<ns>-h`/`<ns>-n`) on the /24 `prefix` (e.g. "10.77.0"). */
+export function labNetwork(ns: string, prefix: string): LabNetwork {
+  if (!/^[a-z][a-z0-9-]{0,12}$/.test(ns)) throw new Error(`lab namespace "${ns}": at most 13 characters of [a-z0-9-] (interface names take 2 more)`);
+  if (!/^10\.\d{1,3}\.\d{1,3}$/.test(prefix)) throw new Error(`lab prefix "${prefix}": a private 10.x.y /24, e.g. 10.77.0`);
+  return { ns, hostIf: `${ns}-h`, nsIf: `${ns}-n`, hostIP: `${prefix}.1`, dhcpIP: `${prefix}.2`, rangeStart: `${prefix}.50`, rangeEnd: `${prefix}.99` };
+}
+
+/** The end-to-end tests' and the demo's lab. */
+export const LAB: LabNetwork = labNetwork('anvil-e2e', '10.77.0');
+
+const sh = (cmd: string, args: string[], opts: { ns?: string; ignore?: boolean } = {}): string => {
+  const [c, a] = opts.ns ? ['ip', ['netns', 'exec', opts.ns, cmd, ...args]] : [cmd, args];
   try {
     return execFileSync(c, a, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (err) {
@@ -99,54 +111,61 @@ export interface Lab {
 export interface LabOptions {
   /** DHCP boot filename for iPXE clients (option 175): normally the boot-server's HTTP entry script. */
   ipxeBootURL: string;
-  /** Boot filename over TFTP (from 10.77.0.1) for clients that are not iPXE, or for every client when forceTftp. */
+  /** Boot filename over TFTP (from the lab's hostIP) for clients that are not iPXE, or for every client when forceTftp. */
   tftpBootFile: string;
   /** Send every client to TFTP first (exercises anvil's TFTP with the QEMU ROM, which is iPXE itself). */
   forceTftp?: boolean;
+  /** Serve TFTP from dnsmasq itself (at dhcpIP) out of this directory instead of sending clients to hostIP. */
+  dnsmasqTftpRoot?: string;
+  /** Which lab network (default LAB). */
+  net?: LabNetwork;
 }
 
-export function teardownLab(): void {
-  sh('ip', ['netns', 'pids', LAB.ns], { ignore: true })
+export function teardownLab(net: LabNetwork = LAB): void {
+  sh('ip', ['netns', 'pids', net.ns], { ignore: true })
     .split('\n')
     .filter(Boolean)
     .forEach((pid) => sh('kill', ['-9', pid], { ignore: true }));
-  sh('ip', ['netns', 'del', LAB.ns], { ignore: true });
-  sh('ip', ['link', 'del', LAB.hostIf], { ignore: true });
+  sh('ip', ['netns', 'del', net.ns], { ignore: true });
+  sh('ip', ['link', 'del', net.hostIf], { ignore: true });
 }
 
 export async function startLab(options: LabOptions): Promise<Lab> {
-  teardownLab();
+  const net = options.net ?? LAB;
+  teardownLab(net);
   const dir = mkdtempSync(join(tmpdir(), 'anvil-lab-'));
-  sh('ip', ['netns', 'add', LAB.ns]);
-  sh('ip', ['-n', LAB.ns, 'link', 'set', 'lo', 'up']);
-  sh('ip', ['-n', LAB.ns, 'link', 'add', 'br0', 'type', 'bridge']);
-  sh('ip', ['-n', LAB.ns, 'addr', 'add', `${LAB.dhcpIP}/24`, 'dev', 'br0']);
-  sh('ip', ['-n', LAB.ns, 'tuntap', 'add', 'dev', 'tap0', 'mode', 'tap']);
-  sh('ip', ['-n', LAB.ns, 'link', 'set', 'tap0', 'master', 'br0']);
-  sh('ip', ['link', 'add', LAB.hostIf, 'type', 'veth', 'peer', 'name', LAB.nsIf]);
-  sh('ip', ['link', 'set', LAB.nsIf, 'netns', LAB.ns]);
-  sh('ip', ['-n', LAB.ns, 'link', 'set', LAB.nsIf, 'master', 'br0']);
-  sh('ip', ['addr', 'add', `${LAB.hostIP}/24`, 'dev', LAB.hostIf]);
-  for (const l of ['br0', 'tap0', LAB.nsIf]) sh('ip', ['-n', LAB.ns, 'link', 'set', l, 'up']);
-  sh('ip', ['link', 'set', LAB.hostIf, 'up']);
+  sh('ip', ['netns', 'add', net.ns]);
+  sh('ip', ['-n', net.ns, 'link', 'set', 'lo', 'up']);
+  sh('ip', ['-n', net.ns, 'link', 'add', 'br0', 'type', 'bridge']);
+  sh('ip', ['-n', net.ns, 'addr', 'add', `${net.dhcpIP}/24`, 'dev', 'br0']);
+  sh('ip', ['-n', net.ns, 'tuntap', 'add', 'dev', 'tap0', 'mode', 'tap']);
+  sh('ip', ['-n', net.ns, 'link', 'set', 'tap0', 'master', 'br0']);
+  sh('ip', ['link', 'add', net.hostIf, 'type', 'veth', 'peer', 'name', net.nsIf]);
+  sh('ip', ['link', 'set', net.nsIf, 'netns', net.ns]);
+  sh('ip', ['-n', net.ns, 'link', 'set', net.nsIf, 'master', 'br0']);
+  sh('ip', ['addr', 'add', `${net.hostIP}/24`, 'dev', net.hostIf]);
+  for (const l of ['br0', 'tap0', net.nsIf]) sh('ip', ['-n', net.ns, 'link', 'set', l, 'up']);
+  sh('ip', ['link', 'set', net.hostIf, 'up']);
   const dhcpLog = join(dir, 'dnsmasq.log');
   writeFileSync(dhcpLog, '');
   const args = [
     '--no-daemon', '--port=0', '--interface=br0', '--bind-interfaces', '--except-interface=lo',
-    `--dhcp-range=${LAB.rangeStart},${LAB.rangeEnd},255.255.255.0,1h`,
+    `--dhcp-range=${net.rangeStart},${net.rangeEnd},255.255.255.0,1h`,
     '--dhcp-leasefile=' + join(dir, 'leases'), '--log-dhcp', `--log-facility=${dhcpLog}`,
     '--dhcp-match=set:ipxe,175',
   ];
-  if (options.forceTftp) args.push(`--dhcp-boot=${options.tftpBootFile},,${LAB.hostIP}`);
-  else args.push(`--dhcp-boot=tag:ipxe,${options.ipxeBootURL}`, `--dhcp-boot=tag:!ipxe,${options.tftpBootFile},,${LAB.hostIP}`);
-  const dnsmasq: ChildProcess = spawn('ip', ['netns', 'exec', LAB.ns, 'dnsmasq', ...args], { stdio: 'ignore' });
+  const tftpServer = options.dnsmasqTftpRoot ? net.dhcpIP : net.hostIP;
+  if (options.dnsmasqTftpRoot) args.push('--enable-tftp', `--tftp-root=${options.dnsmasqTftpRoot}`, '--user=root');
+  if (options.forceTftp) args.push(`--dhcp-boot=${options.tftpBootFile},,${tftpServer}`);
+  else args.push(`--dhcp-boot=tag:ipxe,${options.ipxeBootURL}`, `--dhcp-boot=tag:!ipxe,${options.tftpBootFile},,${tftpServer}`);
+  const dnsmasq: ChildProcess = spawn('ip', ['netns', 'exec', net.ns, 'dnsmasq', ...args], { stdio: 'ignore' });
   await new Promise((r) => setTimeout(r, 500));
   if (dnsmasq.exitCode !== null) throw new Error(`dnsmasq exited: ${readFileSync(dhcpLog, 'utf8')}`);
   return {
     dhcpLog: () => readFileSync(dhcpLog, 'utf8'),
     stop: async () => {
       dnsmasq.kill('SIGTERM');
-      teardownLab();
+      teardownLab(net);
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -155,19 +174,38 @@ export async function startLab(options: LabOptions): Promise<Lab> {
 export interface VmRun {
   exitCode: number | null;
   serial: string;
+  /** From QEMU's start to its exit. */
+  ms: number;
 }
 
-/** Boots a VM from the network; ends when it powers off, or when `until` returns true (then it is killed). */
-export async function bootVm(mac: string, options: { timeoutMs: number; until?: () => Promise<boolean> }): Promise<VmRun> {
+/**
+ * Boots a VM from the network; ends when it powers off, or when `until` returns true (then it is killed).
+ * `onSerial` sees the console output as it arrives (with the ms since QEMU started).
+ */
+export async function bootVm(
+  mac: string,
+  options: { timeoutMs: number; until?: () => Promise<boolean>; net?: LabNetwork; onSerial?: (text: string, ms: number) => void },
+): Promise<VmRun> {
   let serial = '';
+  const started = performance.now();
   const qemu = spawn(
     'ip',
-    ['netns', 'exec', LAB.ns, 'qemu-system-x86_64', '-m', '512', '-nographic', '-boot', 'n', '-no-reboot', '-netdev', 'tap,id=n0,ifname=tap0,script=no,downscript=no', '-device', `e1000,netdev=n0,mac=${mac}`],
+    ['netns', 'exec', (options.net ?? LAB).ns, 'qemu-system-x86_64', '-m', '512', '-nographic', '-boot', 'n', '-no-reboot', '-netdev', 'tap,id=n0,ifname=tap0,script=no,downscript=no', '-device', `e1000,netdev=n0,mac=${mac}`],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  qemu.stdout!.on('data', (d: Buffer) => (serial += d.toString('latin1')));
-  qemu.stderr!.on('data', (d: Buffer) => (serial += d.toString('latin1')));
-  const exited = new Promise<number | null>((r) => qemu.once('exit', (code) => r(code)));
+  const output = (d: Buffer): void => {
+    serial += d.toString('latin1');
+    options.onSerial?.(serial, performance.now() - started);
+  };
+  qemu.stdout!.on('data', output);
+  qemu.stderr!.on('data', output);
+  let ms = 0;
+  const exited = new Promise<number | null>((r) =>
+    qemu.once('exit', (code) => {
+      ms = performance.now() - started;
+      r(code);
+    }),
+  );
   const deadline = Date.now() + options.timeoutMs;
   let done = false;
   void exited.then(() => (done = true));
@@ -176,5 +214,5 @@ export async function bootVm(mac: string, options: { timeoutMs: number; until?: 
     if (options.until && (await options.until())) break;
   }
   if (!done) qemu.kill('SIGKILL');
-  return { exitCode: await exited, serial };
+  return { exitCode: await exited, serial, ms };
 }
