@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { fetch, type Dispatcher } from 'undici';
+import { poolConnections } from './connection-pool.js';
 import { ApiError } from './errors.js';
 import { resourcePath } from './resources.js';
 import type {
@@ -53,6 +54,7 @@ export class RestKubeClient implements KubeClient {
     if (!cluster) throw new Error('kubeconfig has no current cluster');
     this.server = cluster.server.replace(/\/+$/, '');
     this.timeoutMs = options.requestTimeoutMs ?? 30_000;
+    poolConnections(kc);
   }
 
   private async prepare(method: HttpMethod, url: URL): Promise<{ headers: Record<string, string>; dispatcher?: Dispatcher }> {
