@@ -16,7 +16,7 @@ export default tseslint.config(
   {
     // Ports and adapters: domain code never reaches the Kubernetes client, pg or sockets directly.
     files: ['shared/src/**/*.ts', 'operator/src/controllers/**/*.ts', 'operator/src/render/**/*.ts'],
-    ignores: ['shared/src/kube/rest-client.ts', 'shared/src/db/drivers/**', '**/*.test.ts'],
+    ignores: ['shared/src/kube/rest-client.ts', 'shared/src/kube/connection-pool.ts', 'shared/src/db/drivers/**', '**/*.test.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -9,7 +9,7 @@ import { assetURL } from '../../shared/src/bootconfig/boot-config.js';
 import type { KubeClient, KubeObject } from '../../shared/src/kube/index.js';
 import { RestKubeClient, loadKubeConfig } from '../../shared/src/kube/rest-client.js';
 import { BareMetalHostType } from '../../operator/src/controllers/baremetalhost/controller.js';
-import { KubeHostPorts } from '../../operator/src/controllers/baremetalhost/kube-ports.js';
+import { HOST_MAC_INDEX, KubeHostPorts, hostMacIndex } from '../../operator/src/controllers/baremetalhost/kube-ports.js';
 import { AutoinstallTemplateType, makeHostRender } from '../../operator/src/controllers/baremetalhost/render-host.js';
 import { formatProblem, maskSecrets, validateTemplateChain } from '../../operator/src/render/index.js';
 import { runHistory } from './history.js';
@@ -138,7 +138,7 @@ async function main(argv: string[]): Promise<number> {
     const templates = await kube.list<AutoinstallTemplate & KubeObject>(AutoinstallTemplateType, { namespace });
     const render = makeHostRender({ client: kube, templates: new StaticReader(templates.items) });
     const bootServerURL = values['boot-server-url'] ?? process.env.BOOT_SERVER_URL ?? 'http://BOOT-SERVER';
-    const ports = new KubeHostPorts({ client: kube, hosts: new StaticReader([host]), bootConfigs: new StaticReader([]), recorder: { event() {} }, render, bootServerURL });
+    const ports = new KubeHostPorts({ client: kube, hosts: new StaticReader([host], { [HOST_MAC_INDEX]: hostMacIndex }), bootConfigs: new StaticReader([]), recorder: { event() {} }, render, bootServerURL });
     const ci = host.status?.currentInstall;
     const token = 'TOKEN';
     const outcome = await ports.render(host, { revision: host.spec.provisioning?.revision ?? 0, attempt: ci?.attempt ?? 1, installationId: ci?.installationId ?? 'preview', token });

@@ -1,13 +1,23 @@
-import type { KubeObject } from '../../shared/src/kube/index.js';
-import type { CacheReader } from '../../shared/src/kube/cache.js';
+import { objectKeyString, type KubeObject } from '../../shared/src/kube/index.js';
+import type { IndexedCacheReader } from '../../shared/src/kube/cache.js';
+import { IndexedStore, NAMESPACE_INDEX, type IndexFunc } from '../../shared/src/kube/store.js';
+import { keyOf } from '../../shared/src/kube/informer.js';
 
-/** A CacheReader over a fixed list, for one-shot commands that list once instead of running informers. */
-export class StaticReader<T extends KubeObject> implements CacheReader<T> {
-  constructor(private readonly items: T[]) {}
+/** A cache over a fixed list, for one-shot commands that list once instead of running informers. */
+export class StaticReader<T extends KubeObject> implements IndexedCacheReader<T> {
+  private readonly store = new IndexedStore<T>();
+
+  constructor(items: T[], indexes: Record<string, IndexFunc<T>> = {}) {
+    for (const [name, fn] of Object.entries(indexes)) this.store.addIndex(name, fn);
+    for (const item of items) this.store.set(keyOf(item), item);
+  }
   get(namespace: string | undefined, name: string): T | undefined {
-    return this.items.find((o) => o.metadata.name === name && (o.metadata.namespace ?? undefined) === namespace);
+    return this.store.get(objectKeyString(namespace, name));
   }
   list(namespace?: string): T[] {
-    return namespace ? this.items.filter((o) => o.metadata.namespace === namespace) : this.items;
+    return namespace ? this.store.byIndex(NAMESPACE_INDEX, namespace) : [...this.store.values()];
+  }
+  byIndex(index: string, value: string): T[] {
+    return this.store.byIndex(index, value);
   }
 }

@@ -18,7 +18,7 @@ describe('Kubernetes client connection pool', () => {
   let server: Server;
   let handshakes = 0;
   let closed = 0;
-  let authHeaders: string[] = [];
+  const authHeaders: string[] = [];
   let kc: KubeConfig;
   let client: RestKubeClient;
 

@@ -8,7 +8,7 @@ import type { Manager } from '../runtime/manager.js';
 import type { Request } from '../runtime/reconciler.js';
 import { AutoinstallTemplateReconciler } from './autoinstalltemplate/controller.js';
 import { BareMetalHostReconciler, BareMetalHostType, hostChangeMatters } from './baremetalhost/controller.js';
-import { KubeHostPorts } from './baremetalhost/kube-ports.js';
+import { HOST_MAC_INDEX, KubeHostPorts, hostMacIndex } from './baremetalhost/kube-ports.js';
 import { AutoinstallTemplateType, makeHostRender } from './baremetalhost/render-host.js';
 import { PowerReconciler, powerChangeMatters } from './power/controller.js';
 import { KubePowerPorts } from './power/kube-ports.js';
@@ -48,6 +48,7 @@ export function registerControllers(manager: Manager, deps: ControllerDeps): str
   const templates = manager.informer<Template>(AutoinstallTemplateType);
   const bootConfigs = manager.informer<KubeObject>(CoreResources.secret, { labelSelector: `${BOOT_CONFIG_LABEL}=true` });
   const client = manager.client;
+  hosts.addIndex(HOST_MAC_INDEX, hostMacIndex);
 
   const ports = new KubeHostPorts({
     client,

@@ -1,6 +1,7 @@
 // An informer: list, then watch from the list's resourceVersion; relist on 410 Gone; reconnect with backoff;
 // periodic resync. Keeps a cache of the objects it has seen and tells handlers about adds, updates and deletes.
 import type { Logger } from 'pino';
+import { IndexedStore, type IndexFunc } from './store.js';
 import { isGone, objectKeyString, type KubeClient, type KubeObject, type ResourceType, type WatchEvent } from './index.js';
 
 export interface InformerHandlers<T extends KubeObject> {
@@ -32,7 +33,7 @@ export interface InformerStats {
 export const keyOf = (obj: KubeObject): string => objectKeyString(obj.metadata.namespace, obj.metadata.name ?? '');
 
 export class Informer<T extends KubeObject> {
-  private readonly cache = new Map<string, T>();
+  private readonly cache = new IndexedStore<T>();
   private readonly handlers: InformerHandlers<T>[] = [];
   private resourceVersion = '';
   private running = false;
@@ -62,6 +63,15 @@ export class Informer<T extends KubeObject> {
 
   list(): T[] {
     return [...this.cache.values()];
+  }
+
+  /** Adds a secondary index over the cache (see IndexedStore); safe before or after the informer starts. */
+  addIndex(name: string, fn: IndexFunc<T>): void {
+    this.cache.addIndex(name, fn);
+  }
+
+  byIndex(name: string, value: string): T[] {
+    return this.cache.byIndex(name, value);
   }
 
   get hasSynced(): boolean {
@@ -160,7 +170,7 @@ export class Informer<T extends KubeObject> {
       if (!old) this.emit('add', obj);
       else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) this.emit('update', obj, old);
     }
-    for (const [key, old] of this.cache) {
+    for (const [key, old] of this.cache.entries()) {
       if (!seen.has(key)) {
         this.cache.delete(key);
         this.emit('delete', old);

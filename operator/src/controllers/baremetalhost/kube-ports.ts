@@ -12,7 +12,7 @@ import {
   type BootConfig,
 } from '../../../../shared/src/bootconfig/boot-config.js';
 import { CoreResources, isNotFound, type KubeClient, type KubeObject } from '../../../../shared/src/kube/index.js';
-import type { CacheReader } from '../../../../shared/src/kube/cache.js';
+import type { CacheReader, IndexedCacheReader } from '../../../../shared/src/kube/cache.js';
 import type { EventRecorder } from '../../runtime/events.js';
 import { setControllerReference } from '../../runtime/owner-references.js';
 import type { HostPorts, HostUrls, InstallIdentity, RenderOutcome } from './ports.js';
@@ -21,13 +21,18 @@ export type HostRenderFn = (host: BareMetalHost, install: InstallIdentity, urls:
 
 export interface KubeHostPortsDeps {
   client: KubeClient;
-  hosts: CacheReader<BareMetalHost & KubeObject>;
+  /** Must carry the HOST_MAC_INDEX index (hostMacIndex). */
+  hosts: IndexedCacheReader<BareMetalHost & KubeObject>;
   bootConfigs: CacheReader<KubeObject>;
   recorder: EventRecorder;
   render: HostRenderFn;
   /** Base URL machines reach the boot-server at, e.g. http://10.0.0.2:8080 */
   bootServerURL: string;
 }
+
+/** Hosts by normalized boot MAC: the duplicate-MAC check runs on every reconcile and every host event. */
+export const HOST_MAC_INDEX = 'bootMAC';
+export const hostMacIndex = (host: BareMetalHost): string[] => (host.spec?.bootMACAddress ? [normalizeMac(host.spec.bootMACAddress)] : []);
 
 export class KubeHostPorts implements HostPorts {
   constructor(private readonly deps: KubeHostPortsDeps) {}
@@ -73,8 +78,7 @@ export class KubeHostPorts implements HostPorts {
   }
 
   hostsWithMac(mac: string): BareMetalHost[] {
-    const wanted = normalizeMac(mac);
-    return this.deps.hosts.list().filter((h) => h.spec?.bootMACAddress && normalizeMac(h.spec.bootMACAddress) === wanted && !h.metadata.deletionTimestamp);
+    return this.deps.hosts.byIndex(HOST_MAC_INDEX, normalizeMac(mac)).filter((h) => !h.metadata.deletionTimestamp);
   }
 
   event(host: BareMetalHost, type: 'Normal' | 'Warning', reason: string, note: string): void {
