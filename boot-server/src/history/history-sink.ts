@@ -4,11 +4,14 @@
 import type { Logger } from 'pino';
 import { verdictOf } from '../../../shared/src/install/installer-events.js';
 import type { HistoryStore, InstallStarted } from '../../../shared/src/db/history-store.js';
+import { HistoryQueryError } from '../../../shared/src/db/store-util.js';
 import type { Sink } from '../spool/shipper.js';
 import type { BootRequestRecord, InstallerEventRecord, SpoolRecord } from '../spool/records.js';
 
 export class HistorySink implements Sink<SpoolRecord> {
   readonly name = 'history';
+  /** Records that can never be stored (a non-UUID installation id, an impossible time), dropped and logged. */
+  dropped = 0;
 
   constructor(
     private readonly store: HistoryStore,
@@ -34,7 +37,7 @@ export class HistorySink implements Sink<SpoolRecord> {
         startedAt: r.kind === 'boot-request' ? r.time : r.receivedAt,
       });
     }
-    for (const s of started.values()) await this.store.recordInstallStarted(s);
+    for (const s of started.values()) await this.unlessInvalid(() => this.store.recordInstallStarted(s), { installationId: s.installationId, host: s.host });
 
     if (events.length) {
       const result = await this.store.recordInstallerEvents(
@@ -45,13 +48,13 @@ export class HistorySink implements Sink<SpoolRecord> {
     for (const e of events) {
       const verdict = verdictOf(e.event);
       if (!verdict) continue;
-      await this.store.recordInstallFinished({
+      await this.unlessInvalid(() => this.store.recordInstallFinished({
         installationId: e.installationId,
         result: verdict,
         finishedAt: e.event.timestamp !== undefined ? new Date(e.event.timestamp * 1000) : e.receivedAt,
         reason: verdict === 'SUCCESS' ? 'Succeeded' : 'InstallerFailed',
         ...(verdict === 'FAIL' && e.event.description ? { message: `${e.event.name}: ${e.event.description}` } : {}),
-      });
+      }), { installationId: e.installationId, host: e.host });
     }
 
     if (boots.length) {
@@ -79,6 +82,20 @@ export class HistorySink implements Sink<SpoolRecord> {
           })),
         );
       }
+    }
+  }
+
+  /**
+   * A record the store rejects as invalid would fail the same way on every retry and hold up everything spooled
+   * after it (the Sink contract): log it, count it and go on. Any other error is thrown, so the batch is retried.
+   */
+  private async unlessInvalid(write: () => Promise<unknown>, what: Record<string, unknown>): Promise<void> {
+    try {
+      await write();
+    } catch (err) {
+      if (!(err instanceof HistoryQueryError)) throw err;
+      this.dropped++;
+      this.log.warn({ ...what, reason: err.message }, 'history: dropped a record that can never be stored');
     }
   }
 }

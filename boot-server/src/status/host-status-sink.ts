@@ -17,23 +17,31 @@ export class HostStatusSink implements Sink<SpoolRecord> {
   constructor(
     private readonly client: KubeClient,
     private readonly log: Logger,
+    /** Hosts patched at once within a batch. */
+    private readonly concurrency = 16,
   ) {}
 
   async ship(records: SpoolRecord[]): Promise<void> {
-    // Only the newest boot request per host matters for status.
-    const boots = new Map<string, BootRequestRecord>();
-    const events = new Map<string, InstallerEventRecord[]>();
+    // Per host, in order: its newest boot request (only that one matters for status), then one patch per installation.
+    const perHost = new Map<string, { namespace: string; name: string; boot?: BootRequestRecord; events: Map<string, InstallerEventRecord[]> }>();
+    const hostEntry = (namespace: string, name: string) => {
+      const key = `${namespace}/${name}`;
+      let entry = perHost.get(key);
+      if (!entry) perHost.set(key, (entry = { namespace, name, events: new Map() }));
+      return entry;
+    };
     for (const r of records) {
-      if (r.kind === 'boot-request' && r.host) boots.set(`${r.host.namespace}/${r.host.name}`, r);
-      if (r.kind === 'installer-event') events.set(r.installationId, [...(events.get(r.installationId) ?? []), r]);
+      if (r.kind === 'boot-request' && r.host) hostEntry(r.host.namespace, r.host.name).boot = r;
+      if (r.kind === 'installer-event') {
+        const events = hostEntry(r.host.namespace, r.host.name).events;
+        events.set(r.installationId, [...(events.get(r.installationId) ?? []), r]);
+      }
     }
-    for (const r of boots.values()) {
-      await this.apply(r.host!.namespace, r.host!.name, bootRequestPatch({ time: r.time, clientIP: r.clientIP, path: r.path, served: r.served }, true), 'boot request');
-    }
-    for (const [installationId, list] of events) {
-      const { namespace, name } = list[0]!.host;
-      await this.apply(namespace, name, coalesce(installationId, list), 'installer events');
-    }
+    // Different hosts are patched concurrently (bounded): one slow or busy host must not hold up a rack's progress.
+    await forEachLimit([...perHost.values()], this.concurrency, async ({ namespace, name, boot, events }) => {
+      if (boot) await this.apply(namespace, name, bootRequestPatch({ time: boot.time, clientIP: boot.clientIP, path: boot.path, served: boot.served }, true), 'boot request');
+      for (const [installationId, list] of events) await this.apply(namespace, name, coalesce(installationId, list), 'installer events');
+    });
   }
 
   private async apply(namespace: string, name: string, ops: JsonPatchOp[], what: string): Promise<void> {
@@ -72,4 +80,23 @@ function coalesce(installationId: string, list: InstallerEventRecord[]): JsonPat
     }
   }
   return ops;
+}
+
+/** Runs fn over items, at most `limit` at once; every item runs, then the first error (if any) is thrown. */
+async function forEachLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let firstError: unknown;
+  let failed = false;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      try {
+        await fn(item);
+      } catch (err) {
+        if (!failed) [failed, firstError] = [true, err];
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker));
+  if (failed) throw firstError;
 }

@@ -11,7 +11,7 @@ import {
   toSecret,
   type BootConfig,
 } from '../../../../shared/src/bootconfig/boot-config.js';
-import { CoreResources, isNotFound, type KubeClient, type KubeObject } from '../../../../shared/src/kube/index.js';
+import { CoreResources, isAlreadyExists, isNotFound, type KubeClient, type KubeObject } from '../../../../shared/src/kube/index.js';
 import type { CacheReader, IndexedCacheReader } from '../../../../shared/src/kube/cache.js';
 import type { EventRecorder } from '../../runtime/events.js';
 import { setControllerReference } from '../../runtime/owner-references.js';
@@ -58,10 +58,19 @@ export class KubeHostPorts implements HostPorts {
     const name = desired.metadata.name!;
     const hash = desired.metadata.annotations![CONTENT_HASH_ANNOTATION]!;
     const key = { namespace: host.metadata.namespace, name };
-    const existing = this.deps.bootConfigs.get(host.metadata.namespace, name) ?? (await this.deps.client.get(CoreResources.secret, key));
+    let existing = this.deps.bootConfigs.get(host.metadata.namespace, name);
     if (!existing) {
-      await this.deps.client.create(CoreResources.secret, desired);
-    } else if (existing.metadata.annotations?.[CONTENT_HASH_ANNOTATION] !== hash || !existing.metadata.ownerReferences?.some((r) => r.uid === host.metadata.uid)) {
+      // Not in the cache: almost always a new host. Create it; if it exists after all (a cache that lags), read it.
+      try {
+        await this.deps.client.create(CoreResources.secret, desired);
+        return { secretName: name, hash };
+      } catch (err) {
+        if (!isAlreadyExists(err)) throw err;
+      }
+      existing = await this.deps.client.get(CoreResources.secret, key);
+      if (!existing) throw new Error(`boot config Secret ${host.metadata.namespace}/${name} exists and vanished while being published; will retry`);
+    }
+    if (existing.metadata.annotations?.[CONTENT_HASH_ANNOTATION] !== hash || !existing.metadata.ownerReferences?.some((r) => r.uid === host.metadata.uid)) {
       // A full replace guarded by resourceVersion: keys the new config no longer has (the token, user-data) disappear.
       desired.metadata.resourceVersion = existing.metadata.resourceVersion!;
       await this.deps.client.replace(CoreResources.secret, desired);

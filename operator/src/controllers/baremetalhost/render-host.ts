@@ -48,13 +48,26 @@ const REASONS: Record<string, string> = {
 };
 
 export function makeHostRender(deps: HostRenderDeps): HostRenderFn {
+  // A reconcile renders a host up to twice (validation, then the attempt) from its own copy of the host: the Secrets
+  // are read once per copy, so once per reconcile, and a changed Secret is seen by the next reconcile.
+  const secretsPerHostCopy = new WeakMap<BareMetalHost, ReturnType<typeof secretValues>>();
+  const secretsOf = (host: BareMetalHost): ReturnType<typeof secretValues> => {
+    let pending = secretsPerHostCopy.get(host);
+    if (!pending) {
+      pending = secretValues(deps.client, host);
+      secretsPerHostCopy.set(host, pending);
+      // A failed read is not remembered: the next render of this copy tries again.
+      pending.catch(() => secretsPerHostCopy.delete(host));
+    }
+    return pending;
+  };
   return async (host, install, urls): Promise<RenderOutcome> => {
     const templateName = host.spec.templateRef?.name;
     if (!templateName) return { ok: false, errorType: 'ValidationError', reason: 'NoTemplate', message: 'spec.templateRef is not set' };
     const lookup = (name: string) => deps.templates.get(host.metadata.namespace, name)?.spec;
     try {
       const template = resolveTemplate(templateName, lookup);
-      const secrets = await secretValues(deps.client, host);
+      const secrets = await secretsOf(host);
       if ('missing' in secrets) return { ok: false, errorType: 'ValidationError', reason: 'SecretNotFound', message: secrets.missing };
       const { kernel, initrd, iso } = template.boot;
       const assets = {
