@@ -9,12 +9,13 @@ log() { echo "[setup] $*" >&2; }
 export DEBIAN_FRONTEND=noninteractive
 
 need_pkgs=()
-# End-to-end PXE test: QEMU with the iPXE NIC ROMs, iPXE binaries, dnsmasq (DHCP only), busybox for the test installer.
+# End-to-end PXE test: QEMU with the iPXE NIC ROMs, OVMF (a UEFI firmware whose own PXE client is not iPXE), iPXE
+# binaries, dnsmasq (DHCP only), busybox for the test installer.
 # TFTP interop tests: the tftp-hpa, atftp and curl clients (not their servers: anvil is the server).
 # Argo CD health checks: Lua 5.1, the language of Argo CD's gopher-lua.
 # Power control: ipmitool (the IPMI driver) and openipmi's ipmi_sim (the LAN BMC the IPMI tests talk to).
 # Benchmarks: wrk (HTTP load); the servers anvil is compared with are unpacked, not installed (see below).
-for pkg in unzip openssl ca-certificates qemu-system-x86 ipxe-qemu ipxe dnsmasq-base busybox-static cpio iproute2 gzip tftp-hpa atftp curl lua5.1 ipmitool openipmi wrk; do
+for pkg in unzip openssl ca-certificates qemu-system-x86 ipxe-qemu ipxe ovmf dnsmasq-base busybox-static cpio iproute2 gzip tftp-hpa atftp curl lua5.1 ipmitool openipmi wrk; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_pkgs+=("$pkg")
 done
 if ((${#need_pkgs[@]})); then

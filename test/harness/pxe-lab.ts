@@ -42,6 +42,13 @@ const sh = (cmd: string, args: string[], opts: { ns?: string; ignore?: boolean }
   }
 };
 
+/** Debian's OVMF (package ovmf): UEFI firmware for the plain-PXE VM. */
+export const OVMF = { code: '/usr/share/OVMF/OVMF_CODE_4M.fd', vars: '/usr/share/OVMF/OVMF_VARS_4M.fd' };
+
+export function ovmfMissing(): string | undefined {
+  return existsSync(OVMF.code) && existsSync(OVMF.vars) ? undefined : `${OVMF.code} not found: run 'bash scripts/setup.sh' (installs ovmf)`;
+}
+
 export function labMissing(): string | undefined {
   for (const bin of ['qemu-system-x86_64', 'dnsmasq', 'busybox', 'cpio', 'ip']) {
     try {
@@ -55,14 +62,19 @@ export function labMissing(): string | undefined {
 }
 
 /**
- * The test installer: Debian's netboot kernel (debian-installer-12-netboot-amd64, which also provides the e1000
- * module) and our busybox initrd from test/e2e/installer. Cached outside the checkout, keyed by both.
+ * The test installer: Debian's netboot kernel (debian-installer-12-netboot-amd64, which also provides the NIC
+ * modules: e1000 for the BIOS VM, virtio-net for the UEFI one) and our busybox initrd from test/e2e/installer.
+ * Cached outside the checkout, keyed by both.
  */
+/** Kernel modules for the installer's NIC, in load order (dependencies first). */
+const INSTALLER_MODULES = ['e1000', 'virtio', 'virtio_ring', 'virtio_pci_modern_dev', 'virtio_pci_legacy_dev', 'virtio_pci', 'failover', 'net_failover', 'virtio_net'];
+
 export function buildTestInstaller(): { kernel: string; initrd: string } {
   const installerDir = join(ROOT, 'test', 'e2e', 'installer');
   const key = createHash('sha256')
     .update(readFileSync(join(installerDir, 'init')))
     .update(readFileSync(join(installerDir, 'udhcpc-script')))
+    .update(INSTALLER_MODULES.join(','))
     .digest('hex')
     .slice(0, 12);
   const cache = join(process.env.ANVIL_CACHE_DIR ?? join(homedir(), '.cache', 'anvil'), 'e2e-installer');
@@ -84,13 +96,16 @@ export function buildTestInstaller(): { kernel: string; initrd: string } {
     const work = mkdtempSync(join(tmpdir(), 'anvil-initrd-'));
     const extract = join(work, 'di');
     mkdirSync(extract);
-    execFileSync('sh', ['-c', `zcat '${d_i_initrd}' | cpio -idm --quiet '*e1000.ko'`], { cwd: extract });
-    const ko = execFileSync('find', [extract, '-name', 'e1000.ko'], { encoding: 'utf8' }).trim().split('\n')[0];
-    if (!ko) throw new Error('e1000.ko not found in the Debian installer initrd');
+    execFileSync('sh', ['-c', `zcat '${d_i_initrd}' | cpio -idm --quiet ${INSTALLER_MODULES.map((m) => `'*/${m}.ko'`).join(' ')}`], { cwd: extract });
     const root = join(work, 'root');
     for (const d of ['bin', 'lib/modules', 'proc', 'sys', 'dev', 'tmp']) mkdirSync(join(root, d), { recursive: true });
     copyFileSync('/bin/busybox', join(root, 'bin/busybox'));
-    copyFileSync(ko, join(root, 'lib/modules/e1000.ko'));
+    for (const m of INSTALLER_MODULES) {
+      const ko = execFileSync('find', [extract, '-name', `${m}.ko`], { encoding: 'utf8' }).trim().split('\n')[0];
+      if (!ko) throw new Error(`${m}.ko not found in the Debian installer initrd`);
+      copyFileSync(ko, join(root, `lib/modules/${m}.ko`));
+    }
+    writeFileSync(join(root, 'lib/modules/load-order'), INSTALLER_MODULES.join('\n') + '\n');
     copyFileSync(join(installerDir, 'init'), join(root, 'init'));
     copyFileSync(join(installerDir, 'udhcpc-script'), join(root, 'bin/udhcpc-script'));
     chmodSync(join(root, 'init'), 0o755);
@@ -119,6 +134,12 @@ export interface LabOptions {
   dnsmasqTftpRoot?: string;
   /** Which lab network (default LAB). */
   net?: LabNetwork;
+  /**
+   * Machines whose firmware is a plain PXE client (OVMF's own PXE, no iPXE ROM): DHCP hands them this iPXE binary
+   * over TFTP first, and then, when iPXE asks again (it sends option 175 and user-class "iPXE"), ipxeBootURL. That
+   * check is what breaks the loop a chainloading setup would otherwise have.
+   */
+  plainPxe?: { macs: string[]; firstStageFile: string };
 }
 
 export function teardownLab(net: LabNetwork = LAB): void {
@@ -152,12 +173,20 @@ export async function startLab(options: LabOptions): Promise<Lab> {
     '--no-daemon', '--port=0', '--interface=br0', '--bind-interfaces', '--except-interface=lo',
     `--dhcp-range=${net.rangeStart},${net.rangeEnd},255.255.255.0,1h`,
     '--dhcp-leasefile=' + join(dir, 'leases'), '--log-dhcp', `--log-facility=${dhcpLog}`,
+    // iPXE announces itself both ways: option 175 (its encapsulated settings) and user-class "iPXE".
     '--dhcp-match=set:ipxe,175',
+    '--dhcp-userclass=set:ipxe,iPXE',
   ];
   const tftpServer = options.dnsmasqTftpRoot ? net.dhcpIP : net.hostIP;
   if (options.dnsmasqTftpRoot) args.push('--enable-tftp', `--tftp-root=${options.dnsmasqTftpRoot}`, '--user=root');
-  if (options.forceTftp) args.push(`--dhcp-boot=${options.tftpBootFile},,${tftpServer}`);
-  else args.push(`--dhcp-boot=tag:ipxe,${options.ipxeBootURL}`, `--dhcp-boot=tag:!ipxe,${options.tftpBootFile},,${tftpServer}`);
+  // With plain-PXE machines, every other rule applies only to the rest (tags make the rules exclusive).
+  const others = options.plainPxe ? 'tag:!plainpxe,' : '';
+  if (options.forceTftp) args.push(`--dhcp-boot=${others}${options.tftpBootFile},,${tftpServer}`);
+  else args.push(`--dhcp-boot=${others}tag:ipxe,${options.ipxeBootURL}`, `--dhcp-boot=${others}tag:!ipxe,${options.tftpBootFile},,${tftpServer}`);
+  if (options.plainPxe) {
+    for (const mac of options.plainPxe.macs) args.push(`--dhcp-host=${mac},set:plainpxe`);
+    args.push(`--dhcp-boot=tag:plainpxe,tag:!ipxe,${options.plainPxe.firstStageFile},,${tftpServer}`, `--dhcp-boot=tag:plainpxe,tag:ipxe,${options.ipxeBootURL}`);
+  }
   const dnsmasq: ChildProcess = spawn('ip', ['netns', 'exec', net.ns, 'dnsmasq', ...args], { stdio: 'ignore' });
   await new Promise((r) => setTimeout(r, 500));
   if (dnsmasq.exitCode !== null) throw new Error(`dnsmasq exited: ${readFileSync(dhcpLog, 'utf8')}`);
@@ -184,15 +213,29 @@ export interface VmRun {
  */
 export async function bootVm(
   mac: string,
-  options: { timeoutMs: number; until?: () => Promise<boolean>; net?: LabNetwork; onSerial?: (text: string, ms: number) => void },
+  options: { timeoutMs: number; until?: () => Promise<boolean>; net?: LabNetwork; onSerial?: (text: string, ms: number) => void; firmware?: 'bios' | 'uefi' },
 ): Promise<VmRun> {
   let serial = '';
+  const netdev = ['-netdev', 'tap,id=n0,ifname=tap0,script=no,downscript=no'];
+  let machine: string[];
+  let varsDir: string | undefined;
+  if (options.firmware === 'uefi') {
+    // OVMF with EDK2's own network stack on a virtio NIC and no option ROM: a plain UEFI PXE client, no iPXE in it.
+    varsDir = mkdtempSync(join(tmpdir(), 'anvil-ovmf-'));
+    copyFileSync(OVMF.vars, join(varsDir, 'vars.fd'));
+    machine = [
+      '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF.code}`,
+      '-drive', `if=pflash,format=raw,unit=1,file=${join(varsDir, 'vars.fd')}`,
+      ...netdev, '-device', `virtio-net-pci,netdev=n0,mac=${mac},romfile=`,
+    ];
+  } else {
+    // SeaBIOS with QEMU's e1000 option ROM, which is iPXE itself.
+    machine = ['-boot', 'n', ...netdev, '-device', `e1000,netdev=n0,mac=${mac}`];
+  }
   const started = performance.now();
-  const qemu = spawn(
-    'ip',
-    ['netns', 'exec', (options.net ?? LAB).ns, 'qemu-system-x86_64', '-m', '512', '-nographic', '-boot', 'n', '-no-reboot', '-netdev', 'tap,id=n0,ifname=tap0,script=no,downscript=no', '-device', `e1000,netdev=n0,mac=${mac}`],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const qemu = spawn('ip', ['netns', 'exec', (options.net ?? LAB).ns, 'qemu-system-x86_64', '-m', '512', '-nographic', '-no-reboot', ...machine], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const output = (d: Buffer): void => {
     serial += d.toString('latin1');
     options.onSerial?.(serial, performance.now() - started);
@@ -214,5 +257,7 @@ export async function bootVm(
     if (options.until && (await options.until())) break;
   }
   if (!done) qemu.kill('SIGKILL');
-  return { exitCode: await exited, serial, ms };
+  const exitCode = await exited;
+  if (varsDir) rmSync(varsDir, { recursive: true, force: true });
+  return { exitCode, serial, ms };
 }

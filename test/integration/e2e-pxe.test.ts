@@ -17,13 +17,17 @@ import { HostType } from '../harness/installer-sim.js';
 import { startBootServer, type RunningProcess } from '../harness/processes.js';
 import { startPostgres, type RunningPostgres } from '../harness/postgres.js';
 import { openHistoryStore } from '../../shared/src/db/open.js';
-import { LAB, bootVm, buildTestInstaller, labMissing, startLab, type Lab } from '../harness/pxe-lab.js';
+import { LAB, bootVm, buildTestInstaller, labMissing, ovmfMissing, startLab, type Lab } from '../harness/pxe-lab.js';
 
 jest.setTimeout(900_000);
 
 type Host = BareMetalHost & KubeObject;
 const ns = 'e2e';
 const MAC = '52:54:00:12:34:56';
+/** The plain-PXE machine: UEFI firmware (OVMF) whose PXE client is EDK2's, not iPXE. */
+const UEFI_MAC = '52:54:00:12:34:57';
+/** The iPXE binary a plain PXE client chainloads (the UEFI counterpart of undionly.kpxe), from anvil's TFTP root. */
+const FIRST_STAGE = 'snponly.efi';
 const HASH = '$6$exDY1mhS4KUYCE/2$zmn9ToZwTKLhCw.b4/b.ZRTIZM30JZ4QrOQ2aOXJ8yk96xpcCof0kxKwuX1kqLG/ygbJ1f8wxED22bTL4F46P0';
 const missing = labMissing();
 
@@ -74,8 +78,15 @@ const missing = labMissing();
     pgServer = await startPostgres();
     databaseUrl = await pgServer.createDatabase('anvil_e2e');
     const port = await freePort();
-    // DHCP sends every client to anvil's TFTP for boot.ipxe (the entry script), which chains to anvil's HTTP.
-    lab = await startLab({ ipxeBootURL: `http://${LAB.hostIP}:${port}/boot.ipxe`, tftpBootFile: 'boot.ipxe', forceTftp: true });
+    // DHCP sends the BIOS VM (whose ROM is iPXE) to anvil's TFTP for boot.ipxe (the entry script), which chains to
+    // anvil's HTTP. The UEFI VM is a plain PXE client: snponly.efi over anvil's TFTP first, then, once iPXE runs and
+    // asks again with its user-class, the entry script over HTTP.
+    lab = await startLab({
+      ipxeBootURL: `http://${LAB.hostIP}:${port}/boot.ipxe`,
+      tftpBootFile: 'boot.ipxe',
+      forceTftp: true,
+      plainPxe: { macs: [UEFI_MAC], firstStageFile: FIRST_STAGE },
+    });
     boot = await startBootServer({ kubeconfig: cp.kubeconfigPath, host: LAB.hostIP, port, tftpPort: 69, extraArgs: ['--database-url', databaseUrl] });
 
     await client.create(CoreResources.secret, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'creds', namespace: ns }, stringData: { hash: HASH } });
@@ -181,5 +192,64 @@ const missing = labMissing();
     }
     const tftpMetrics = await (await fetch(`${boot.url}/metrics`)).text();
     expect(tftpMetrics).toMatch(/anvil_tftp_transfers_total\{result="ok"\} [1-9]/);
+  });
+
+  const uefiMissing = ovmfMissing();
+  (uefiMissing && !process.env.CI ? it.skip : it)(`plain PXE: a UEFI firmware without iPXE chainloads ${FIRST_STAGE} from anvil's TFTP, and its second DHCP gets the script${uefiMissing ? ` (skipped: ${uefiMissing})` : ''}`, async () => {
+    if (uefiMissing) throw new Error(uefiMissing);
+    const getUefiHost = async () => (await client.get<Host>(HostType, { namespace: ns, name: 'vm-uefi' }))!;
+    await client.create(HostType, {
+      apiVersion: 'anvil.dev/v1alpha1',
+      kind: 'BareMetalHost',
+      metadata: { name: 'vm-uefi', namespace: ns },
+      spec: { bootMACAddress: UEFI_MAC, bootMode: 'UEFI', hostname: 'vm-uefi', templateRef: { name: 'test-installer' }, secretRefs: [{ name: 'creds', key: 'hash', variable: 'hash' }], provisioning: { revision: 1, timeoutSeconds: 600 } },
+    });
+    await waitFor('vm-uefi Provisioning', async () => ((await getUefiHost()).status?.state === 'Provisioning' ? true : undefined), 60_000, 250);
+
+    const run = await bootVm(UEFI_MAC, { timeoutMs: 300_000, firmware: 'uefi' });
+    const context = () => `\n--- serial\n${run.serial.slice(-3000)}\n--- boot-server\n${boot.logs().slice(-3000)}\n--- dhcp\n${lab.dhcpLog().slice(-3000)}`;
+    if (!run.serial.includes('ANVIL-INSTALLER: reported')) throw new Error(`UEFI boot: the installer did not report${context()}`);
+    expect(run.serial).toContain('Start PXE over IPv4'); // EDK2's PXE client, not an iPXE ROM
+    expect(run.serial).toContain('ANVIL-INSTALLER: seed ok');
+    const h = await waitFor('vm-uefi Provisioned', async () => {
+      const x = await getUefiHost();
+      return x.status?.state === 'Provisioned' ? x : undefined;
+    }, 60_000, 250);
+    expect(h.status?.currentInstall).toMatchObject({ attempt: 1, result: 'SUCCESS' });
+    console.log(`plain-PXE UEFI VM: QEMU start -> installer done and powered off in ${(run.ms / 1000).toFixed(1)} s (printed, not asserted)`);
+
+    // The DHCP conversation, per transaction: the firmware's (no user-class) was handed the iPXE binary over TFTP;
+    // iPXE's (user-class iPXE, option 175) was handed the HTTP entry script, so it did not load itself again.
+    const transactions = new Map<string, string[]>();
+    for (const line of lab.dhcpLog().split('\n')) {
+      const m = /dnsmasq-dhcp\[\d+\]: (\d+) (.*)$/.exec(line);
+      if (m) transactions.set(m[1]!, [...(transactions.get(m[1]!) ?? []), m[2]!]);
+    }
+    const ours = [...transactions.values()].filter((lines) => lines.some((l) => l.includes(UEFI_MAC)));
+    const bootfiles = (lines: string[]) => lines.flatMap((l) => /^sent size: *\d+ option: 67 bootfile-name +(\S+)/.exec(l)?.[1] ?? []);
+    const firmware = ours.filter((lines) => !lines.some((l) => l.startsWith('user class: iPXE')));
+    const ipxe = ours.filter((lines) => lines.some((l) => l.startsWith('user class: iPXE')));
+    expect({ firmware: firmware.length > 0, ipxe: ipxe.length > 0 }).toEqual({ firmware: true, ipxe: true });
+    expect(new Set(firmware.flatMap(bootfiles))).toEqual(new Set([FIRST_STAGE]));
+    expect(new Set(ipxe.flatMap(bootfiles))).toEqual(new Set([`http://${LAB.hostIP}:${new URL(boot.url).port}/boot.ipxe`]));
+    expect(firmware.some((lines) => lines.some((l) => l.includes('vendor class: PXEClient:Arch:00007')))).toBe(true); // x86-64 UEFI PXE
+    // anvil's TFTP served the whole binary, and its HTTP served the scripts.
+    expect(boot.logs()).toMatch(new RegExp(`"file":"/?${FIRST_STAGE.replace('.', '\\.')}"[^\n]*"result":"ok"`));
+    expect(h.status?.lastBootRequest).toBeDefined();
+
+    // The next boot of the UEFI machine is told to boot from its disk (exit to the firmware): no reinstall loop.
+    const since = Date.now();
+    await bootVm(UEFI_MAC, {
+      firmware: 'uefi',
+      timeoutMs: 180_000,
+      until: async () => {
+        const b = (await getUefiHost()).status?.lastBootRequest;
+        return !!b && b.served === 'LocalBootScript' && Date.parse(b.time) > since;
+      },
+    });
+    const after = await getUefiHost();
+    expect(after.status?.lastBootRequest?.served).toBe('LocalBootScript');
+    expect(after.status?.state).toBe('Provisioned');
+    expect(after.status?.currentInstall?.attempt).toBe(1);
   });
 });
