@@ -77,17 +77,30 @@ async function scale(ctx: BenchContext, n: number, quietSeconds: number): Promis
     let settledAt = 0;
     const { resourceVersion } = await client.list(HostType, { namespace: NAMESPACE, limit: 1 });
     const t0 = performance.now();
-    const watch = client.watch<Host>(HostType, { namespace: NAMESPACE, resourceVersion }, (ev) => {
-      if (ev.type !== 'ADDED' && ev.type !== 'MODIFIED') return;
-      const name = ev.object.metadata.name!;
-      if (ev.object.status?.state) withState.add(name);
-      if (settled(ev.object)) done.add(name);
-      if (!firstStateAt && withState.size === n) firstStateAt = performance.now();
-      if (!settledAt && done.size === n) settledAt = performance.now();
-    });
-    watchStop.push(() => watch.stop());
-    let watchEnded = false;
-    void watch.done.then(() => (watchEnded = true));
+    // The API server may close a watch (e.g. a consumer it finds too slow while it is busy): resume from the last
+    // resourceVersion seen, like an informer; only a watch that cannot resume (410 Gone) fails the benchmark.
+    let lastRV = resourceVersion;
+    let watchEnded: string | undefined;
+    const startWatch = (): void => {
+      const watch = client.watch<Host>(HostType, { namespace: NAMESPACE, resourceVersion: lastRV, allowWatchBookmarks: true }, (ev) => {
+        if (ev.object.metadata?.resourceVersion) lastRV = ev.object.metadata.resourceVersion;
+        if (ev.type !== 'ADDED' && ev.type !== 'MODIFIED') return;
+        const name = ev.object.metadata.name!;
+        if (ev.object.status?.state) withState.add(name);
+        if (settled(ev.object)) done.add(name);
+        if (!firstStateAt && withState.size === n) firstStateAt = performance.now();
+        if (!settledAt && done.size === n) settledAt = performance.now();
+      });
+      watchStop.push(() => watch.stop());
+      void watch.done.then((err) => {
+        if (stopped) return;
+        if (err && /410|Gone|too old/i.test(err.message)) watchEnded = err.message;
+        else startWatch();
+      });
+    };
+    let stopped = false;
+    watchStop.push(() => (stopped = true));
+    startWatch();
 
     const before = auditCount(auditLog, 0);
     const sampler = memorySampler(operator.server.pid, 250);
@@ -96,7 +109,7 @@ async function scale(ctx: BenchContext, n: number, quietSeconds: number): Promis
     const deadline = Date.now() + (ctx.quick ? 120_000 : 1_800_000);
     let lastLog = Date.now();
     while (!settledAt) {
-      if (watchEnded) throw new Error('the benchmark\'s watch of the hosts ended early');
+      if (watchEnded) throw new Error(`the benchmark's watch of the hosts ended and cannot resume: ${watchEnded}`);
       if (Date.now() > deadline) throw new Error(`${n} hosts: only ${withState.size} have a state and ${done.size} are settled after ${((performance.now() - t0) / 1000).toFixed(0)} s`);
       if (Date.now() - lastLog > 10_000) {
         ctx.log(`operator-scale ${n}: ${withState.size} with a state, ${done.size} settled after ${((performance.now() - t0) / 1000).toFixed(0)} s`);
