@@ -8,7 +8,7 @@ import type { Manager } from '../runtime/manager.js';
 import type { Request } from '../runtime/reconciler.js';
 import { AutoinstallTemplateReconciler } from './autoinstalltemplate/controller.js';
 import { BareMetalHostReconciler, BareMetalHostType, hostChangeMatters } from './baremetalhost/controller.js';
-import { HOST_MAC_INDEX, KubeHostPorts, hostMacIndex } from './baremetalhost/kube-ports.js';
+import { HOST_MAC_INDEX, HOST_SECRET_INDEX, KubeHostPorts, hostMacIndex, hostSecretIndex } from './baremetalhost/kube-ports.js';
 import { AutoinstallTemplateType, makeHostRender } from './baremetalhost/render-host.js';
 import { PowerReconciler, powerChangeMatters } from './power/controller.js';
 import { KubePowerPorts } from './power/kube-ports.js';
@@ -47,8 +47,12 @@ export function registerControllers(manager: Manager, deps: ControllerDeps): str
   const hosts = manager.informer<Host>(BareMetalHostType);
   const templates = manager.informer<Template>(AutoinstallTemplateType);
   const bootConfigs = manager.informer<KubeObject>(CoreResources.secret, { labelSelector: `${BOOT_CONFIG_LABEL}=true` });
+  // Only the metadata of the Secrets hosts may reference (never their values, never anvil's own boot configs): a
+  // Secret's resourceVersion tells whether a host must be rendered again, and its changes re-validate the hosts.
+  const referencedSecrets = manager.informer<KubeObject>(CoreResources.secret, { labelSelector: `${BOOT_CONFIG_LABEL}!=true`, metadataOnly: true });
   const client = manager.client;
   hosts.addIndex(HOST_MAC_INDEX, hostMacIndex);
+  hosts.addIndex(HOST_SECRET_INDEX, hostSecretIndex);
 
   const ports = new KubeHostPorts({
     client,
@@ -56,10 +60,10 @@ export function registerControllers(manager: Manager, deps: ControllerDeps): str
     bootConfigs,
     recorder: manager.recorder,
     bootServerURL: deps.bootServerURL,
-    render: makeHostRender({ client, templates, ...(deps.renderer ? { renderer: deps.renderer } : {}) }),
+    render: makeHostRender({ client, templates, secrets: referencedSecrets, ...(deps.renderer ? { renderer: deps.renderer } : {}) }),
   });
-  const hostsInNamespace = (obj: KubeObject): Request[] =>
-    hosts.list(obj.metadata.namespace).map((h) => ({ namespace: h.metadata.namespace!, name: h.metadata.name! }));
+  const toRequests = (list: KubeObject[]): Request[] => list.map((h) => ({ namespace: h.metadata.namespace!, name: h.metadata.name! }));
+  const hostsInNamespace = (obj: KubeObject): Request[] => toRequests(hosts.list(obj.metadata.namespace));
   const hostsSharingMac = (obj: KubeObject): Request[] => {
     const mac = (obj as Host).spec?.bootMACAddress;
     if (!mac) return [];
@@ -78,6 +82,8 @@ export function registerControllers(manager: Manager, deps: ControllerDeps): str
       { source: templates as never, map: hostsInNamespace },
       // When a host gives up a MAC (deleted, changed), the host that was refused it may now take it.
       { source: hosts as never, map: hostsSharingMac },
+      // A Secret created, changed or deleted changes what its hosts render (or whether they can).
+      { source: referencedSecrets, map: (obj) => toRequests(hosts.byIndex(HOST_SECRET_INDEX, `${obj.metadata.namespace}/${obj.metadata.name}`)) },
     ],
     updatePredicate: hostChangeMatters,
     maxConcurrentReconciles: deps.maxConcurrentReconciles,

@@ -78,8 +78,8 @@ export class Manager {
   }
 
   /** The shared cache of a kind: one informer per watched namespace (or one cluster-wide). */
-  informer<T extends KubeObject>(type: ResourceType, opts: { labelSelector?: string } = {}): InformerSet<T> {
-    const key = `${type.group}/${type.version}/${type.plural}?${opts.labelSelector ?? ''}`;
+  informer<T extends KubeObject>(type: ResourceType, opts: { labelSelector?: string; metadataOnly?: boolean } = {}): InformerSet<T> {
+    const key = `${type.group}/${type.version}/${type.plural}?${opts.labelSelector ?? ''}${opts.metadataOnly ? '#metadata' : ''}`;
     let set = this.informerSets.get(key);
     if (!set) {
       const namespaces = type.namespaced && this.options.namespaces?.length ? this.options.namespaces : [undefined];
@@ -88,6 +88,7 @@ export class Manager {
           new Informer<KubeObject>(this.options.client, type, this.options.log.child({ informer: type.plural, namespace: ns ?? '*' }), {
             ...(ns ? { namespace: ns } : {}),
             ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}),
+            ...(opts.metadataOnly ? { metadataOnly: true } : {}),
             ...(this.options.resyncPeriodMs ? { resyncPeriodMs: this.options.resyncPeriodMs } : {}),
           }),
       );

@@ -35,6 +35,8 @@ export interface BootConfig {
     iso?: { url: string; sha256: string };
     /** The host's template and the hash of what was rendered, for the install history. */
     template?: { name: string; contentHash: string };
+    /** The fingerprint of the operator's render inputs: equal inputs, no need to render again. */
+    inputsHash?: string;
   };
 }
 
@@ -57,6 +59,7 @@ const KEYS = {
   vendorData: 'vendor-data',
   assets: 'assets.json',
   template: 'template.json',
+  inputsHash: 'inputs-hash',
 } as const;
 
 export const normalizeMac = (mac: string): string => mac.trim().toLowerCase().replace(/-/g, ':');
@@ -98,6 +101,7 @@ function toStringData(c: BootConfig): Record<string, string> {
     if (i.vendorData !== undefined) d[KEYS.vendorData] = i.vendorData;
     d[KEYS.assets] = JSON.stringify({ kernel: i.kernel, initrd: i.initrd, ...(i.iso ? { iso: i.iso } : {}) });
     if (i.template) d[KEYS.template] = JSON.stringify(i.template);
+    if (i.inputsHash !== undefined) d[KEYS.inputsHash] = i.inputsHash;
   }
   return d;
 }
@@ -158,6 +162,8 @@ export function fromSecret(secret: KubeObject): BootConfig | undefined {
     };
     const template = get(KEYS.template);
     if (template) config.install.template = JSON.parse(template) as { name: string; contentHash: string };
+    const inputsHash = get(KEYS.inputsHash);
+    if (inputsHash !== undefined) config.install.inputsHash = inputsHash;
     const nc = get(KEYS.networkConfig);
     const vd = get(KEYS.vendorData);
     if (nc !== undefined) config.install.networkConfig = nc;

@@ -21,6 +21,8 @@ export interface InformerOptions {
   pageSize?: number;
   backoffInitialMs?: number;
   backoffMaxMs?: number;
+  /** Cache only metadata (PartialObjectMetadata): to learn of changes to a kind without holding its contents. */
+  metadataOnly?: boolean;
 }
 
 export interface InformerStats {
@@ -28,6 +30,15 @@ export interface InformerStats {
   watches: number;
   relistsOnGone: number;
   watchErrors: number;
+}
+
+/**
+ * Nothing reads managedFields from a cache (patches are computed without them), and they are often the largest part
+ * of an object's metadata: dropped on the way in, like controller-runtime's TransformStripManagedFields.
+ */
+function stripManagedFields<T extends KubeObject>(obj: T): T {
+  if (obj.metadata?.managedFields) delete obj.metadata.managedFields;
+  return obj;
 }
 
 export const keyOf = (obj: KubeObject): string => objectKeyString(obj.metadata.namespace, obj.metadata.name ?? '');
@@ -151,8 +162,9 @@ export class Informer<T extends KubeObject> {
         ...(this.options.labelSelector ? { labelSelector: this.options.labelSelector } : {}),
         limit: this.options.pageSize ?? 500,
         ...(cont ? { continue: cont } : {}),
+        ...(this.options.metadataOnly ? { metadataOnly: true } : {}),
       });
-      items.push(...page.items);
+      for (const item of page.items) items.push(stripManagedFields(item));
       cont = page.continue;
       rv = page.resourceVersion;
     } while (cont);
@@ -194,6 +206,7 @@ export class Informer<T extends KubeObject> {
         timeoutSeconds: Math.floor(base * (1 + Math.random())),
         ...(this.options.namespace ? { namespace: this.options.namespace } : {}),
         ...(this.options.labelSelector ? { labelSelector: this.options.labelSelector } : {}),
+        ...(this.options.metadataOnly ? { metadataOnly: true } : {}),
       },
       (event) => this.onEvent(event),
     );
@@ -202,7 +215,7 @@ export class Informer<T extends KubeObject> {
   }
 
   private onEvent(event: WatchEvent<T>): void {
-    const obj = event.object;
+    const obj = stripManagedFields(event.object);
     const rv = obj.metadata?.resourceVersion;
     if (event.type === 'BOOKMARK') {
       if (rv) this.resourceVersion = rv;

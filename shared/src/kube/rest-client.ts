@@ -20,6 +20,10 @@ import type {
   WatchOptions,
 } from './types.js';
 
+// Metadata-only list and watch (what client-go's metadata informers use): the server sends PartialObjectMetadata.
+const METADATA_ACCEPT = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
+const METADATA_LIST_ACCEPT = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
+
 const PATCH_CONTENT_TYPES: Record<PatchType, string> = {
   merge: 'application/merge-patch+json',
   json: 'application/json-patch+json',
@@ -57,10 +61,10 @@ export class RestKubeClient implements KubeClient {
     poolConnections(kc);
   }
 
-  private async prepare(method: HttpMethod, url: URL): Promise<{ headers: Record<string, string>; dispatcher?: Dispatcher }> {
+  private async prepare(method: HttpMethod, url: URL, accept = 'application/json'): Promise<{ headers: Record<string, string>; dispatcher?: Dispatcher }> {
     const ctx = new RequestContext(url.toString(), method);
     await this.kc.applySecurityAuthentication(ctx);
-    const headers: Record<string, string> = { ...ctx.getHeaders(), Accept: 'application/json' };
+    const headers: Record<string, string> = { ...ctx.getHeaders(), Accept: accept };
     if (this.options.userAgent) headers['User-Agent'] = this.options.userAgent;
     const dispatcher = ctx.getDispatcher() as Dispatcher | undefined;
     return dispatcher ? { headers, dispatcher } : { headers };
@@ -79,9 +83,10 @@ export class RestKubeClient implements KubeClient {
     url: URL,
     body?: unknown,
     contentType = 'application/json',
+    accept?: string,
   ): Promise<T> {
     this.options.onRequest?.(verb, type);
-    const { headers, dispatcher } = await this.prepare(method, url);
+    const { headers, dispatcher } = await this.prepare(method, url, accept);
     const init: Parameters<typeof fetch>[1] = { method, headers, signal: AbortSignal.timeout(this.timeoutMs) };
     if (dispatcher) init.dispatcher = dispatcher;
     if (body !== undefined) {
@@ -116,6 +121,9 @@ export class RestKubeClient implements KubeClient {
       type,
       HttpMethod.GET,
       url,
+      undefined,
+      undefined,
+      options.metadataOnly ? METADATA_LIST_ACCEPT : undefined,
     );
     const apiVersion = type.group ? `${type.group}/${type.version}` : type.version;
     // List items come without apiVersion/kind; fill them so cached objects are self-describing.
@@ -141,7 +149,7 @@ export class RestKubeClient implements KubeClient {
     this.options.onRequest?.('watch', type);
     const done = (async (): Promise<Error | undefined> => {
       try {
-        const { headers, dispatcher } = await this.prepare(HttpMethod.GET, url);
+        const { headers, dispatcher } = await this.prepare(HttpMethod.GET, url, options.metadataOnly ? METADATA_ACCEPT : undefined);
         const init: Parameters<typeof fetch>[1] = { method: 'GET', headers, signal: controller.signal };
         if (dispatcher) init.dispatcher = dispatcher;
         const res = await fetch(url, init);

@@ -53,6 +53,8 @@ export interface ListOptions {
   limit?: number;
   continue?: string;
   resourceVersion?: string;
+  /** Only metadata (PartialObjectMetadata): labels, annotations, resourceVersion... never data or spec. */
+  metadataOnly?: boolean;
 }
 
 export interface ListResult<T> {
@@ -76,6 +78,8 @@ export interface WatchOptions {
   allowWatchBookmarks?: boolean;
   /** Server-side timeout; the server ends the watch cleanly after this many seconds. */
   timeoutSeconds?: number;
+  /** Only metadata (PartialObjectMetadata), as for ListOptions. */
+  metadataOnly?: boolean;
 }
 
 export interface WatchHandle {

@@ -1,7 +1,7 @@
 // In-memory HostPorts: the fixture implementation for unit tests and demos (like metal3's fixture provisioner).
 import type { BareMetalHost } from '../../../../shared/src/api/index.js';
-import { macDashed, normalizeMac, sha256Hex, type BootConfig } from '../../../../shared/src/bootconfig/boot-config.js';
-import type { HostPorts, HostUrls, InstallIdentity, RenderOutcome } from './ports.js';
+import { bootConfigHash, macDashed, normalizeMac, sha256Hex, type BootConfig } from '../../../../shared/src/bootconfig/boot-config.js';
+import { validationIdentity, type HostPorts, type HostUrls, type InstallIdentity, type RenderOutcome, type ValidationOutcome } from './ports.js';
 
 export class FixtureHostPorts implements HostPorts {
   readonly published = new Map<string, BootConfig>();
@@ -18,11 +18,26 @@ export class FixtureHostPorts implements HostPorts {
       contentHash: sha256Hex(`${host.metadata.name}${install.token}`),
     },
   });
+  /** What renderInputs returns; undefined (the default) means every publish renders. */
+  inputs: (host: BareMetalHost, install: InstallIdentity) => string | undefined = () => undefined;
+  renders = 0;
   private ids = 0;
   private tokens = 0;
 
   async render(host: BareMetalHost, install: InstallIdentity): Promise<RenderOutcome> {
-    return this.renderOutcome(host, install);
+    this.renders++;
+    const outcome = this.renderOutcome(host, install);
+    const inputsHash = this.inputs(host, install);
+    return outcome.ok && inputsHash !== undefined ? { ok: true, rendered: { ...outcome.rendered, inputsHash } } : outcome;
+  }
+
+  renderInputs(host: BareMetalHost, install: InstallIdentity): string | undefined {
+    return this.inputs(host, install);
+  }
+
+  async validate(host: BareMetalHost): Promise<ValidationOutcome> {
+    const outcome = await this.render(host, validationIdentity(host));
+    return outcome.ok ? { ok: true, templateChain: outcome.rendered.templateChain } : outcome;
   }
 
   urls(host: BareMetalHost, token: string): HostUrls {
@@ -37,7 +52,7 @@ export class FixtureHostPorts implements HostPorts {
 
   async publishBootConfig(host: BareMetalHost, config: BootConfig): Promise<{ secretName: string; hash: string }> {
     this.published.set(`${host.metadata.namespace}/${host.metadata.name}`, config);
-    return { secretName: `${host.metadata.name}-bootconfig`, hash: `sha256:${sha256Hex(JSON.stringify(config))}` };
+    return { secretName: `${host.metadata.name}-bootconfig`, hash: bootConfigHash(config) };
   }
 
   async deleteBootConfig(host: BareMetalHost): Promise<void> {

@@ -15,9 +15,18 @@ import { CoreResources, isAlreadyExists, isNotFound, type KubeClient, type KubeO
 import type { CacheReader, IndexedCacheReader } from '../../../../shared/src/kube/cache.js';
 import type { EventRecorder } from '../../runtime/events.js';
 import { setControllerReference } from '../../runtime/owner-references.js';
-import type { HostPorts, HostUrls, InstallIdentity, RenderOutcome } from './ports.js';
+import { validationIdentity, type HostPorts, type HostUrls, type InstallIdentity, type RenderOutcome, type ValidationOutcome } from './ports.js';
 
-export type HostRenderFn = (host: BareMetalHost, install: InstallIdentity, urls: HostUrls) => Promise<RenderOutcome>;
+/** Renders a host, and fingerprints what a render would read (see HostPorts.renderInputs). */
+export interface HostRenderer {
+  render(host: BareMetalHost, install: InstallIdentity, urls: HostUrls): Promise<RenderOutcome>;
+  inputsHash(host: BareMetalHost, install: InstallIdentity, urls: HostUrls): string | undefined;
+}
+
+/** Validations remembered (by host uid) while their inputs are unchanged; beyond this many the oldest is forgotten. */
+const MAX_REMEMBERED_VALIDATIONS = 100_000;
+/** Outcomes that depend on the machine's load, not only on the inputs: never remembered. */
+const UNSTABLE_REASONS = new Set(['RenderTimeout', 'RenderTooLarge']);
 
 export interface KubeHostPortsDeps {
   client: KubeClient;
@@ -25,7 +34,7 @@ export interface KubeHostPortsDeps {
   hosts: IndexedCacheReader<BareMetalHost & KubeObject>;
   bootConfigs: CacheReader<KubeObject>;
   recorder: EventRecorder;
-  render: HostRenderFn;
+  render: HostRenderer;
   /** Base URL machines reach the boot-server at, e.g. http://10.0.0.2:8080 */
   bootServerURL: string;
 }
@@ -34,11 +43,39 @@ export interface KubeHostPortsDeps {
 export const HOST_MAC_INDEX = 'bootMAC';
 export const hostMacIndex = (host: BareMetalHost): string[] => (host.spec?.bootMACAddress ? [normalizeMac(host.spec.bootMACAddress)] : []);
 
+/** Hosts by the Secrets they reference, as `namespace/name`: a changed Secret re-validates them. */
+export const HOST_SECRET_INDEX = 'secretRef';
+export const hostSecretIndex = (host: BareMetalHost): string[] => [...new Set((host.spec?.secretRefs ?? []).map((r) => `${host.metadata.namespace}/${r.name}`))];
+
 export class KubeHostPorts implements HostPorts {
+  private readonly validations = new Map<string, { inputs: string; outcome: ValidationOutcome }>();
+
   constructor(private readonly deps: KubeHostPortsDeps) {}
 
   render(host: BareMetalHost, install: InstallIdentity): Promise<RenderOutcome> {
-    return this.deps.render(host, install, this.urls(host, install.token));
+    return this.deps.render.render(host, install, this.urls(host, install.token));
+  }
+
+  renderInputs(host: BareMetalHost, install: InstallIdentity): string | undefined {
+    return this.deps.render.inputsHash(host, install, this.urls(host, install.token));
+  }
+
+  async validate(host: BareMetalHost): Promise<ValidationOutcome> {
+    const identity = validationIdentity(host);
+    const key = host.metadata.uid ?? `${host.metadata.namespace}/${host.metadata.name}`;
+    const inputs = this.renderInputs(host, identity);
+    const known = this.validations.get(key);
+    if (inputs !== undefined && known?.inputs === inputs) return known.outcome;
+    const rendered = await this.render(host, identity);
+    const outcome: ValidationOutcome = rendered.ok ? { ok: true, templateChain: rendered.rendered.templateChain } : rendered;
+    if (inputs !== undefined && (outcome.ok || !UNSTABLE_REASONS.has(outcome.reason))) {
+      this.validations.delete(key);
+      if (this.validations.size >= MAX_REMEMBERED_VALIDATIONS) this.validations.delete(this.validations.keys().next().value!);
+      this.validations.set(key, { inputs, outcome });
+    } else {
+      this.validations.delete(key);
+    }
+    return outcome;
   }
 
   urls(host: BareMetalHost, token: string): HostUrls {
@@ -79,6 +116,7 @@ export class KubeHostPorts implements HostPorts {
   }
 
   async deleteBootConfig(host: BareMetalHost): Promise<void> {
+    this.validations.delete(host.metadata.uid ?? `${host.metadata.namespace}/${host.metadata.name}`);
     try {
       await this.deps.client.delete(CoreResources.secret, { namespace: host.metadata.namespace, name: bootConfigSecretName(host.metadata.name!) });
     } catch (err) {

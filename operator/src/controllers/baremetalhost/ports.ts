@@ -12,9 +12,21 @@ export interface RenderedHost {
   boot: { kernel: { url: string; sha256: string }; initrd: { url: string; sha256: string }; iso?: { url: string; sha256: string } };
   templateChain: string[];
   contentHash: string;
+  /** The fingerprint of the inputs this was rendered from (see HostPorts.renderInputs), when they can be known. */
+  inputsHash?: string;
 }
 
-export type RenderOutcome = { ok: true; rendered: RenderedHost } | { ok: false; errorType: BareMetalHostErrorType; reason: string; message: string };
+export type RenderFailure = { ok: false; errorType: BareMetalHostErrorType; reason: string; message: string };
+export type RenderOutcome = { ok: true; rendered: RenderedHost } | RenderFailure;
+export type ValidationOutcome = { ok: true; templateChain: string[] } | RenderFailure;
+
+/** The identity a validation renders with: the host's revision, placeholders for the attempt's own values. */
+export const validationIdentity = (host: BareMetalHost): InstallIdentity => ({
+  revision: host.spec.provisioning?.revision ?? 0,
+  attempt: 1,
+  installationId: 'validation',
+  token: 'validation',
+});
 
 export interface InstallIdentity {
   revision: number;
@@ -30,8 +42,16 @@ export interface HostUrls {
 }
 
 export interface HostPorts {
-  /** Renders everything the host would receive for this install (or a dry run with a placeholder identity). */
+  /** Renders everything the host would receive for this install. */
   render(host: BareMetalHost, install: InstallIdentity): Promise<RenderOutcome>;
+  /**
+   * A fingerprint of everything a render for this identity reads (the host, its template chain, the versions of its
+   * Secrets, anvil's URLs), from caches only: equal fingerprints render the same boot config. Undefined when the
+   * inputs cannot be known without reading them (then every render is done).
+   */
+  renderInputs(host: BareMetalHost, install: InstallIdentity): string | undefined;
+  /** Whether the host's template chain renders for it (a dry run with validationIdentity). */
+  validate(host: BareMetalHost): Promise<ValidationOutcome>;
   urls(host: BareMetalHost, token: string): HostUrls;
   /** The boot config currently published for the host, if any (from the cache). */
   publishedBootConfig(host: BareMetalHost): BootConfig | undefined;

@@ -1,12 +1,14 @@
 // Renders a host's boot config from the API server's view: the template chain from the cache, the referenced
-// Secret values fetched on demand (never logged, never put in status), anvil's URLs for the host.
+// Secret values fetched on demand (never logged, never put in status, never kept), anvil's URLs for the host.
+// Also fingerprints those inputs from the caches alone, so an unchanged host is not rendered again.
 import { AUTOINSTALLTEMPLATE_KIND, AUTOINSTALLTEMPLATE_PLURAL, GROUP, VERSION, type AutoinstallTemplate, type BareMetalHost } from '../../../../shared/src/api/index.js';
 import { assetURL } from '../../../../shared/src/bootconfig/boot-config.js';
 import { CoreResources, type KubeClient, type KubeObject, type ResourceType } from '../../../../shared/src/kube/index.js';
 import type { CacheReader } from '../../../../shared/src/kube/cache.js';
 import { RenderError, renderBootConfig, resolveTemplate, type TemplateRenderer } from '../../render/index.js';
-import type { HostRenderFn } from './kube-ports.js';
-import type { RenderOutcome } from './ports.js';
+import { canonicalJson, sha256Hex } from '../../render/chain.js';
+import type { HostRenderer } from './kube-ports.js';
+import type { HostUrls, InstallIdentity, RenderOutcome } from './ports.js';
 
 export const AutoinstallTemplateType: ResourceType = { group: GROUP, version: VERSION, kind: AUTOINSTALLTEMPLATE_KIND, plural: AUTOINSTALLTEMPLATE_PLURAL, namespaced: true };
 
@@ -15,8 +17,16 @@ type SecretObject = KubeObject & { data?: Record<string, string> };
 export interface HostRenderDeps {
   client: KubeClient;
   templates: CacheReader<AutoinstallTemplate & KubeObject>;
+  /**
+   * The metadata of the Secrets hosts reference (a metadata-only cache): their versions go into the inputs
+   * fingerprint. Without it the inputs cannot be known and every render is done.
+   */
+  secrets?: CacheReader<KubeObject>;
   renderer?: TemplateRenderer;
 }
+
+/** Bumped when the rendering itself changes in a way that must re-render hosts whose inputs did not change. */
+const RENDER_INPUTS_VERSION = 1;
 
 const decode = (b64: string): string => Buffer.from(b64, 'base64').toString('utf8');
 
@@ -47,7 +57,37 @@ const REASONS: Record<string, string> = {
   validation: 'InvalidInstallerConfig',
 };
 
-export function makeHostRender(deps: HostRenderDeps): HostRenderFn {
+/**
+ * The fingerprint of a render's inputs: the host's identity, metadata and spec, the template chain's content hash (or
+ * why it does not resolve), the uid and resourceVersion of each referenced Secret, the install identity and URLs.
+ */
+function inputsHash(deps: HostRenderDeps, host: BareMetalHost, install: InstallIdentity, urls: HostUrls): string | undefined {
+  const secretsCache = deps.secrets;
+  if (!secretsCache) return undefined;
+  const namespace = host.metadata.namespace;
+  const templateName = host.spec.templateRef?.name;
+  let template: string;
+  try {
+    template = templateName ? resolveTemplate(templateName, (name) => deps.templates.get(namespace, name)?.spec).contentHash : '';
+  } catch (err) {
+    template = `error: ${err instanceof Error ? err.message : String(err)}`;
+  }
+  const secrets = (host.spec.secretRefs ?? []).map((ref) => {
+    const meta = secretsCache.get(namespace, ref.name)?.metadata;
+    return meta ? `${ref.name}:${meta.uid}@${meta.resourceVersion}` : `${ref.name}:absent`;
+  });
+  const { name, uid, labels, annotations } = host.metadata;
+  return sha256Hex(canonicalJson({ v: RENDER_INPUTS_VERSION, host: { namespace, name, uid, labels, annotations, spec: host.spec }, template, secrets, install, urls }));
+}
+
+export function makeHostRender(deps: HostRenderDeps): HostRenderer {
+  return {
+    render: makeRender(deps),
+    inputsHash: (host, install, urls) => inputsHash(deps, host, install, urls),
+  };
+}
+
+function makeRender(deps: HostRenderDeps): HostRenderer['render'] {
   // A reconcile renders a host up to twice (validation, then the attempt) from its own copy of the host: the Secrets
   // are read once per copy, so once per reconcile, and a changed Secret is seen by the next reconcile.
   const secretsPerHostCopy = new WeakMap<BareMetalHost, ReturnType<typeof secretValues>>();
@@ -66,6 +106,8 @@ export function makeHostRender(deps: HostRenderDeps): HostRenderFn {
     if (!templateName) return { ok: false, errorType: 'ValidationError', reason: 'NoTemplate', message: 'spec.templateRef is not set' };
     const lookup = (name: string) => deps.templates.get(host.metadata.namespace, name)?.spec;
     try {
+      // Fingerprinted before reading anything: a Secret that changes during the render makes the next one differ.
+      const fingerprint = inputsHash(deps, host, install, urls);
       const template = resolveTemplate(templateName, lookup);
       const secrets = await secretsOf(host);
       if ('missing' in secrets) return { ok: false, errorType: 'ValidationError', reason: 'SecretNotFound', message: secrets.missing };
@@ -90,6 +132,7 @@ export function makeHostRender(deps: HostRenderDeps): HostRenderFn {
           boot: rendered.boot,
           templateChain: rendered.templateChain,
           contentHash: rendered.contentHash,
+          ...(fingerprint !== undefined ? { inputsHash: fingerprint } : {}),
         },
       };
     } catch (err) {

@@ -203,4 +203,34 @@ describe('BareMetalHost state machine', () => {
     await sim.step();
     expect(sim.status.state).toBe('Provisioning');
   });
+
+  it('renders an attempt once while its inputs are unchanged, and again (same token) when they change', async () => {
+    const sim = new Sim(host());
+    let inputsVersion = 1;
+    sim.ports.inputs = (h, install) => `${h.metadata.uid}/${install.installationId}/${install.token}/v${inputsVersion}`;
+    await sim.step();
+    expect(sim.status.state).toBe('Provisioning');
+    const rendersAfterStart = sim.ports.renders; // the validation and the attempt
+    const published = sim.published();
+    const statusBefore = structuredClone(sim.status);
+
+    for (let i = 0; i < 3; i++) await sim.step(); // resyncs: nothing to render, nothing to publish, nothing to write
+    expect(sim.ports.renders).toBe(rendersAfterStart);
+    expect(sim.published()).toBe(published);
+    expect(sim.status).toEqual(statusBefore);
+
+    inputsVersion = 2; // e.g. a referenced Secret changed
+    await sim.step();
+    expect(sim.ports.renders).toBe(rendersAfterStart + 1);
+    expect(sim.published()).not.toBe(published);
+    expect(sim.published()?.install?.token).toBe(published?.install?.token);
+    expect(sim.published()?.install?.inputsHash).toMatch(/\/v2$/);
+    expect(sim.status.bootConfig?.hash).not.toBe(statusBefore.bootConfig?.hash);
+
+    // Without a fingerprint (inputs unknown), every reconcile renders: never skipped on a guess.
+    sim.ports.inputs = () => undefined;
+    await sim.step();
+    await sim.step();
+    expect(sim.ports.renders).toBe(rendersAfterStart + 3);
+  });
 });

@@ -4,7 +4,7 @@
 import type { BareMetalHost, BareMetalHostErrorType, BareMetalHostState, BareMetalHostStatus } from '../../../../shared/src/api/index.js';
 import { BAREMETALHOST_CONDITIONS as C, MAX_RECENT_INSTALLS } from '../../../../shared/src/api/index.js';
 import { kubeTime, setCondition, type ConditionInput } from '../../../../shared/src/conditions.js';
-import { assetURL, normalizeMac, sha256Hex, type BootConfig } from '../../../../shared/src/bootconfig/boot-config.js';
+import { assetURL, bootConfigHash, bootConfigSecretName, normalizeMac, sha256Hex, type BootConfig } from '../../../../shared/src/bootconfig/boot-config.js';
 import { installScript, IpxeScriptError, localBootScript } from '../../../../shared/src/bootconfig/ipxe.js';
 import type { HostPorts, RenderedHost, StateMachineConfig } from './ports.js';
 
@@ -70,14 +70,14 @@ async function validateHost(ctx: HostContext): Promise<boolean> {
     condition(ctx, { type: C.Ready, status: 'False', reason: 'DuplicateMAC', message });
     return false;
   }
-  const outcome = await ctx.ports.render(host, { revision: revisionOf(host), attempt: 1, installationId: 'validation', token: 'validation' });
+  const outcome = await ctx.ports.validate(host);
   if (!outcome.ok) {
     setError(ctx, outcome.errorType, outcome.message);
     condition(ctx, { type: C.Ready, status: 'False', reason: outcome.reason, message: outcome.message });
     return false;
   }
   if (ctx.status.errorType === 'ValidationError' || ctx.status.errorType === 'TemplateError') clearError(ctx);
-  condition(ctx, { type: C.Ready, status: 'True', reason: 'Valid', message: `template chain ${outcome.rendered.templateChain.join(' -> ')} renders` });
+  condition(ctx, { type: C.Ready, status: 'True', reason: 'Valid', message: `template chain ${outcome.templateChain.join(' -> ')} renders` });
   return true;
 }
 
@@ -139,12 +139,13 @@ function bootConfigFor(ctx: HostContext, rendered: RenderedHost | undefined, tok
       initrd: rendered.boot.initrd,
       ...(rendered.boot.iso ? { iso: rendered.boot.iso } : {}),
       template: { name: rendered.templateChain.at(-1) ?? host.spec.templateRef?.name ?? '', contentHash: rendered.contentHash },
+      ...(rendered.inputsHash !== undefined ? { inputsHash: rendered.inputsHash } : {}),
     },
   };
 }
 
-async function publish(ctx: HostContext, config: BootConfig): Promise<void> {
-  const { secretName, hash } = await ctx.ports.publishBootConfig(ctx.host, config);
+async function publish(ctx: HostContext, config: BootConfig, alreadyPublished?: { secretName: string; hash: string }): Promise<void> {
+  const { secretName, hash } = alreadyPublished ?? (await ctx.ports.publishBootConfig(ctx.host, config));
   if (ctx.status.bootConfig?.hash !== hash || ctx.status.bootConfig?.secretName !== secretName) {
     ctx.status.bootConfig = { secretName, hash, publishedAt: kubeTime(ctx.now) };
   }
@@ -170,6 +171,12 @@ async function publishInstall(ctx: HostContext): Promise<boolean> {
   const reuse = published?.mode === 'install' && published.install?.installationId === ci.installationId;
   const token = reuse ? published.install?.token || undefined : undefined;
   const identity = { revision: ci.revision, attempt: ci.attempt, installationId: ci.installationId!, token: token ?? ctx.ports.newToken() };
+  if (reuse && published.install?.inputsHash !== undefined && published.install.inputsHash === ctx.ports.renderInputs(ctx.host, identity)) {
+    // Published from exactly these inputs: rendering again would give the same config. An attempt renders once,
+    // and a resync of thousands of waiting hosts costs neither renders nor API requests.
+    await publish(ctx, published, { secretName: bootConfigSecretName(ctx.host.metadata.name!), hash: bootConfigHash(published) });
+    return true;
+  }
   const outcome = await ctx.ports.render(ctx.host, identity);
   if (!outcome.ok) {
     setError(ctx, outcome.errorType, outcome.message);
