@@ -12,7 +12,7 @@ import { startControlPlane, type ControlPlane } from '../test/harness/control-pl
 import { clientFor, ensureNamespace, installCrds } from '../test/harness/kube.js';
 import type { BenchContext } from './context.js';
 import { createAll, macOf } from './lib/boot-fixture.js';
-import { HostType, counterSum, createTemplate, hostObject, startOperator } from './lib/operator.js';
+import { HostType, counterSum, createTemplate, hostObject, startOperator, type RunningOperator } from './lib/operator.js';
 import { memorySampler, treeMemory } from './lib/procs.js';
 import type { BenchmarkResult, Row } from './lib/results.js';
 
@@ -34,7 +34,42 @@ interface ScaleOutcome {
   quietSeconds: number;
   quietReconcilesPerSec: number;
   quietRequestsPerSec: number;
+  /** A second operator started on the settled hosts (a restart or a failover): every host reconciled once more. */
+  restart: PhaseOutcome;
+  /** That operator's first periodic resync: every cached object handed to the controllers again. */
+  resync: PhaseOutcome;
 }
+
+interface PhaseOutcome {
+  seconds: number;
+  hostReconciles: number;
+  /** API requests other than the list and watch of each cache. */
+  requests: number;
+  byVerb: Record<string, number>;
+  rssMiB: number;
+}
+
+const HOST_RECONCILES = (text: string): number => counterSum(text, 'controller_runtime_reconcile_total', { controller: 'baremetalhost' });
+
+/** Polls the operator's /metrics until its work queues are empty and no reconcile ran for 3 s; returns when it last worked. */
+async function untilIdle(operator: RunningOperator, deadline: number, what: string): Promise<{ idleAt: number; reconciles: number }> {
+  let reconciles = -1;
+  let idleAt = performance.now();
+  for (let stable = 0; stable < 6; ) {
+    if (Date.now() > deadline) throw new Error(`${what}: the operator is still busy (${reconciles} reconciles so far)`);
+    const text = await operator.metrics();
+    const now = counterSum(text, 'controller_runtime_reconcile_total');
+    if (now === reconciles && counterSum(text, 'workqueue_depth') === 0) stable++;
+    else [stable, idleAt] = [0, performance.now()];
+    reconciles = now;
+    await sleep(500);
+  }
+  return { idleAt, reconciles };
+}
+
+const withoutCacheRequests = (byVerb: Record<string, number>): Record<string, number> =>
+  Object.fromEntries(Object.entries(byVerb).filter(([k]) => !k.startsWith('list ') && !k.startsWith('watch ')));
+const total = (byVerb: Record<string, number>): number => Object.values(byVerb).reduce((a, b) => a + b, 0);
 
 /** The operator's requests in the audit log since `offset` (bytes): one per request (a watch counts when it starts). */
 function auditCount(file: string, offset: number): { total: number; byVerb: Record<string, number>; end: number } {
@@ -55,7 +90,7 @@ function auditCount(file: string, offset: number): { total: number; byVerb: Reco
 
 const settled = (h: Host): boolean => h.status?.state === 'Provisioning' && !!h.status.conditions?.some((c) => c.type === 'BootConfigReady' && c.status === 'True');
 
-async function scale(ctx: BenchContext, n: number, quietSeconds: number): Promise<ScaleOutcome> {
+async function scale(ctx: BenchContext, n: number, quietSeconds: number, resyncSeconds: number): Promise<ScaleOutcome> {
   const policy = join(ctx.workDir, 'audit-policy.yaml');
   const auditLog = join(ctx.workDir, `audit-${n}.log`);
   writeFileSync(policy, 'apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: ["RequestReceived"]\nrules:\n  - level: Metadata\n');
@@ -119,17 +154,7 @@ async function scale(ctx: BenchContext, n: number, quietSeconds: number): Promis
     }
     // Then until the operator is idle: its work queues empty and no reconcile for 3 s (follow-up reconciles that
     // the hosts' own status writes cause still run after the last host settled).
-    let reconciles = -1;
-    let idleAt = 0;
-    for (let stable = 0; stable < 6; ) {
-      if (Date.now() > deadline) throw new Error(`${n} hosts: the operator is still busy (${reconciles} reconciles so far)`);
-      const text = await operator.metrics();
-      const now = counterSum(text, 'controller_runtime_reconcile_total');
-      if (now === reconciles && counterSum(text, 'workqueue_depth') === 0) stable++;
-      else [stable, idleAt] = [0, performance.now()];
-      reconciles = now;
-      await sleep(500);
-    }
+    const { idleAt, reconciles } = await untilIdle(operator, deadline, `${n} hosts`);
     const mem = sampler.stop();
     const settledRssMiB = treeMemory(operator.server.pid).rssKiB / 1024;
     const burst = auditCount(auditLog, before.end);
@@ -138,6 +163,46 @@ async function scale(ctx: BenchContext, n: number, quietSeconds: number): Promis
     const quiet = auditCount(auditLog, burst.end);
     const reconcilesAfter = counterSum(await operator.metrics(), 'controller_runtime_reconcile_total');
     await operator.server.stop();
+
+    // A restart (or a failover): a new operator lists everything and reconciles every host. Nothing changed, so
+    // nothing should be rendered or written. Then its first periodic resync, the same again.
+    const restartAudit = auditCount(auditLog, quiet.end);
+    const restartT0 = performance.now();
+    const second = await startOperator({ kubeconfig: cp.kubeconfigPath, namespace: NAMESPACE, bootServerURL: 'http://10.0.0.2:8080', workDir: ctx.workDir, resyncSeconds, logName: 'operator-restarted.log' });
+    const restartDeadline = Date.now() + resyncSeconds * 1000;
+    while (HOST_RECONCILES(await second.metrics()) < n) {
+      if (Date.now() > restartDeadline) throw new Error(`${n} hosts: the restarted operator did not reconcile every host before its first resync (${resyncSeconds} s)`);
+      await sleep(200);
+    }
+    const restartIdle = await untilIdle(second, restartDeadline, `${n} hosts after a restart`);
+    const afterRestart = auditCount(auditLog, restartAudit.end);
+    const restartHostReconciles = HOST_RECONCILES(await second.metrics());
+    const restart: PhaseOutcome = {
+      seconds: (restartIdle.idleAt - restartT0) / 1000,
+      hostReconciles: restartHostReconciles,
+      requests: total(withoutCacheRequests(afterRestart.byVerb)),
+      byVerb: afterRestart.byVerb,
+      rssMiB: treeMemory(second.server.pid).rssKiB / 1024,
+    };
+    const resyncDeadline = Date.now() + (resyncSeconds + 600) * 1000;
+    let resyncStart = 0;
+    for (;;) {
+      const count = HOST_RECONCILES(await second.metrics());
+      if (!resyncStart && count > restartHostReconciles) resyncStart = performance.now();
+      if (count >= restartHostReconciles + n) break;
+      if (Date.now() > resyncDeadline) throw new Error(`${n} hosts: the periodic resync reconciled ${count - restartHostReconciles} hosts`);
+      await sleep(100);
+    }
+    const resyncIdle = await untilIdle(second, resyncDeadline, `${n} hosts during a resync`);
+    const afterResync = auditCount(auditLog, afterRestart.end);
+    const resync: PhaseOutcome = {
+      seconds: (resyncIdle.idleAt - resyncStart) / 1000,
+      hostReconciles: HOST_RECONCILES(await second.metrics()) - restartHostReconciles,
+      requests: total(withoutCacheRequests(afterResync.byVerb)),
+      byVerb: afterResync.byVerb,
+      rssMiB: treeMemory(second.server.pid).rssKiB / 1024,
+    };
+    await second.server.stop();
     return {
       hosts: n,
       createSeconds,
@@ -154,6 +219,8 @@ async function scale(ctx: BenchContext, n: number, quietSeconds: number): Promis
       quietReconcilesPerSec: (reconcilesAfter - reconcilesBefore) / quietSeconds,
       // The metrics scrape is ours, not the operator's; audit counts only the operator's User-Agent.
       quietRequestsPerSec: quiet.total / quietSeconds,
+      restart,
+      resync,
     };
   } finally {
     for (const stop of watchStop) stop();
@@ -176,7 +243,9 @@ export async function operatorScale(ctx: BenchContext): Promise<BenchmarkResult>
   const rows: Row[] = [];
   const notes: string[] = [];
   for (const n of hostCounts(ctx.quick)) {
-    const o = await scale(ctx, n, quietSeconds);
+    // The restarted operator's resync period: long enough that its first resync comes after the restart's reconciles.
+    const resyncSeconds = Number(process.env.ANVIL_BENCH_RESYNC_SECONDS) || (ctx.quick ? 15 : Math.max(60, Math.ceil(n / 50)));
+    const o = await scale(ctx, n, quietSeconds, resyncSeconds);
     const setting = `${n.toLocaleString('en-US')} hosts`;
     const row = (metric: string, unit: string, better: 'higher' | 'lower', anvil: number): void => void rows.push({ setting, metric, unit, better, anvil, anchors: {} });
     row('create all (16 parallel clients)', 's', 'lower', o.createSeconds);
@@ -191,6 +260,11 @@ export async function operatorScale(ctx: BenchContext): Promise<BenchmarkResult>
     row('operator memory when settled (RSS, with render workers)', 'MiB', 'lower', o.settledRssMiB);
     row(`steady state: reconciles per second (${quietSeconds} s window)`, 'reconciles/s', 'lower', o.quietReconcilesPerSec);
     row(`steady state: API requests per second (${quietSeconds} s window)`, 'requests/s', 'lower', o.quietRequestsPerSec);
+    row('operator restarted on the settled hosts: until idle', 's', 'lower', o.restart.seconds);
+    row('operator restarted: API requests besides its list+watch of each cache', 'requests', 'lower', o.restart.requests);
+    row('periodic resync of every host: reconciling time', 's', 'lower', o.resync.seconds);
+    row('periodic resync: host reconciles', 'reconciles', 'lower', o.resync.hostReconciles);
+    row('periodic resync: API requests', 'requests', 'lower', o.resync.requests);
     notes.push(
       `${setting}: operator requests per host by verb and resource: ${Object.entries(o.byVerb)
         .filter(([, v]) => v / n >= 0.01)
@@ -198,6 +272,8 @@ export async function operatorScale(ctx: BenchContext): Promise<BenchmarkResult>
         .map(([k, v]) => `${k} ${(v / n).toFixed(2)}`)
         .join(', ')} (plus ${Object.entries(o.byVerb).filter(([, v]) => v / n < 0.01).reduce((t, [, v]) => t + v, 0)} requests in all for the rest, e.g. watches restarted).`,
     );
+    const verbs = (byVerb: Record<string, number>): string => Object.entries(byVerb).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
+    notes.push(`${setting}: requests of the restarted operator: ${verbs(o.restart.byVerb)}; during its resync: ${verbs(o.resync.byVerb)}.`);
     ctx.log(`operator-scale ${setting}: settled in ${o.settledSeconds.toFixed(1)} s, ${o.requestsPerHost.toFixed(2)} requests/host, peak RSS ${o.peakRssMiB.toFixed(0)} MiB`);
   }
   notes.push(
@@ -206,6 +282,7 @@ export async function operatorScale(ctx: BenchContext): Promise<BenchmarkResult>
     '"settled": state Provisioning with BootConfigReady=True, i.e. the host was validated, its template rendered in the sandbox, the new attempt saved, the boot config Secret published and the status written.',
     'API requests are counted by the API server (audit log at level Metadata, the operator\'s User-Agent only; a watch counts once when it starts). Memory is the RSS of the operator and its render worker processes, sampled every 250 ms.',
     '"idle": every work queue empty and no reconcile for 3 s (polled on the operator\'s /metrics every 500 ms). Steady state: the operator\'s controller_runtime_reconcile_total and its audited requests during a window after that (periodic resync is every 600 s, outside the window).',
+    'Restart and resync: the operator is stopped and a new one started on the settled hosts (as after a crash or a failover, with --resync-period set so its first resync comes after the restart\'s reconciles: ANVIL_BENCH_RESYNC_SECONDS, default max(60, hosts/50) s); every host is reconciled again, then again by the resync. Nothing changed, so nothing should be rendered or written: the requests counted are all but the list and watch each cache starts with.',
   );
   return {
     name: 'operator-scale',

@@ -20,7 +20,16 @@ export interface RunningOperator {
 }
 
 /** Starts the operator for one namespace, leader election off (a single replica), at its production log level. */
-export async function startOperator(options: { kubeconfig: string; namespace: string; bootServerURL: string; workDir: string; cpuProfDir?: string }): Promise<RunningOperator> {
+export async function startOperator(options: {
+  kubeconfig: string;
+  namespace: string;
+  bootServerURL: string;
+  workDir: string;
+  cpuProfDir?: string;
+  /** --resync-period; the operator's default (600 s) when unset. */
+  resyncSeconds?: number;
+  logName?: string;
+}): Promise<RunningOperator> {
   const port = await freePort();
   const server = startServer(
     'operator',
@@ -30,8 +39,9 @@ export async function startOperator(options: { kubeconfig: string; namespace: st
       '--import', 'tsx', join(ROOT, 'operator', 'src', 'main.ts'),
       '--kubeconfig', options.kubeconfig, '--namespace', options.namespace, '--leader-elect', 'false',
       '--metrics-host', '127.0.0.1', '--metrics-port', String(port), '--boot-server-url', options.bootServerURL,
+      ...(options.resyncSeconds !== undefined ? ['--resync-period', String(options.resyncSeconds)] : []),
     ],
-    { logFile: join(options.workDir, 'operator.log'), env: { ...process.env, NODE_OPTIONS: '', LOG_LEVEL: 'info' } },
+    { logFile: join(options.workDir, options.logName ?? 'operator.log'), env: { ...process.env, NODE_OPTIONS: '', LOG_LEVEL: 'info' } },
   );
   const metricsURL = `http://127.0.0.1:${port}`;
   await waitFor('the operator ready', async () => {

@@ -77,13 +77,14 @@ export class Controller {
           this.queue.add(requestKey({ name: ref.name, ...(obj.metadata.namespace ? { namespace: obj.metadata.namespace } : {}) }));
         }
       };
-      owned.addHandlers({ onAdd: enqueueOwner, onUpdate: (_o, n) => enqueueOwner(n), onDelete: enqueueOwner });
+      // A resync (o === n) of a secondary kind would only enqueue again what the primary kind's resync enqueues.
+      owned.addHandlers({ onAdd: enqueueOwner, onUpdate: (o, n) => o !== n && enqueueOwner(n), onDelete: enqueueOwner });
     }
     for (const w of this.options.watches ?? []) {
       const enqueueMapped = (obj: KubeObject): void => {
         for (const r of w.map(obj)) this.queue.add(requestKey(r));
       };
-      w.source.addHandlers({ onAdd: enqueueMapped, onUpdate: (_o, n) => enqueueMapped(n), onDelete: enqueueMapped });
+      w.source.addHandlers({ onAdd: enqueueMapped, onUpdate: (o, n) => o !== n && enqueueMapped(n), onDelete: enqueueMapped });
     }
     for (let i = 0; i < this.concurrency; i++) this.workers.push(this.worker());
     this.log.info({ controller: this.name, workers: this.concurrency }, 'controller started');

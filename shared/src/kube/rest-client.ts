@@ -126,6 +126,8 @@ export class RestKubeClient implements KubeClient {
       options.metadataOnly ? METADATA_LIST_ACCEPT : undefined,
     );
     const apiVersion = type.group ? `${type.group}/${type.version}` : type.version;
+    // An empty PartialObjectMetadataList comes with "items": null.
+    list.items ??= [];
     // List items come without apiVersion/kind; fill them so cached objects are self-describing.
     for (const item of list.items) {
       item.apiVersion ??= apiVersion;
