@@ -11,6 +11,7 @@ import { startPostgres, type RunningPostgres } from '../test/harness/postgres.js
 import type { BenchContext } from './context.js';
 import { ROOT } from './lib/anchors.js';
 import { startBootFixture, type BootFixture } from './lib/boot-fixture.js';
+import { counterSum } from './lib/operator.js';
 import { killChild, startServer, waitTcp } from './lib/procs.js';
 import { percentile, type BenchmarkResult, type Row } from './lib/results.js';
 
@@ -92,7 +93,18 @@ export async function webhookBench(ctx: BenchContext): Promise<BenchmarkResult> 
     commands.push(`# anchor: ${anchor.command}`);
     commands.push(`# load: node --import tsx bench/clients/webhook-client.ts --url URL --hosts hosts.json --concurrency N --seconds ${seconds}`);
 
+    // Where the time to the database goes: the shipper's time in each sink (boot-server's own histogram).
+    const sinkTimes = async (): Promise<Record<string, { seconds: number; batches: number }>> => {
+      const text = await (await fetch(`${fx!.boot.url}/metrics`)).text();
+      return Object.fromEntries(
+        ['history', 'host-status'].map((sink) => [
+          sink,
+          { seconds: counterSum(text, 'anvil_sink_batch_duration_seconds_sum', { sink }), batches: counterSum(text, 'anvil_sink_batch_duration_seconds_count', { sink }) },
+        ]),
+      );
+    };
     for (const [run, c] of levels.entries()) {
+      const sinksBefore = await sinkTimes();
       const before = Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM installer_events')).rows[0]!.n);
       const poll = pollCount(db, 25);
       const a = await runClient(fx.boot.url, hostsFile, c, seconds, run);
@@ -107,6 +119,12 @@ export async function webhookBench(ctx: BenchContext): Promise<BenchmarkResult> 
       }
       await poll.stop();
       const stored = (poll.samples.at(-1)?.[1] ?? 0) - before;
+      const sinksAfter = await sinkTimes();
+      notes.push(
+        `anvil, ${c} installer${c > 1 ? 's' : ''}: the shipper spent ${Object.entries(sinksAfter)
+          .map(([sink, t]) => `${(t.seconds - sinksBefore[sink]!.seconds).toFixed(1)} s in ${sink} (${t.batches - sinksBefore[sink]!.batches} batches)`)
+          .join(', ')}.`,
+      );
       const n = await runClient(`http://127.0.0.1:${anchorPort}`, hostsFile, c, seconds, run);
       const e2e = endToEnd(a.ackedAt, poll.samples, before);
       // An acknowledged event that never arrives is a bug, not a slow result.

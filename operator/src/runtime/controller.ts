@@ -107,6 +107,9 @@ export class Controller {
         this.queue.done(key);
         this.workerGauge.idle();
       }
+      // A reconcile that needs no I/O (an unchanged host) resolves on microtasks only: without a turn of the event
+      // loop between reconciles, a resync of thousands of hosts would hold back watch events and /metrics until done.
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
 

@@ -1,0 +1,71 @@
+import type { InformerHandlers } from '../../../shared/src/kube/informer.js';
+import type { KubeObject } from '../../../shared/src/kube/index.js';
+import { silentLogger } from '../../../shared/src/logging.js';
+import { Controller } from './controller.js';
+import { ControllerMetrics } from './metrics.js';
+import type { Request } from './reconciler.js';
+
+/** The part of an InformerSet a controller uses: its type and its handlers. */
+function fakeSource() {
+  const handlers: InformerHandlers<KubeObject>[] = [];
+  return {
+    type: { group: 'anvil.dev', version: 'v1alpha1', kind: 'Thing', plural: 'things', namespaced: true },
+    addHandlers: (h: InformerHandlers<KubeObject>) => void handlers.push(h),
+    handlers,
+  };
+}
+
+const obj = (name: string): KubeObject => ({ metadata: { namespace: 'ns', name, resourceVersion: '1' } });
+
+describe('Controller', () => {
+  it('gives the event loop a turn between reconciles that need no I/O', async () => {
+    const source = fakeSource();
+    const done: string[] = [];
+    const controller = new Controller(
+      { name: 'things', for: source as never, maxConcurrentReconciles: 4, reconciler: { reconcile: async (r: Request) => void done.push(r.name) } },
+      new ControllerMetrics(undefined, false),
+      silentLogger(),
+    );
+    controller.start();
+    for (let i = 0; i < 1000; i++) source.handlers[0]!.onAdd!(obj(`t${i}`));
+    // A macrotask queued now must run long before the thousand reconciles are done.
+    const seenByMacrotask = await new Promise<number>((resolve) => setImmediate(() => resolve(done.length)));
+    expect(seenByMacrotask).toBeLessThan(100);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(new Set(done).size).toBe(1000);
+    await controller.stop();
+  });
+
+  it('enqueues secondary kinds on change, not on their resync (the primary resync covers every object)', async () => {
+    const primary = fakeSource();
+    const owned = fakeSource();
+    const watched = fakeSource();
+    const reconciled: string[] = [];
+    const controller = new Controller(
+      {
+        name: 'things',
+        for: primary as never,
+        owns: [owned as never],
+        watches: [{ source: watched as never, map: () => [{ namespace: 'ns', name: 'mapped' }] }],
+        reconciler: { reconcile: async (r: Request) => void reconciled.push(r.name) },
+      },
+      new ControllerMetrics(undefined, false),
+      silentLogger(),
+    );
+    controller.start();
+    const child: KubeObject = { metadata: { namespace: 'ns', name: 'child', ownerReferences: [{ apiVersion: 'anvil.dev/v1alpha1', kind: 'Thing', name: 'owner', uid: 'u', controller: true }] } };
+    const settle = () => new Promise((r) => setTimeout(r, 50));
+    owned.handlers[0]!.onUpdate!(child, child); // resync
+    watched.handlers[0]!.onUpdate!(obj('w'), obj('w')); // a change (different objects)
+    const w = obj('w');
+    watched.handlers[0]!.onUpdate!(w, w); // resync
+    await settle();
+    expect(reconciled).toEqual(['mapped']);
+    owned.handlers[0]!.onUpdate!(child, { ...child, metadata: { ...child.metadata, resourceVersion: '2' } });
+    const p = obj('p');
+    primary.handlers[0]!.onUpdate!(p, p); // the primary kind's resync does enqueue
+    await settle();
+    expect(reconciled.sort()).toEqual(['mapped', 'owner', 'p']);
+    await controller.stop();
+  });
+});
