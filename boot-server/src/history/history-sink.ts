@@ -37,7 +37,13 @@ export class HistorySink implements Sink<SpoolRecord> {
         startedAt: r.kind === 'boot-request' ? r.time : r.receivedAt,
       });
     }
-    for (const s of started.values()) await this.unlessInvalid(() => this.store.recordInstallStarted(s), { installationId: s.installationId, host: s.host });
+    if (started.size) {
+      const result = await this.store.recordInstallsStarted([...started.values()]);
+      if (result.invalid) {
+        this.dropped += result.invalid;
+        this.log.warn({ invalid: result.invalid }, 'install starts that can never be stored were dropped');
+      }
+    }
 
     if (events.length) {
       const result = await this.store.recordInstallerEvents(

@@ -64,7 +64,11 @@ export class Shipper<T> {
         const size = this.options.batchSize ?? 500;
         for (let i = 0; i < seg.records.length; i += size) {
           const batch = seg.records.slice(i, i + size);
-          for (const sink of this.sinks) await sink.ship(batch);
+          // The sinks are independent: a batch takes as long as the slowest, not their sum. Every sink finishes
+          // (settles) before a failure is retried, so no sink ever takes the same batch twice at once.
+          const outcomes = await Promise.allSettled(this.sinks.map((sink) => sink.ship(batch)));
+          const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+          if (failed) throw failed.reason;
         }
         this.spool.remove(seg.seq);
         this.shipped += seg.records.length;

@@ -42,6 +42,32 @@ describe('Spool and Shipper', () => {
     expect(got.sort()).toEqual([1, 2, 3]);
   });
 
+  it('ships a batch to every sink at once, and retries a failed batch only after every sink has settled', async () => {
+    const spool = new Spool<{ n: number }>({ dir: dir() });
+    await spool.append([{ n: 1 }]);
+    const inFlight = new Set<string>();
+    let bothAtOnce = false;
+    let overlapping = false;
+    let historyCalls = 0;
+    const sink = (name: string, fail: () => boolean): Sink<{ n: number }> => ({
+      name,
+      ship: async () => {
+        if (inFlight.has(name)) overlapping = true;
+        inFlight.add(name);
+        if (inFlight.size === 2) bothAtOnce = true;
+        await new Promise((r) => setTimeout(r, name === 'status' ? 30 : 5));
+        inFlight.delete(name);
+        if (fail()) throw new Error(`${name} down`);
+      },
+    });
+    const shipper = new Shipper(spool, [sink('status', () => false), sink('history', () => ++historyCalls === 1)], silentLogger());
+    expect(await shipper.drain()).toBe(false); // history failed fast; status was still shipping and was awaited
+    expect(inFlight.size).toBe(0);
+    expect(await shipper.drain()).toBe(true);
+    expect(bothAtOnce).toBe(true);
+    expect(overlapping).toBe(false);
+  });
+
   it('never lists a segment opened while roll() closes the previous one (it would be deleted while written)', async () => {
     const spool = new Spool<{ n: number }>({ dir: dir() });
     await spool.append([{ n: 1 }]);

@@ -205,6 +205,8 @@ export interface HistoryStore {
   // -- writes (idempotent)
   /** Stores the start of an attempt; a repeated call for the same installationId changes nothing. */
   recordInstallStarted(install: InstallStarted): Promise<void>;
+  /** The same for a batch, in as few transactions as possible. Records with a non-UUID id or a bad time are counted as invalid and dropped. */
+  recordInstallsStarted(installs: readonly InstallStarted[]): Promise<BatchResult>;
   /** Stores the end of an attempt and its duration; the first finish wins. */
   recordInstallFinished(finish: InstallFinished): Promise<FinishOutcome>;
   /** Stores a batch of installer events, each once per (installationId, eventKey). Records with an installationId that is not a UUID or a bad time can never be stored: they are counted as invalid and dropped. */

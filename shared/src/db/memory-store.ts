@@ -118,6 +118,22 @@ export class MemoryHistoryStore implements HistoryStore {
     });
   }
 
+  async recordInstallsStarted(inputs: readonly InstallStarted[]): Promise<BatchResult> {
+    this.write();
+    let inserted = 0;
+    let invalid = 0;
+    for (const i of inputs) {
+      if (!isUuid(i.installationId) || !toDate(i.startedAt)) {
+        invalid++;
+        continue;
+      }
+      const known = this.installations.has(i.installationId.toLowerCase());
+      await this.recordInstallStarted(i);
+      if (!known) inserted++;
+    }
+    return { inserted, invalid };
+  }
+
   async recordInstallFinished(f: InstallFinished): Promise<FinishOutcome> {
     this.write();
     const row = isUuid(f.installationId) ? this.installations.get(f.installationId.toLowerCase()) : undefined;

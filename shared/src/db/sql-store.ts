@@ -93,6 +93,22 @@ const toBuild = (r: BuildRow): TemplateBuild => ({
 const num = (v: unknown): number => Number(v ?? 0);
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
+function installationRow(i: InstallStarted, startedAt: Date): typeof installations.$inferInsert {
+  return {
+    id: i.installationId.toLowerCase(),
+    hostNamespace: i.host.namespace,
+    hostName: i.host.name,
+    hostUid: i.host.uid,
+    mac: normalizeMac(i.mac),
+    templateName: i.template?.name ?? null,
+    templateContentHash: i.template?.contentHash ?? null,
+    templateGeneration: i.template?.generation ?? null,
+    revision: i.revision,
+    attempt: i.attempt,
+    startedAt,
+  };
+}
+
 function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
@@ -135,24 +151,23 @@ export class SqlHistoryStore implements HistoryStore {
   async recordInstallStarted(i: InstallStarted): Promise<void> {
     if (!isUuid(i.installationId)) throw new HistoryQueryError(`installationId must be a UUID: ${i.installationId}`);
     const startedAt = requireDate(i.startedAt, 'startedAt');
-    await this.tx((tx) =>
-      tx
-        .insert(installations)
-        .values({
-          id: i.installationId.toLowerCase(),
-          hostNamespace: i.host.namespace,
-          hostName: i.host.name,
-          hostUid: i.host.uid,
-          mac: normalizeMac(i.mac),
-          templateName: i.template?.name ?? null,
-          templateContentHash: i.template?.contentHash ?? null,
-          templateGeneration: i.template?.generation ?? null,
-          revision: i.revision,
-          attempt: i.attempt,
-          startedAt,
-        })
-        .onConflictDoNothing({ target: installations.id }),
-    );
+    await this.tx((tx) => tx.insert(installations).values(installationRow(i, startedAt)).onConflictDoNothing({ target: installations.id }));
+  }
+
+  async recordInstallsStarted(inputs: readonly InstallStarted[]): Promise<BatchResult> {
+    const rows = new Map<string, typeof installations.$inferInsert>();
+    let invalid = 0;
+    for (const i of inputs) {
+      const startedAt = toDate(i.startedAt);
+      if (!isUuid(i.installationId) || !startedAt) invalid++;
+      else if (!rows.has(i.installationId.toLowerCase())) rows.set(i.installationId.toLowerCase(), installationRow(i, startedAt));
+    }
+    if (invalid) this.log?.warn({ invalid }, 'history: dropped install starts that can never be stored');
+    let inserted = 0;
+    for (const chunk of chunks([...rows.values()], CHUNK)) {
+      inserted += await this.tx(async (tx) => (await tx.insert(installations).values(chunk).onConflictDoNothing({ target: installations.id }).returning({ id: installations.id })).length);
+    }
+    return { inserted, invalid };
   }
 
   async recordInstallFinished(f: InstallFinished): Promise<FinishOutcome> {

@@ -56,6 +56,24 @@ export function historyStoreConformance(j: Jest, name: string, open: () => Promi
       await fx.reset();
     });
 
+    it('records a batch of install starts once each, in one call, dropping the ones that can never be stored', async () => {
+      await store.recordInstallStarted(started(1));
+      const result = await store.recordInstallsStarted([
+        { ...started(1), attempt: 99 }, // known: kept as it was
+        started(2),
+        { ...started(2), attempt: 98 }, // twice in the batch: the first wins
+        { ...started(3), installationId: 'not-a-uuid' },
+        { ...started(4), startedAt: 'yesterday' },
+        started(5, { host: { namespace: 'lab', name: 'n5', uid: 'u5' } }),
+      ]);
+      expect(result).toEqual({ inserted: 2, invalid: 2 });
+      expect(await store.getInstallation(uuid(1))).toMatchObject({ attempt: 1 });
+      expect(await store.getInstallation(uuid(2))).toMatchObject({ attempt: 2, host: { namespace: 'default', name: 'node-01' } });
+      expect(await store.getInstallation(uuid(4))).toBeUndefined();
+      expect(await store.getInstallation(uuid(5))).toMatchObject({ host: { namespace: 'lab', name: 'n5', uid: 'u5' } });
+      expect(await store.recordInstallsStarted([])).toEqual({ inserted: 0, invalid: 0 });
+    });
+
     it('records an install start once and the first finish only', async () => {
       await store.recordInstallStarted(started(1));
       await store.recordInstallStarted({ ...started(1), attempt: 99 });
