@@ -131,26 +131,6 @@ export function treeMemory(pid: number): { rssKiB: number; pssKiB: number; proce
   return { rssKiB, pssKiB, processes };
 }
 
-/** CPU time (user + system, every thread) a process tree has used so far, in seconds. */
-export function treeCpuSeconds(pid: number): number {
-  let ticks = 0;
-  for (const p of processTree(pid)) {
-    try {
-      // Fields after the command (which may contain spaces, so split after its closing parenthesis): utime is the
-      // 12th and stime the 13th of them.
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return ticks / CLOCK_TICKS;
-}
-
-/** USER_HZ: 100 on every Linux architecture anvil runs on (what `getconf CLK_TCK` prints). */
-const CLOCK_TICKS = 100;
-
 /** Samples a process tree's memory every `intervalMs` until stopped; returns the peaks (MiB). */
 export function memorySampler(pid: number, intervalMs = 100): { stop(): { peakRssMiB: number; peakPssMiB: number; peakProcesses: number } } {
   let peakRss = 0;
