@@ -18,12 +18,17 @@ export interface BootServerConfig {
   /** 0 disables TFTP. */
   tftpPort: number;
   tftpRoot: string;
+  /** Concurrent TFTP transfers in all, and from one source address. */
+  tftpMaxSessions: number;
+  tftpMaxSessionsPerClient: number;
   assetDir: string;
   spoolDir: string;
   databaseURL: string | undefined;
   dataDir: string;
   unknownMachine: 'exit' | 'shell';
   retentionDays: number;
+  /** Seconds an installation's events are still accepted after its verdict (until the host boots again). */
+  eventGraceSeconds: number;
   logLevel: string;
 }
 
@@ -38,16 +43,21 @@ ${httpsHelp(8443)}  --public-url URL           base URL machines reach this serv
   --tftp-host ADDR           TFTP bind address (default 0.0.0.0) [TFTP_HOST]
   --tftp-port N              TFTP port (default 69; 0 disables TFTP) [TFTP_PORT]
   --tftp-root DIR            iPXE binaries served over TFTP (default /usr/lib/ipxe) [TFTP_ROOT]
+  --tftp-max-sessions N      concurrent TFTP transfers; beyond, requests get "server busy" (default 256) [TFTP_MAX_SESSIONS]
+  --tftp-max-sessions-per-client N   concurrent TFTP transfers from one source address; beyond, its requests are
+                             refused (default 16) [TFTP_MAX_SESSIONS_PER_CLIENT]
   --asset-dir DIR            cache of kernels, initrds and ISOs (default /var/lib/anvil/assets) [ASSET_DIR]
   --spool-dir DIR            durable spool of accepted events (default /var/lib/anvil/spool) [SPOOL_DIR]
   --database-url URL         install history in PostgreSQL/CockroachDB; embedded when unset [DATABASE_URL]
   --data-dir DIR             embedded history database directory (default /var/lib/anvil/history) [DATA_DIR]
   --unknown-machine exit|shell   what a machine no BareMetalHost declares is told (default exit) [UNKNOWN_MACHINE]
   --retention-days N         keep installer events and boot requests this long; 0 keeps all (default 90) [RETENTION_DAYS]
+  --event-grace-seconds N    accept an installation's events this long after its verdict, until the host boots
+                             again (late-commands, crash reports; default 1800) [EVENT_GRACE_SECONDS]
   --log-level LEVEL          ${LOG_LEVELS.join('|')} (default info) [LOG_LEVEL]
 `;
 
-const STRING_FLAGS = [...HTTPS_FLAGS, 'kubeconfig', 'namespace', 'http-host', 'http-port', 'public-url', 'tftp-host', 'tftp-port', 'tftp-root', 'asset-dir', 'spool-dir', 'database-url', 'data-dir', 'unknown-machine', 'retention-days', 'log-level'];
+const STRING_FLAGS = [...HTTPS_FLAGS, 'kubeconfig', 'namespace', 'http-host', 'http-port', 'public-url', 'tftp-host', 'tftp-port', 'tftp-root', 'tftp-max-sessions', 'tftp-max-sessions-per-client', 'asset-dir', 'spool-dir', 'database-url', 'data-dir', 'unknown-machine', 'retention-days', 'event-grace-seconds', 'log-level'];
 
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): BootServerConfig | 'help' {
   let values: Record<string, string | boolean | undefined>;
@@ -81,12 +91,15 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): BootServerCo
     tftpHost: get('tftp-host', 'TFTP_HOST') ?? '0.0.0.0',
     tftpPort: parseInteger('tftp port', get('tftp-port', 'TFTP_PORT') ?? '69', 0, 65535, problems),
     tftpRoot: get('tftp-root', 'TFTP_ROOT') ?? '/usr/lib/ipxe',
+    tftpMaxSessions: parseInteger('tftp max sessions', get('tftp-max-sessions', 'TFTP_MAX_SESSIONS') ?? '256', 1, 65535, problems),
+    tftpMaxSessionsPerClient: parseInteger('tftp max sessions per client', get('tftp-max-sessions-per-client', 'TFTP_MAX_SESSIONS_PER_CLIENT') ?? '16', 1, 65535, problems),
     assetDir: get('asset-dir', 'ASSET_DIR') ?? '/var/lib/anvil/assets',
     spoolDir: get('spool-dir', 'SPOOL_DIR') ?? '/var/lib/anvil/spool',
     databaseURL: get('database-url', 'DATABASE_URL') || undefined,
     dataDir: get('data-dir', 'DATA_DIR') ?? '/var/lib/anvil/history',
     unknownMachine: unknownMachine as 'exit' | 'shell',
     retentionDays: parseInteger('retention days', get('retention-days', 'RETENTION_DAYS') ?? '90', 0, 36500, problems),
+    eventGraceSeconds: parseInteger('event grace seconds', get('event-grace-seconds', 'EVENT_GRACE_SECONDS') ?? '1800', 0, 7 * 86400, problems),
     logLevel,
   };
   config.https = parseHttpsConfig(get, { port: 8443, host: config.httpHost }, problems);

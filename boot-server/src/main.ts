@@ -1,6 +1,8 @@
 // The boot-server process: configuration, wiring and signal handling only.
 import type { Server } from 'node:http';
-import { Registry, collectDefaultMetrics, Gauge } from 'prom-client';
+import { Router } from 'express';
+import { join } from 'node:path';
+import { Registry, collectDefaultMetrics, Counter, Gauge } from 'prom-client';
 import { BOOT_CONFIG_LABEL } from '../../shared/src/bootconfig/boot-config.js';
 import { InformerSet } from '../../shared/src/kube/cache.js';
 import { Informer } from '../../shared/src/kube/informer.js';
@@ -15,6 +17,7 @@ import { AssetCache } from './http/assets.js';
 import { Shipper, type Sink } from './spool/shipper.js';
 import { measuredSinks } from './spool/measured-sink.js';
 import { Spool } from './spool/spool.js';
+import { Quarantine } from './spool/quarantine.js';
 import type { SpoolRecord } from './spool/records.js';
 import { HostStatusSink } from './status/host-status-sink.js';
 import { startTftp } from './tftp-wiring.js';
@@ -39,7 +42,13 @@ async function main(): Promise<void> {
   const spool = new Spool<SpoolRecord>({ dir: config.spoolDir });
   const history = await openHistorySink(config, log);
   const sinks: Sink<SpoolRecord>[] = [new HostStatusSink(client, log.child({ sink: 'host-status' })), history.sink];
-  const shipper = new Shipper(spool, measuredSinks(sinks, registry), log.child({ component: 'shipper' }));
+  // In the spool's directory (same volume), which reads only its seg-*.jsonl files.
+  const quarantine = new Quarantine<SpoolRecord>(join(config.spoolDir, 'quarantine.jsonl'));
+  const quarantined = new Counter({ name: 'anvil_quarantined_records_total', help: 'Spooled records a sink refused for good, kept in the quarantine (GET /api/v1/quarantine)', labelNames: ['sink'], registers: [registry] });
+  const shipper = new Shipper(spool, measuredSinks(sinks, registry), log.child({ component: 'shipper' }), {
+    quarantine,
+    onQuarantine: (sink) => quarantined.inc({ sink }),
+  });
   new Gauge({ name: 'anvil_spool_backlog_bytes', help: 'Bytes of accepted records not yet shipped', registers: [registry], collect() { this.set(spool.backlogBytes()); } });
   const assets = new AssetCache({ dir: config.assetDir, log: log.child({ component: 'assets' }) });
   const app = createBootApp({
@@ -51,12 +60,21 @@ async function main(): Promise<void> {
     publicURL: config.publicURL,
     unknownMachine: config.unknownMachine,
     ready: () => secrets.hasSynced,
-    extraRoutes: historyRouter(history.store, { log: log.child({ component: 'history-api' }) }),
+    eventGraceMs: config.eventGraceSeconds * 1000,
+    extraRoutes: Router()
+      .get('/api/v1/quarantine', (req, res) => {
+        const limit = Math.min(Math.max(Number(req.query.limit ?? 100) || 100, 1), 1000);
+        res.json({ total: quarantine.count, items: quarantine.list(limit) });
+      })
+      .use(historyRouter(history.store, { log: log.child({ component: 'history-api' }) })),
   });
 
   const retention = startRetention(history.store, { days: config.retentionDays }, log.child({ component: 'retention' }));
   secrets.start();
   shipper.start();
+  // Nothing is answered before every boot config is known: a valid token must never get a 404 after a restart (an
+  // installer never retries a failed post), while a refused connection makes iPXE and curl try again.
+  await secrets.waitForSync();
   // HTTPS first: once /healthz answers over HTTP, HTTPS is bound too (or waiting for a certificate that does not exist yet).
   const https = config.https ? await serveHttps({ config: config.https, handler: app, registry, log: log.child({ component: 'https' }) }) : undefined;
   const server: Server = await new Promise((resolve, reject) => {

@@ -1,6 +1,6 @@
 // Stands in for the boot-server in controller tests: records boot requests and installer events on a host's status
 // with the same JSON patches the boot-server makes (shared/src/install/host-status-updates.ts).
-import { bootRequestPatch, installerEventPatch } from '../../shared/src/install/host-status-updates.js';
+import { bootRequestPatch, installerEventsPatch, type InstallationMemory } from '../../shared/src/install/host-status-updates.js';
 import type { InstallerEvent } from '../../shared/src/install/installer-events.js';
 import type { KubeClient, KubeObject, ResourceType } from '../../shared/src/kube/index.js';
 
@@ -12,11 +12,16 @@ export async function recordBoot(client: KubeClient, namespace: string, name: st
   await client.patch(HostType, { namespace, name }, 'json', ops, { subresource: 'status' });
 }
 
+// What the boot-server's status sink remembers between batches (the deepest failure, the verdict), per installation.
+const memories = new Map<string, InstallationMemory>();
+
 export async function postEvent(client: KubeClient, namespace: string, name: string, installationId: string, event: InstallerEvent): Promise<void> {
-  await client.patch(HostType, { namespace, name }, 'json', installerEventPatch(installationId, event), { subresource: 'status' });
+  const { ops, memory } = installerEventsPatch(installationId, [{ event, receivedAt: new Date() }], memories.get(installationId));
+  await client.patch(HostType, { namespace, name }, 'json', ops, { subresource: 'status' });
+  memories.set(installationId, memory);
 }
 
-/** A realistic subiquity/curtin sequence, ending in SUCCESS or FAIL. */
+/** A realistic subiquity/curtin sequence, ending in SUCCESS or FAIL (the failure propagating out to the top level). */
 export function subiquityEvents(result: 'SUCCESS' | 'FAIL'): InstallerEvent[] {
   const t = Date.now() / 1000;
   const ev = (i: number, name: string, event_type: string, extra: Partial<InstallerEvent> = {}): InstallerEvent => ({ name, event_type, origin: name.startsWith('subiquity') ? 'subiquity' : 'curtin', timestamp: t + i, ...extra });
@@ -31,7 +36,11 @@ export function subiquityEvents(result: 'SUCCESS' | 'FAIL'): InstallerEvent[] {
     ev(7, 'subiquity/Install/install/curthooks', 'start', { description: 'configuring installed system' }),
   ];
   if (result === 'FAIL') {
-    events.push(ev(8, 'cmd-install/stage-curthooks/builtin/cmd-curthooks', 'finish', { result: 'FAIL', description: 'curtin command curthooks failed' }));
+    events.push(
+      ev(8, 'cmd-install/stage-curthooks/builtin/cmd-curthooks', 'finish', { result: 'FAIL', description: 'curtin command curthooks failed' }),
+      ev(9, 'subiquity/Install/install/curthooks', 'finish', { result: 'FAIL', description: 'configuring installed system' }),
+      ev(10, 'subiquity/Install/install', 'finish', { result: 'FAIL', description: 'installing system' }),
+    );
     return events;
   }
   events.push(

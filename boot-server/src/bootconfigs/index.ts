@@ -12,6 +12,8 @@ export interface Artifact {
 export class BootConfigIndex {
   private readonly byKey = new Map<string, BootConfig>();
   private readonly macToKey = new Map<string, string>();
+  /** Installations whose grace period a new boot of the host ended (bounded: oldest forgotten first). */
+  private readonly graceEndedIds = new Set<string>();
 
   constructor(source?: Pick<InformerSet<KubeObject>, 'addHandlers'>) {
     source?.addHandlers({
@@ -55,6 +57,16 @@ export class BootConfigIndex {
       for (const a of [i.kernel, i.initrd, i.iso]) if (a && a.sha256.toLowerCase() === want) return a;
     }
     return undefined;
+  }
+
+  endGrace(installationId: string): void {
+    if (this.graceEndedIds.has(installationId)) return;
+    this.graceEndedIds.add(installationId);
+    if (this.graceEndedIds.size > 100_000) this.graceEndedIds.delete(this.graceEndedIds.values().next().value!);
+  }
+
+  graceEnded(installationId: string): boolean {
+    return this.graceEndedIds.has(installationId);
   }
 
   get size(): number {

@@ -51,15 +51,16 @@ export class HistorySink implements Sink<SpoolRecord> {
       );
       if (result.invalid) this.log.warn({ invalid: result.invalid }, 'installer events that can never be stored were dropped');
     }
+    // The installer's top-level result finishes the installation (first one wins; the store keeps it). Its failed
+    // stage and reason are derived by the store from the deepest FAIL stored for it, whichever batch brought it.
     for (const e of events) {
-      const verdict = verdictOf(e.event);
+      const verdict = e.afterVerdict ? undefined : verdictOf(e.event);
       if (!verdict) continue;
       await this.unlessInvalid(() => this.store.recordInstallFinished({
         installationId: e.installationId,
         result: verdict,
         finishedAt: e.event.timestamp !== undefined ? new Date(e.event.timestamp * 1000) : e.receivedAt,
         reason: verdict === 'SUCCESS' ? 'Succeeded' : 'InstallerFailed',
-        ...(verdict === 'FAIL' && e.event.description ? { message: `${e.event.name}: ${e.event.description}` } : {}),
       }), { installationId: e.installationId, host: e.host });
     }
 

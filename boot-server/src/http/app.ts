@@ -3,7 +3,8 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import { macDashed, normalizeMac, tokenMatches, type BootConfig } from '../../../shared/src/bootconfig/boot-config.js';
-import { eventKey, validateInstallerEvent } from '../../../shared/src/install/installer-events.js';
+import { eventKey } from '../../../shared/src/install/installer-events.js';
+import { checkInstallerEvent } from '../../../shared/src/install/normalize.js';
 import type { BootConfigIndex } from '../bootconfigs/index.js';
 import type { BootRequestRecord, HostRef, InstallRef, SpoolRecord } from '../spool/records.js';
 import { AssetError, type AssetCache } from './assets.js';
@@ -20,11 +21,14 @@ export interface BootHttpDeps {
   publicURL: string;
   unknownMachine?: 'exit' | 'shell';
   maxWebhookBytes?: number;
+  /** How long after its verdict an installation's events are still taken (default 30 min); a new boot ends it. */
+  eventGraceMs?: number;
   ready?: () => boolean;
   /** Extra read-only routes (the install-history API when this process owns the embedded database). */
   extraRoutes?: express.Router;
 }
 
+export const DEFAULT_EVENT_GRACE_MS = 30 * 60 * 1000;
 const MAC_PATTERN = /^[0-9a-fA-F]{2}([-:][0-9a-fA-F]{2}){5}$/;
 const NOCLOUD_FILES = { 'user-data': 'UserData', 'meta-data': 'MetaData', 'vendor-data': 'VendorData', 'network-config': 'NetworkConfig' } as const;
 
@@ -95,6 +99,8 @@ export function createBootApp(deps: BootHttpDeps): express.Express {
       }
       const served = config.mode === 'install' ? 'InstallScript' : 'LocalBootScript';
       await deps.spool.append([bootRequest(req, mac, served, config, facts)]);
+      // The machine booted again: the installer that reported the last verdict is gone, its grace period with it.
+      if (config.closedInstall) deps.index.endGrace(config.closedInstall.installationId);
       res.type('text/plain').send(config.ipxe);
     } catch (err) {
       next(err);
@@ -136,14 +142,15 @@ export function createBootApp(deps: BootHttpDeps): express.Express {
   });
 
   // The installer posts each event once, synchronously, and does not retry: answer fast, after the event is durable.
+  // Everything acknowledged must be storable by every sink, so the body is checked and normalised before the ack.
   app.post('/webhook/:mac/:token', express.text({ type: () => true, limit: deps.maxWebhookBytes ?? 64 * 1024 }), async (req, res, next) => {
     try {
       const { mac, token } = req.params;
       const config = MAC_PATTERN.test(mac) ? deps.index.byMac(mac) : undefined;
-      const install = config?.mode === 'install' ? config.install : undefined;
-      if (!install || !tokenMatches(token, install.tokenSha256)) {
+      const target = config ? webhookTarget(config, token, deps.index, deps.eventGraceMs ?? DEFAULT_EVENT_GRACE_MS) : undefined;
+      if (!config || !target) {
         events.inc({ outcome: 'unauthorized' });
-        logBad('webhook refused: unknown host or token', { ip: req.socket.remoteAddress });
+        logBad('webhook refused: unknown host or token', { ip: req.socket.remoteAddress, path: redact(req.path) });
         return notFound(res);
       }
       let body: unknown;
@@ -153,25 +160,27 @@ export function createBootApp(deps: BootHttpDeps): express.Express {
         events.inc({ outcome: 'malformed' });
         return void res.status(400).json({ error: 'body is not valid JSON' });
       }
-      const checked = validateInstallerEvent(body);
+      const checked = checkInstallerEvent(body);
       if ('error' in checked) {
         events.inc({ outcome: 'invalid' });
         return void res.status(400).json({ error: checked.error });
       }
+      const receivedAt = new Date().toISOString();
       await deps.spool.append([
         {
           kind: 'installer-event',
-          receivedAt: new Date().toISOString(),
+          receivedAt,
           mac: normalizeMac(mac),
-          host: hostRef(config!),
-          installationId: install.installationId,
-          install: installRef(config!)!,
-          eventKey: eventKey(checked.event),
+          host: hostRef(config),
+          installationId: target.installationId,
+          install: target,
+          eventKey: eventKey(checked.event, receivedAt),
           event: checked.event,
-          raw: body as Record<string, unknown>,
+          raw: checked.raw,
+          ...(target.afterVerdict ? { afterVerdict: true } : {}),
         },
       ]);
-      events.inc({ outcome: 'accepted' });
+      events.inc({ outcome: target.afterVerdict ? 'accepted-after-verdict' : 'accepted' });
       res.status(200).json({ accepted: true });
     } catch (err) {
       next(err);
@@ -197,7 +206,48 @@ export function createBootApp(deps: BootHttpDeps): express.Express {
   return app;
 }
 
-/** Tokens never reach a log line or a status field. */
+/**
+ * Which installation a webhook post belongs to: the current install (token of the published attempt), or the attempt
+ * whose verdict just arrived while its grace period lasts. Undefined: refuse.
+ */
+function webhookTarget(config: BootConfig, token: string, index: BootConfigIndex, graceMs: number): (InstallRef & { afterVerdict?: boolean }) | undefined {
+  const install = config.mode === 'install' ? config.install : undefined;
+  if (install && tokenMatches(token, install.tokenSha256)) return installRef(config);
+  const closed = config.closedInstall;
+  if (!closed || !tokenMatches(token, closed.tokenSha256)) return undefined;
+  if (index.graceEnded(closed.installationId) || Date.now() > Date.parse(closed.closedAt) + graceMs) return undefined;
+  return {
+    installationId: closed.installationId,
+    revision: closed.revision,
+    attempt: closed.attempt,
+    ...(closed.template ? { template: closed.template } : {}),
+    afterVerdict: true,
+  };
+}
+
+const TOKEN_ROUTES = new Set(['nocloud', 'webhook']);
+const KNOWN_FILES = new Set(Object.keys(NOCLOUD_FILES));
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+/**
+ * Tokens never reach a log line, a status field, a metric or the history. Routing is case-insensitive and a client
+ * may percent-encode any character, so the route is recognised the same way; of a token route only the route, a
+ * well-formed MAC and a known NoCloud file name are kept.
+ */
 export function redact(path: string): string {
-  return path.replace(/^\/(nocloud|webhook)\/([^/]+)\/[^/]+/, '/$1/$2/REDACTED');
+  const segments = path.split('/');
+  const route = decodeSegment(segments[1] ?? '').toLowerCase();
+  if (!TOKEN_ROUTES.has(route)) return path;
+  const mac = decodeSegment(segments[2] ?? '');
+  const file = decodeSegment(segments.at(-1) ?? '').toLowerCase();
+  const kept = [`/${route}`, MAC_PATTERN.test(mac) ? mac : 'REDACTED', 'REDACTED'];
+  if (segments.length > 4 && KNOWN_FILES.has(file)) kept.push(file);
+  return kept.join('/');
 }

@@ -24,8 +24,10 @@ export interface InstallerEventRecord {
   install?: InstallRef;
   eventKey: string;
   event: InstallerEvent;
-  /** The body as the installer sent it (validated fields are in `event`). */
+  /** The body as the installer sent it, sanitised (validated fields are in `event`). */
   raw: Record<string, unknown>;
+  /** Accepted in the grace period after the installation's verdict: recorded, but changes no verdict or phase. */
+  afterVerdict?: boolean;
 }
 
 export interface BootRequestRecord {

@@ -3,16 +3,20 @@
 // attempt is dropped instead of being attributed to the new one.
 import type { Logger } from 'pino';
 import { BAREMETALHOST_KIND, BAREMETALHOST_PLURAL, GROUP, VERSION } from '../../../shared/src/api/index.js';
-import { bootRequestPatch, installerEventPatch, type JsonPatchOp } from '../../../shared/src/install/host-status-updates.js';
+import { bootRequestPatch, installerEventsPatch, type InstallationMemory, type JsonPatchOp } from '../../../shared/src/install/host-status-updates.js';
 import { ApiError, type KubeClient, type ResourceType } from '../../../shared/src/kube/index.js';
 import type { Sink } from '../spool/shipper.js';
 import type { BootRequestRecord, InstallerEventRecord, SpoolRecord } from '../spool/records.js';
 
 const HostType: ResourceType = { group: GROUP, version: VERSION, kind: BAREMETALHOST_KIND, plural: BAREMETALHOST_PLURAL, namespaced: true };
 
+/** Installations whose failure/verdict this process has recorded, so a later batch keeps the deepest failure. */
+const MEMORY_LIMIT = 50_000;
+
 export class HostStatusSink implements Sink<SpoolRecord> {
   readonly name = 'host-status';
   dropped = 0;
+  private readonly memory = new Map<string, InstallationMemory>();
 
   constructor(
     private readonly client: KubeClient,
@@ -40,8 +44,22 @@ export class HostStatusSink implements Sink<SpoolRecord> {
     // Different hosts are patched concurrently (bounded): one slow or busy host must not hold up a rack's progress.
     await forEachLimit([...perHost.values()], this.concurrency, async ({ namespace, name, boot, events }) => {
       if (boot) await this.apply(namespace, name, bootRequestPatch({ time: boot.time, clientIP: boot.clientIP, path: boot.path, served: boot.served }, true), 'boot request');
-      for (const [installationId, list] of events) await this.apply(namespace, name, coalesce(installationId, list), 'installer events');
+      for (const [installationId, list] of events) {
+        const { ops, memory } = installerEventsPatch(
+          installationId,
+          list.map((r) => ({ event: r.event, receivedAt: new Date(r.receivedAt), ...(r.afterVerdict ? { afterVerdict: true } : {}) })),
+          this.memory.get(installationId),
+        );
+        await this.apply(namespace, name, ops, 'installer events');
+        this.remember(installationId, memory);
+      }
     });
+  }
+
+  private remember(installationId: string, memory: InstallationMemory): void {
+    this.memory.delete(installationId);
+    this.memory.set(installationId, memory);
+    if (this.memory.size > MEMORY_LIMIT) this.memory.delete(this.memory.keys().next().value!);
   }
 
   private async apply(namespace: string, name: string, ops: JsonPatchOp[], what: string): Promise<void> {
@@ -58,28 +76,6 @@ export class HostStatusSink implements Sink<SpoolRecord> {
       throw err;
     }
   }
-}
-
-/**
- * One patch per installation for a batch: the newest event as lastEvent, the newest known stage, and the verdict if
- * any event carries one. Ties in the installer's timestamps keep arrival order (the spool preserves it).
- */
-function coalesce(installationId: string, list: InstallerEventRecord[]): JsonPatchOp[] {
-  const ordered = list.map((r, i) => ({ r, i })).sort((a, b) => (a.r.event.timestamp ?? 0) - (b.r.event.timestamp ?? 0) || a.i - b.i).map((x) => x.r);
-  const newest = ordered.at(-1)!;
-  const ops = installerEventPatch(installationId, newest.event, new Date(newest.receivedAt)).filter(
-    (op) => op.op === 'test' || op.path.endsWith('/lastEvent'),
-  );
-  const staged = [...ordered].reverse().find((r) => installerEventPatch(installationId, r.event).some((op) => op.path.endsWith('/phase')));
-  const verdict = [...ordered].reverse().find((r) => installerEventPatch(installationId, r.event).some((op) => op.path.endsWith('/result')));
-  for (const source of [staged, verdict]) {
-    if (!source) continue;
-    for (const op of installerEventPatch(installationId, source.event, new Date(source.receivedAt))) {
-      if (op.op === 'test' || op.path.endsWith('/lastEvent') || ops.some((o) => o.path === op.path)) continue;
-      ops.push(op);
-    }
-  }
-  return ops;
 }
 
 /** Runs fn over items, at most `limit` at once; every item runs, then the first error (if any) is thrown. */

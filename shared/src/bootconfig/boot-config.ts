@@ -38,6 +38,22 @@ export interface BootConfig {
     /** The fingerprint of the operator's render inputs: equal inputs, no need to render again. */
     inputsHash?: string;
   };
+  /**
+   * The attempt that just ended (its verdict arrived): the installer keeps reporting after its verdict (late-commands,
+   * crash reports, error-commands), so the webhook still takes that attempt's events for a grace period from
+   * `closedAt`, until the host boots again. Only the token's hash is kept: nothing else of the attempt is served.
+   */
+  closedInstall?: ClosedInstall;
+}
+
+export interface ClosedInstall {
+  installationId: string;
+  revision: number;
+  attempt: number;
+  tokenSha256: string;
+  template?: { name: string; contentHash: string };
+  /** When the verdict was processed (RFC 3339). */
+  closedAt: string;
 }
 
 /** Secret keys; kept flat so `kubectl get secret -o yaml` stays readable. */
@@ -60,6 +76,7 @@ const KEYS = {
   assets: 'assets.json',
   template: 'template.json',
   inputsHash: 'inputs-hash',
+  closedInstall: 'closed-install.json',
 } as const;
 
 export const normalizeMac = (mac: string): string => mac.trim().toLowerCase().replace(/-/g, ':');
@@ -103,6 +120,7 @@ function toStringData(c: BootConfig): Record<string, string> {
     if (i.template) d[KEYS.template] = JSON.stringify(i.template);
     if (i.inputsHash !== undefined) d[KEYS.inputsHash] = i.inputsHash;
   }
+  if (c.closedInstall) d[KEYS.closedInstall] = JSON.stringify(c.closedInstall);
   return d;
 }
 
@@ -169,7 +187,20 @@ export function fromSecret(secret: KubeObject): BootConfig | undefined {
     if (nc !== undefined) config.install.networkConfig = nc;
     if (vd !== undefined) config.install.vendorData = vd;
   }
+  const closed = parseClosedInstall(get(KEYS.closedInstall));
+  if (closed) config.closedInstall = closed;
   return config;
+}
+
+function parseClosedInstall(text: string | undefined): ClosedInstall | undefined {
+  if (!text) return undefined;
+  try {
+    const c = JSON.parse(text) as Partial<ClosedInstall>;
+    if (typeof c.installationId !== 'string' || typeof c.tokenSha256 !== 'string' || typeof c.closedAt !== 'string') return undefined;
+    return c as ClosedInstall;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Where the boot-server serves a cached boot artifact: content-addressed by its sha256, named like the original. */

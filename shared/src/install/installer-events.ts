@@ -1,7 +1,8 @@
 // What an installer's progress events mean for a host's status. Subiquity and curtin post reporting events
 // ({name, event_type: start|finish, result on finish: SUCCESS|WARN|FAIL, description, origin, timestamp, level})
-// to the webhook anvil configures in the rendered user-data; the boot-server turns each into a status update
-// with these pure functions, and the BareMetalHost controller moves its state machine on from that status.
+// to the webhook anvil configures in the rendered user-data; the boot-server checks and normalises each before it
+// acknowledges it (normalize.ts), and turns it into a status update with these pure functions. The BareMetalHost
+// controller moves its state machine on from that status.
 
 export interface InstallerEvent {
   name: string;
@@ -15,8 +16,14 @@ export interface InstallerEvent {
 
 export type InstallVerdict = 'SUCCESS' | 'FAIL' | undefined;
 
-/** Subiquity's outermost install step; its successful finish means the system is installed. */
-export const INSTALL_COMPLETE_EVENTS = ['subiquity/Install/install', 'anvil/install/complete'] as const;
+/**
+ * The installer's top-level contexts: only their finish decides an install (see docs/history.md, "Verdict").
+ * subiquity reports the overall result as `subiquity/Install/install`; anvil's own test installer as
+ * `anvil/install/complete`. A FAIL anywhere below only marks the install failing.
+ */
+export const TOP_LEVEL_CONTEXTS = ['subiquity/Install/install', 'anvil/install/complete'] as const;
+/** @deprecated the same list under its earlier name. */
+export const INSTALL_COMPLETE_EVENTS = TOP_LEVEL_CONTEXTS;
 
 /** Install stages in the order subiquity runs them, for the progress column. */
 export const INSTALL_STAGES = [
@@ -30,37 +37,76 @@ export const INSTALL_STAGES = [
   'complete',
 ] as const;
 
-export function validateInstallerEvent(body: unknown): { event: InstallerEvent } | { error: string } {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return { error: 'event must be a JSON object' };
-  const e = body as Record<string, unknown>;
-  if (typeof e.name !== 'string' || !e.name || e.name.length > 512) return { error: 'event "name" must be a non-empty string of at most 512 characters' };
-  if (typeof e.event_type !== 'string' || !e.event_type) return { error: 'event "event_type" must be a string such as start or finish' };
-  if (e.result !== undefined && !['SUCCESS', 'WARN', 'FAIL'].includes(String(e.result))) return { error: 'event "result" must be SUCCESS, WARN or FAIL' };
-  if (e.timestamp !== undefined && (typeof e.timestamp !== 'number' || !Number.isFinite(e.timestamp))) return { error: 'event "timestamp" must be a unix time in seconds' };
-  const event: InstallerEvent = { name: e.name, event_type: e.event_type };
-  if (typeof e.description === 'string') event.description = e.description;
-  if (typeof e.result === 'string') event.result = e.result;
-  if (typeof e.origin === 'string') event.origin = e.origin;
-  if (typeof e.timestamp === 'number') event.timestamp = e.timestamp;
-  if (typeof e.level === 'string') event.level = e.level;
-  return { event };
-}
+export { validateInstallerEvent } from './normalize.js';
 
-/** SUCCESS when the install completed, FAIL when a step failed fatally, undefined while it runs. */
+/** Names as installers send them may end in `/` (subiquity contexts with an empty child name). */
+export const normalizeName = (name: string): string => name.replace(/\/+$/, '') || name;
+
+export const isTopLevel = (event: InstallerEvent): boolean => (TOP_LEVEL_CONTEXTS as readonly string[]).includes(normalizeName(event.name));
+
+/** The install's result, from its top-level finish only; undefined while it runs (a nested FAIL is not a verdict). */
 export function verdictOf(event: InstallerEvent): InstallVerdict {
-  if (event.event_type !== 'finish') return undefined;
+  if (event.event_type !== 'finish' || !isTopLevel(event)) return undefined;
   if (event.result === 'FAIL') return 'FAIL';
-  if (event.result === 'SUCCESS' && (INSTALL_COMPLETE_EVENTS as readonly string[]).includes(event.name)) return 'SUCCESS';
+  // WARN at the top means it installed with warnings: the system is there.
+  if (event.result === 'SUCCESS' || event.result === 'WARN') return 'SUCCESS';
   return undefined;
 }
+
+/** A FAIL finish below the top level: the install is failing; the deepest one explains why. */
+export const isNestedFailure = (event: InstallerEvent): boolean => event.event_type === 'finish' && event.result === 'FAIL' && !isTopLevel(event);
+
+export const nameDepth = (name: string): number => normalizeName(name).split('/').length;
+
+export interface InstallFailure {
+  /** The install stage the failing step belongs to, e.g. partitioning; 'unknown' when its name says nothing. */
+  stage: string;
+  /** The description of the deepest FAIL (what went wrong), or its name when it had none. */
+  reason: string;
+  /** The failing event's name. */
+  event: string;
+}
+
+/** The failure an event reports, if it is a FAIL finish (nested or top-level). */
+export function failureOf(event: InstallerEvent): InstallFailure | undefined {
+  if (event.event_type !== 'finish' || event.result !== 'FAIL') return undefined;
+  return { stage: stageOf(event) ?? 'unknown', reason: (event.description ?? '').trim() || normalizeName(event.name), event: normalizeName(event.name) };
+}
+
+/**
+ * Of two failures, the one that explains the install: the deeper name (the innermost failing step; its ancestors fail
+ * because of it), and on equal depth the one seen first. A top-level FAIL only explains when nothing nested failed.
+ */
+export function deeperFailure(current: InstallFailure | undefined, candidate: InstallFailure | undefined): InstallFailure | undefined {
+  if (!candidate) return current;
+  if (!current) return candidate;
+  return nameDepth(candidate.event) > nameDepth(current.event) ? candidate : current;
+}
+
+const STAGE_ALIASES: Record<string, (typeof INSTALL_STAGES)[number]> = {
+  cmd_block_meta: 'partitioning',
+  stage_partitioning: 'partitioning',
+  block_meta: 'partitioning',
+  cmd_extract: 'extract',
+  stage_extract: 'extract',
+  cmd_curthooks: 'curthooks',
+  stage_curthooks: 'curthooks',
+  cmd_apt_config: 'configure_apt',
+  apt_config: 'configure_apt',
+  run_late_commands: 'late_commands',
+  late_commands: 'late_commands',
+  early_commands: 'early_commands',
+};
 
 /** The stage an event belongs to, from its name (e.g. subiquity/Install/install/curthooks -> curthooks). */
 export function stageOf(event: InstallerEvent): string | undefined {
   if (verdictOf(event) === 'SUCCESS') return 'complete';
-  const parts = event.name.toLowerCase().split('/');
+  const parts = normalizeName(event.name).toLowerCase().split('/');
   for (let i = parts.length - 1; i >= 0; i--) {
     const part = parts[i]!.replace(/-/g, '_');
-    const stage = INSTALL_STAGES.find((s) => part === s || part.endsWith(`_${s}`) || part.startsWith(`${s}_`) || (s === 'partitioning' && part === 'cmd_block_meta'));
+    const alias = STAGE_ALIASES[part];
+    if (alias) return alias;
+    const stage = INSTALL_STAGES.find((s) => part === s || part.endsWith(`_${s}`) || part.startsWith(`${s}_`));
     if (stage) return stage;
   }
   return undefined;
@@ -72,8 +118,15 @@ export function progressOf(stage: string | undefined): string | undefined {
   return i < 0 ? stage : `${i + 1}/${INSTALL_STAGES.length} ${stage}`;
 }
 
-export const eventTime = (event: InstallerEvent, now: Date = new Date()): string =>
-  (event.timestamp !== undefined ? new Date(event.timestamp * 1000) : now).toISOString();
+/** The event's time by the installer's clock (normalize.ts guarantees a representable one), or `now`. */
+export function eventTime(event: InstallerEvent, now: Date = new Date()): string {
+  const t = event.timestamp !== undefined ? new Date(event.timestamp * 1000) : now;
+  return Number.isNaN(t.getTime()) ? now.toISOString() : t.toISOString();
+}
 
-/** A key that is the same for a repeated delivery of the same event (for idempotent storage). */
-export const eventKey = (event: InstallerEvent): string => [event.name, event.event_type, event.result ?? '', event.timestamp ?? ''].join('|');
+/**
+ * A key that is the same for a repeated delivery of the same event (for idempotent storage). Without an installer
+ * timestamp two different events could look alike, so the time it was received (fixed once spooled) is part of it.
+ */
+export const eventKey = (event: InstallerEvent, receivedAt?: string): string =>
+  [normalizeName(event.name), event.event_type, event.result ?? '', event.timestamp ?? (receivedAt ? `r${receivedAt}` : '')].join('|');

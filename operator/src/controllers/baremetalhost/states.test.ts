@@ -39,8 +39,14 @@ class Sim {
   }
   finish(result: 'SUCCESS' | 'FAIL', description = 'done') {
     const ci = this.status.currentInstall!;
-    ci.lastEvent = { name: result === 'SUCCESS' ? 'subiquity/Install/install' : 'cmd-install/stage-curthooks', type: 'finish', result, description, time: this.now.toISOString() };
+    ci.lastEvent = { name: 'subiquity/Install/install', type: 'finish', result, description: 'installing system', time: this.now.toISOString() };
+    if (result === 'FAIL') ci.failure ??= { stage: 'curthooks', reason: description, event: 'cmd-install/stage-curthooks' };
     ci.result = result;
+  }
+  /** A nested step failed: the boot-server records the failure, the installer has not given its verdict yet. */
+  failing(stage: string, reason: string) {
+    this.status.currentInstall!.failure = { stage, reason, event: `subiquity/Install/install/${stage}` };
+    this.status.currentInstall!.lastEvent = { name: 'subiquity/Install/install/late', type: 'start', time: this.now.toISOString() };
   }
   published() {
     return this.ports.publishedBootConfig(this.h);
@@ -232,5 +238,85 @@ describe('BareMetalHost state machine', () => {
     await sim.step();
     await sim.step();
     expect(sim.ports.renders).toBe(rendersAfterStart + 3);
+  });
+
+  it('processes the verdict of an attempt whose template broke meanwhile: no render, no reinstall loop', async () => {
+    const sim = new Sim(host());
+    await sim.step();
+    expect(sim.status.state).toBe('Provisioning');
+    const publishedForAttempt = sim.published();
+    // The template stops rendering while the host waits; the installer still finishes (it was already running).
+    sim.ports.renderOutcome = () => ({ ok: false, errorType: 'TemplateError', reason: 'TemplateError', message: 'unknown variable x' });
+    sim.ports.inputs = () => 'changed';
+    const renders = sim.ports.renders;
+    sim.finish('SUCCESS');
+    await sim.step();
+    expect(sim.status.state).toBe('Provisioned');
+    expect(sim.ports.renders).toBe(renders); // the verdict rendered nothing
+    expect(sim.published()?.mode).toBe('local');
+    expect(sim.published()?.closedInstall?.installationId).toBe(publishedForAttempt?.install?.installationId);
+  });
+
+  it('keeps the published boot config of an attempt the machine is running, whatever the template does', async () => {
+    const sim = new Sim(host());
+    await sim.step();
+    const before = sim.published();
+    sim.boot();
+    sim.ports.inputs = () => 'changed';
+    sim.ports.renderOutcome = () => ({ ok: false, errorType: 'TemplateError', reason: 'TemplateError', message: 'broken' });
+    await sim.step();
+    expect(sim.status.state).toBe('Installing');
+    expect(sim.published()).toBe(before);
+    await sim.step();
+    expect(sim.published()).toBe(before);
+  });
+
+  it('a re-render that fails while the host waits to boot keeps the attempt\'s config and says why', async () => {
+    const sim = new Sim(host());
+    sim.ports.inputs = () => 'v1';
+    await sim.step();
+    const before = sim.published();
+    sim.ports.inputs = () => 'v2';
+    sim.ports.renderOutcome = () => ({ ok: false, errorType: 'TemplateError', reason: 'TemplateError', message: 'broken' });
+    await sim.step();
+    expect(sim.status.state).toBe('Provisioning');
+    expect(sim.published()).toBe(before);
+    expect(sim.status.conditions?.find((c) => c.type === 'BootConfigReady')).toMatchObject({ status: 'True', reason: 'KeptForAttempt', message: expect.stringContaining('broken') });
+  });
+
+  it('a nested failure marks the install failing; the top-level FAIL ends it with the deepest failure as the reason', async () => {
+    const sim = new Sim(host());
+    await sim.step();
+    sim.boot();
+    await sim.step();
+    sim.failing('partitioning', 'wipefs: /dev/sda is busy');
+    await sim.step();
+    expect(sim.status.state).toBe('Installing');
+    expect(sim.status.conditions?.find((c) => c.type === 'Installing')).toMatchObject({ status: 'True', reason: 'InstallerFailing', message: expect.stringContaining('partitioning') });
+    sim.finish('FAIL', 'ignored: the failure is already known');
+    await sim.step();
+    expect(sim.status.state).toBe('Failed');
+    expect(sim.status.errorMessage).toContain('partitioning: wipefs: /dev/sda is busy');
+    expect(sim.status.recentInstalls?.[0]).toMatchObject({ result: 'FAIL', reason: 'InstallerFailed', failedStage: 'partitioning', message: expect.stringContaining('wipefs') });
+  });
+
+  it('keeps the finished attempt\'s webhook credentials published until the machine boots again', async () => {
+    const sim = new Sim(host());
+    await sim.step();
+    const attempt = sim.published()!.install!;
+    sim.boot();
+    await sim.step();
+    sim.advance(1000);
+    sim.finish('SUCCESS');
+    await sim.step();
+    expect(sim.published()).toMatchObject({ mode: 'local', closedInstall: { installationId: attempt.installationId, tokenSha256: attempt.tokenSha256 } });
+    expect(JSON.stringify(sim.published())).not.toContain(attempt.token); // only the hash
+    await sim.step();
+    expect(sim.published()?.closedInstall).toBeDefined();
+    sim.advance(1000);
+    sim.boot();
+    await sim.step();
+    expect(sim.published()?.mode).toBe('local');
+    expect(sim.published()?.closedInstall).toBeUndefined();
   });
 });

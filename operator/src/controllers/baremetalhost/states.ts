@@ -4,7 +4,7 @@
 import type { BareMetalHost, BareMetalHostErrorType, BareMetalHostState, BareMetalHostStatus } from '../../../../shared/src/api/index.js';
 import { BAREMETALHOST_CONDITIONS as C, MAX_RECENT_INSTALLS } from '../../../../shared/src/api/index.js';
 import { kubeTime, setCondition, type ConditionInput } from '../../../../shared/src/conditions.js';
-import { assetURL, bootConfigHash, bootConfigSecretName, normalizeMac, sha256Hex, type BootConfig } from '../../../../shared/src/bootconfig/boot-config.js';
+import { assetURL, bootConfigHash, bootConfigSecretName, normalizeMac, sha256Hex, type BootConfig, type ClosedInstall } from '../../../../shared/src/bootconfig/boot-config.js';
 import { installScript, IpxeScriptError, localBootScript } from '../../../../shared/src/bootconfig/ipxe.js';
 import type { HostPorts, RenderedHost, StateMachineConfig } from './ports.js';
 
@@ -117,8 +117,9 @@ function bootConfigFor(ctx: HostContext, rendered: RenderedHost | undefined, tok
     hostUID: host.metadata.uid ?? '',
     mac: normalizeMac(host.spec.bootMACAddress),
   };
+  const closed = closedInstallToKeep(ctx);
   const ci = ctx.status.currentInstall;
-  if (!rendered || !token || !ci) return { ...base, mode: 'local', ipxe: localBootScript(hostRef(host), host.spec.bootMode ?? 'UEFI', reason) };
+  if (!rendered || !token || !ci) return { ...base, mode: 'local', ipxe: localBootScript(hostRef(host), host.spec.bootMode ?? 'UEFI', reason), ...(closed ? { closedInstall: closed } : {}) };
   const { bootServerURL } = ctx.ports.urls(host, token);
   const asset = (a: { url: string; sha256: string }): string => assetURL(bootServerURL, a);
   return {
@@ -141,7 +142,28 @@ function bootConfigFor(ctx: HostContext, rendered: RenderedHost | undefined, tok
       template: { name: rendered.templateChain.at(-1) ?? host.spec.templateRef?.name ?? '', contentHash: rendered.contentHash },
       ...(rendered.inputsHash !== undefined ? { inputsHash: rendered.inputsHash } : {}),
     },
+    ...(closed ? { closedInstall: closed } : {}),
   };
+}
+
+/**
+ * The attempt whose verdict was processed last keeps taking installer events for a while (late-commands, crash
+ * reports): its token's hash stays in the boot config until the machine boots again. The boot-server also bounds it
+ * in time (--event-grace-seconds).
+ */
+function closedInstallToKeep(ctx: HostContext): ClosedInstall | undefined {
+  const published = ctx.ports.publishedBootConfig(ctx.host);
+  const ci = ctx.status.currentInstall;
+  let closed = published?.closedInstall;
+  // The verdict of the published install was just processed: close it now.
+  if (ci?.result && published?.mode === 'install' && published.install?.installationId === ci.installationId) {
+    const i = published.install!;
+    closed = { installationId: i.installationId, revision: i.revision, attempt: i.attempt, tokenSha256: i.tokenSha256, ...(i.template ? { template: i.template } : {}), closedAt: kubeTime(ctx.now) };
+  }
+  if (!closed) return undefined;
+  const boot = ctx.status.lastBootRequest;
+  if (boot && Date.parse(boot.time) > Date.parse(closed.closedAt)) return undefined;
+  return closed;
 }
 
 async function publish(ctx: HostContext, config: BootConfig, alreadyPublished?: { secretName: string; hash: string }): Promise<void> {
@@ -160,7 +182,7 @@ async function publish(ctx: HostContext, config: BootConfig, alreadyPublished?: 
 /** Publishes "boot from disk": after success, while waiting to retry, or when installing is not allowed. */
 async function publishLocalBoot(ctx: HostContext, reason: string): Promise<void> {
   const published = ctx.ports.publishedBootConfig(ctx.host);
-  if (published?.mode === 'local' && ctx.status.bootConfig) return;
+  if (published?.mode === 'local' && ctx.status.bootConfig && published.closedInstall?.installationId === closedInstallToKeep(ctx)?.installationId) return;
   await publish(ctx, bootConfigFor(ctx, undefined, undefined, reason));
 }
 
@@ -178,6 +200,12 @@ async function publishInstall(ctx: HostContext): Promise<boolean> {
     return true;
   }
   const outcome = await ctx.ports.render(ctx.host, identity);
+  if (!outcome.ok && reuse) {
+    // The attempt is under way with what was published: a template or spec change that no longer renders must not
+    // take it away from a machine that may already be booting it. The change is for the next attempt.
+    condition(ctx, { type: C.BootConfigReady, status: 'True', reason: 'KeptForAttempt', message: `attempt ${ci.attempt} keeps its published boot config; the changed template does not render: ${outcome.message}` });
+    return true;
+  }
   if (!outcome.ok) {
     setError(ctx, outcome.errorType, outcome.message);
     condition(ctx, { type: C.BootConfigReady, status: 'False', reason: outcome.reason, message: outcome.message });
@@ -196,7 +224,7 @@ async function publishInstall(ctx: HostContext): Promise<boolean> {
   return true;
 }
 
-function summarize(ctx: HostContext, result: 'SUCCESS' | 'FAIL', reason: string): void {
+function summarize(ctx: HostContext, result: 'SUCCESS' | 'FAIL', reason: string, message?: string): void {
   const ci = ctx.status.currentInstall;
   if (!ci) return;
   const finishedAt = ci.finishedAt ?? kubeTime(ctx.now);
@@ -211,13 +239,15 @@ function summarize(ctx: HostContext, result: 'SUCCESS' | 'FAIL', reason: string)
     result,
     durationSeconds: Math.max(0, Math.round((Date.parse(finishedAt) - Date.parse(ci.startedAt)) / 1000)),
     reason,
+    ...(result === 'FAIL' && ci.failure ? { failedStage: ci.failure.stage } : {}),
+    ...(result === 'FAIL' && message ? { message: message.slice(0, 1024) } : {}),
   };
   ctx.status.recentInstalls = [summary, ...(ctx.status.recentInstalls ?? [])].slice(0, MAX_RECENT_INSTALLS);
 }
 
 async function failAttempt(ctx: HostContext, reason: 'InstallerFailed' | 'Timeout', message: string): Promise<StateResult> {
   const ci = ctx.status.currentInstall!;
-  summarize(ctx, 'FAIL', reason);
+  summarize(ctx, 'FAIL', reason, message);
   setError(ctx, reason === 'Timeout' ? 'InstallTimeout' : 'InstallFailed', message);
   condition(ctx, { type: C.Installing, status: 'False', reason, message });
   const retries = ctx.status.retry?.count ?? 0;
@@ -276,9 +306,18 @@ const provisioning: Handler = async (ctx) => {
     transition(ctx, 'Ready', 'install cancelled: spec.provisioning.allowed is false');
     return {};
   }
-  if (!(await publishInstall(ctx))) return { requeueAfterMs: 60_000 };
+  // The installer's verdict is processed before anything is rendered: whatever the template says now, a finished
+  // install ends (no reinstall loop when the template broke meanwhile).
+  if (ci.result) {
+    transition(ctx, 'Installing', `the installer reported its result (attempt ${ci.attempt})`);
+    return installing(ctx);
+  }
   // Only a boot after this attempt started counts (the boot-server stamps requests with millisecond precision).
   const bootSeen = ctx.status.lastBootRequest && Date.parse(ctx.status.lastBootRequest.time) > Date.parse(ci.startedAt);
+  const published = ctx.ports.publishedBootConfig(ctx.host);
+  const publishedForAttempt = published?.mode === 'install' && published.install?.installationId === ci.installationId;
+  // Once the machine runs this attempt's installer, its boot config is frozen: nothing is rendered again for it.
+  if (!((bootSeen || ci.lastEvent) && publishedForAttempt) && !(await publishInstall(ctx))) return { requeueAfterMs: 60_000 };
   if (bootSeen || ci.lastEvent) {
     condition(ctx, { type: C.Installing, status: 'True', reason: 'InstallerRunning', message: `attempt ${ci.attempt} of revision ${ci.revision}` });
     transition(ctx, 'Installing', `the machine booted the installer (attempt ${ci.attempt})`);
@@ -308,8 +347,12 @@ const installing: Handler = async (ctx) => {
     return {};
   }
   if (ci.result === 'FAIL') {
-    const what = ci.lastEvent ? `${ci.lastEvent.name}: ${ci.lastEvent.description ?? 'failed'}` : 'the installer reported FAIL';
+    // The reason is the deepest failing step the boot-server recorded, not whichever event happened to come last.
+    const what = ci.failure ? `${ci.failure.stage}: ${ci.failure.reason}` : 'the installer reported FAIL';
     return failAttempt(ctx, 'InstallerFailed', what);
+  }
+  if (ci.failure) {
+    condition(ctx, { type: C.Installing, status: 'True', reason: 'InstallerFailing', message: `attempt ${ci.attempt}: ${ci.failure.stage} failed (${ci.failure.reason}); waiting for the installer's result` });
   }
   const lastActivity = Math.max(Date.parse(ci.startedAt), ci.lastEvent ? Date.parse(ci.lastEvent.time) : 0, ctx.status.lastBootRequest ? Date.parse(ctx.status.lastBootRequest.time) : 0);
   const left = lastActivity + timeoutMs(ctx.host) - ctx.now.getTime();

@@ -232,6 +232,16 @@ const lastEvent = s.object(
   { required: ['name', 'type', 'time'] },
 );
 
+const installFailure = s.object(
+  'Why the install is failing or failed: the deepest failing installer step (a failure nested in the install marks it failing; the installer\'s top-level result decides).',
+  {
+    stage: s.string('Install stage the failing step belongs to, e.g. partitioning, extract, curthooks; unknown when the step\'s name does not tell.', { maxLength: 64 }),
+    reason: s.string('The failing step\'s description (what went wrong), truncated.', { maxLength: 1024 }),
+    event: s.string('Name of the failing installer event, e.g. subiquity/Install/install/.../cmd-block-meta.', { maxLength: 512 }),
+  },
+  { required: ['stage', 'reason'] },
+);
+
 const currentInstall = s.object(
   'The install attempt in progress, or the last one if none is running.',
   {
@@ -244,6 +254,7 @@ const currentInstall = s.object(
     lastEvent,
     finishedAt: s.dateTime('When the attempt finished; unset while it runs.'),
     result: installResult('Result of the attempt once finished.'),
+    failure: installFailure,
   },
   { required: ['attempt', 'revision', 'startedAt'] },
 );
@@ -270,6 +281,8 @@ const recentInstall = s.object(
     result: installResult('Result of the attempt; timeouts and aborts count as FAIL.'),
     durationSeconds: s.integer('Duration of the attempt in seconds.', { minimum: 0, format: 'int64' }),
     reason: s.string('Why the attempt ended, in CamelCase (e.g. Succeeded, InstallerFailed, Timeout, Superseded).', { maxLength: 128 }),
+    failedStage: s.string('For a failed install: the stage of the deepest failing installer step, e.g. partitioning.', { maxLength: 64 }),
+    message: s.string('For a failed install: what went wrong (the failing step\'s description, or the timeout).', { maxLength: 1024 }),
   },
   { required: ['attempt', 'revision', 'startedAt'] },
 );
