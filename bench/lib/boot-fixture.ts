@@ -94,7 +94,8 @@ export async function startBootFixture(options: { hosts: number; assetBytes: num
       kubeconfig: cp.kubeconfigPath,
       dir,
       // Production log level (the harness defaults to debug, which logs every request).
-      env: { LOG_LEVEL: 'info', ...(options.cpuProfDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${options.cpuProfDir}` } : {}) },
+      // Load generators hammer from one address: the per-address limit would answer them 429.
+      env: { LOG_LEVEL: 'info', RATE_LIMIT_PER_SECOND: '0', ...(options.cpuProfDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${options.cpuProfDir}` } : {}) },
       extraArgs: ['--namespace', NAMESPACE, ...(options.databaseUrl ? ['--database-url', options.databaseUrl] : [])],
     });
     // The asset is "already fetched": placed in the cache under its sha256, as the cache does after verifying it.

@@ -27,6 +27,9 @@ export interface BootServerConfig {
   dataDir: string;
   unknownMachine: 'exit' | 'shell';
   retentionDays: number;
+  /** Requests without a valid token per source address: sustained rate (0 disables) and burst. */
+  rateLimitPerSecond: number;
+  rateLimitBurst: number;
   /** Seconds an installation's events are still accepted after its verdict (until the host boots again). */
   eventGraceSeconds: number;
   logLevel: string;
@@ -52,12 +55,15 @@ ${httpsHelp(8443)}  --public-url URL           base URL machines reach this serv
   --data-dir DIR             embedded history database directory (default /var/lib/anvil/history) [DATA_DIR]
   --unknown-machine exit|shell   what a machine no BareMetalHost declares is told (default exit) [UNKNOWN_MACHINE]
   --retention-days N         keep installer events and boot requests this long; 0 keeps all (default 90) [RETENTION_DAYS]
+  --rate-limit-per-second N  requests without a valid token (iPXE scripts, assets, refused tokens) per source
+                             address and second; beyond the burst they get 429 (default 50; 0 disables) [RATE_LIMIT_PER_SECOND]
+  --rate-limit-burst N       requests a source address may make at once before the rate applies (default 500) [RATE_LIMIT_BURST]
   --event-grace-seconds N    accept an installation's events this long after its verdict, until the host boots
                              again (late-commands, crash reports; default 1800) [EVENT_GRACE_SECONDS]
   --log-level LEVEL          ${LOG_LEVELS.join('|')} (default info) [LOG_LEVEL]
 `;
 
-const STRING_FLAGS = [...HTTPS_FLAGS, 'kubeconfig', 'namespace', 'http-host', 'http-port', 'public-url', 'tftp-host', 'tftp-port', 'tftp-root', 'tftp-max-sessions', 'tftp-max-sessions-per-client', 'asset-dir', 'spool-dir', 'database-url', 'data-dir', 'unknown-machine', 'retention-days', 'event-grace-seconds', 'log-level'];
+const STRING_FLAGS = [...HTTPS_FLAGS, 'kubeconfig', 'namespace', 'http-host', 'http-port', 'public-url', 'tftp-host', 'tftp-port', 'tftp-root', 'tftp-max-sessions', 'tftp-max-sessions-per-client', 'asset-dir', 'spool-dir', 'database-url', 'data-dir', 'unknown-machine', 'retention-days', 'event-grace-seconds', 'rate-limit-per-second', 'rate-limit-burst', 'log-level'];
 
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): BootServerConfig | 'help' {
   let values: Record<string, string | boolean | undefined>;
@@ -99,6 +105,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): BootServerCo
     dataDir: get('data-dir', 'DATA_DIR') ?? '/var/lib/anvil/history',
     unknownMachine: unknownMachine as 'exit' | 'shell',
     retentionDays: parseInteger('retention days', get('retention-days', 'RETENTION_DAYS') ?? '90', 0, 36500, problems),
+    rateLimitPerSecond: parseInteger('rate limit per second', get('rate-limit-per-second', 'RATE_LIMIT_PER_SECOND') ?? '50', 0, 1_000_000, problems),
+    rateLimitBurst: parseInteger('rate limit burst', get('rate-limit-burst', 'RATE_LIMIT_BURST') ?? '500', 1, 1_000_000, problems),
     eventGraceSeconds: parseInteger('event grace seconds', get('event-grace-seconds', 'EVENT_GRACE_SECONDS') ?? '1800', 0, 7 * 86400, problems),
     logLevel,
   };

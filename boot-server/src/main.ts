@@ -61,6 +61,7 @@ async function main(): Promise<void> {
     unknownMachine: config.unknownMachine,
     ready: () => secrets.hasSynced,
     eventGraceMs: config.eventGraceSeconds * 1000,
+    rateLimit: { perSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst },
     extraRoutes: Router()
       .get('/api/v1/quarantine', (req, res) => {
         const limit = Math.min(Math.max(Number(req.query.limit ?? 100) || 100, 1), 1000);

@@ -53,6 +53,7 @@ describe('boot-server HTTP: webhook and tokens', () => {
       registry: new Registry(),
       publicURL: 'http://boot.test',
       eventGraceMs: 60_000,
+      rateLimit: { perSecond: 1, burst: 40 },
     });
     server = await new Promise((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
@@ -106,5 +107,17 @@ describe('boot-server HTTP: webhook and tokens', () => {
     }
     expect(redact(`/NoCloud/${mac}/${TOKEN}/user-data`)).toBe(`/nocloud/${mac}/REDACTED/user-data`);
     expect(redact('/ipxe/52-54-00-aa-bb-01')).toBe('/ipxe/52-54-00-aa-bb-01');
+  });
+
+  it('answers a flood without a token from one address with 429, while a valid installer is never limited', async () => {
+    index.upsert(toSecret(installConfig(), 'lab'));
+    const statuses: number[] = [];
+    for (let i = 0; i < 60; i++) statuses.push((await fetch(`${base}/ipxe/52-54-00-00-${String(i % 100).padStart(2, '0')}-99`)).status);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(0);
+    const limited = await fetch(`${base}/ipxe/52-54-00-00-00-98`);
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toBe('1');
+    expect(await limited.text()).toMatch(/too many requests/);
+    for (let i = 0; i < 20; i++) expect((await post(TOKEN, `{"name":"x","event_type":"start","timestamp":${i}}`)).status).toBe(200);
   });
 });

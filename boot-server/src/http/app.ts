@@ -9,6 +9,7 @@ import type { BootConfigIndex } from '../bootconfigs/index.js';
 import type { BootRequestRecord, HostRef, InstallRef, SpoolRecord } from '../spool/records.js';
 import { AssetError, type AssetCache } from './assets.js';
 import { entryScript, unknownMachineScript } from './ipxe-scripts.js';
+import { RateLimiter, type RateLimitOptions } from './rate-limit.js';
 
 export interface BootHttpDeps {
   index: BootConfigIndex;
@@ -21,6 +22,8 @@ export interface BootHttpDeps {
   publicURL: string;
   unknownMachine?: 'exit' | 'shell';
   maxWebhookBytes?: number;
+  /** Per-source limits for requests without a valid token (default 50/s, burst 500; perSecond 0 disables). */
+  rateLimit?: RateLimitOptions;
   /** How long after its verdict an installation's events are still taken (default 30 min); a new boot ends it. */
   eventGraceMs?: number;
   ready?: () => boolean;
@@ -45,6 +48,16 @@ export function createBootApp(deps: BootHttpDeps): express.Express {
   const requests = new Counter({ name: 'anvil_boot_http_requests_total', help: 'HTTP requests by route and status code', labelNames: ['route', 'code'], registers: [deps.registry] });
   const events = new Counter({ name: 'anvil_webhook_events_total', help: 'Installer events by outcome', labelNames: ['outcome'], registers: [deps.registry] });
   const notFound = (res: Response): void => void res.status(404).type('text/plain').send('not found\n');
+  const limiter = new RateLimiter(deps.rateLimit ?? { perSecond: 50, burst: 500 });
+  const rateLimited = new Counter({ name: 'anvil_boot_http_rate_limited_total', help: 'Requests without a valid token refused with 429 because their source address sent too many', registers: [deps.registry] });
+  /** Counts a request without a valid token against its source address; answers 429 and returns true when over. */
+  const overLimit = (req: Request, res: Response): boolean => {
+    if (limiter.take(req.socket.remoteAddress ?? '')) return false;
+    rateLimited.inc();
+    logBad('rate limited', { ip: req.socket.remoteAddress, path: redact(req.path) });
+    res.status(429).set('Retry-After', String(limiter.retryAfterSeconds())).type('text/plain').send('too many requests from this address; slow down\n');
+    return true;
+  };
   // Bad input is logged, but at most a few lines a second so a flood cannot drown the log.
   let logBudget = 0;
   let logWindow = 0;
@@ -79,13 +92,15 @@ export function createBootApp(deps: BootHttpDeps): express.Express {
     ...(facts && Object.keys(facts).length ? { facts } : {}),
   });
 
-  app.get('/boot.ipxe', (_req, res) => {
+  app.get('/boot.ipxe', (req, res) => {
+    if (overLimit(req, res)) return;
     res.type('text/plain').send(entryScript(deps.publicURL));
   });
 
   app.get('/ipxe/:mac', async (req, res, next) => {
     try {
       const mac = req.params.mac;
+      if (overLimit(req, res)) return;
       if (!MAC_PATTERN.test(mac)) return void res.status(400).type('text/plain').send('malformed MAC address\n');
       const facts: Record<string, string> = {};
       for (const k of ['arch', 'platform', 'uuid']) {
@@ -114,6 +129,7 @@ export function createBootApp(deps: BootHttpDeps): express.Express {
       const config = MAC_PATTERN.test(mac) ? deps.index.byMac(mac) : undefined;
       const install = config?.mode === 'install' ? config.install : undefined;
       if (!kind || !install || !tokenMatches(token, install.tokenSha256) || macDashed(config!.mac) !== macDashed(mac)) {
+        if (overLimit(req, res)) return;
         logBad('nocloud request refused', { ip: req.socket.remoteAddress, path: redact(req.path) });
         return notFound(res);
       }
@@ -129,6 +145,7 @@ export function createBootApp(deps: BootHttpDeps): express.Express {
 
   app.get('/assets/:sha256/:name', async (req, res, next) => {
     try {
+      if (overLimit(req, res)) return;
       const artifact = /^[0-9a-fA-F]{64}$/.test(req.params.sha256) ? deps.index.artifact(req.params.sha256) : undefined;
       if (!artifact) return notFound(res);
       const path = await deps.assets.ensure(artifact);
@@ -149,6 +166,7 @@ export function createBootApp(deps: BootHttpDeps): express.Express {
       const config = MAC_PATTERN.test(mac) ? deps.index.byMac(mac) : undefined;
       const target = config ? webhookTarget(config, token, deps.index, deps.eventGraceMs ?? DEFAULT_EVENT_GRACE_MS) : undefined;
       if (!config || !target) {
+        if (overLimit(req, res)) return;
         events.inc({ outcome: 'unauthorized' });
         logBad('webhook refused: unknown host or token', { ip: req.socket.remoteAddress, path: redact(req.path) });
         return notFound(res);
@@ -195,7 +213,9 @@ export function createBootApp(deps: BootHttpDeps): express.Express {
   app.get('/metrics', async (_req, res) => void res.type(deps.registry.contentType).send(await deps.registry.metrics()));
 
   if (deps.extraRoutes) app.use(deps.extraRoutes);
-  app.use((_req, res) => notFound(res));
+  app.use((req, res) => {
+    if (!overLimit(req, res)) notFound(res);
+  });
   // Errors a client can cause get their status; anything else is a 500 without internals.
   app.use((err: Error & { status?: number; type?: string }, req: Request, res: Response, _next: NextFunction) => {
     if (err.type === 'entity.too.large') return void res.status(413).json({ error: `body larger than ${deps.maxWebhookBytes ?? 65536} bytes` });

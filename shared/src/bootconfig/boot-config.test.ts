@@ -52,3 +52,13 @@ describe('boot config', () => {
     expect(localBootScript('lab/n', 'legacy', 'provisioned')).toContain('sanboot --no-describe --drive 0x80');
   });
 });
+
+describe('kernel args', () => {
+  it('refuses what would break the command line, with a message naming the problem', async () => {
+    const { checkKernelArgs } = await import('./ipxe.js');
+    expect(() => checkKernelArgs('autoinstall "ds=nocloud-net;s=http://x/')).toThrow(/unbalanced double quote/);
+    expect(() => checkKernelArgs('quiet\tsplash')).toThrow(/control characters \(found U\+0009/);
+    expect(() => checkKernelArgs('a'.repeat(2000))).toThrow(/2000 bytes long/);
+    expect(checkKernelArgs('console=ttyS0 "foo=a b" ip=dhcp')).toBe('console=ttyS0 "foo=a b" ip=dhcp');
+  });
+});

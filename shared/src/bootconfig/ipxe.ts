@@ -21,12 +21,30 @@ function ipxeSafe(s: string, what = 'value'): string {
   return s;
 }
 
+/** Linux's x86 COMMAND_LINE_SIZE is 2048 bytes including what anvil adds (initrd=, the seed URL). */
+export const MAX_KERNEL_ARGS_BYTES = 1900;
+
+/**
+ * The kernel command line as the kernel parses it: words separated by spaces, double quotes group a value with
+ * spaces. An unbalanced quote swallows everything after it (the seed URL too), control characters break the iPXE line.
+ */
+export function checkKernelArgs(args: string): string {
+  if (/[\r\n]/.test(args)) throw new IpxeScriptError('kernel args must not contain line breaks');
+  // eslint-disable-next-line no-control-regex
+  const control = /[\u0000-\u001f\u007f]/.exec(args);
+  if (control) throw new IpxeScriptError(`kernel args must not contain control characters (found U+${control[0].charCodeAt(0).toString(16).padStart(4, '0')} at position ${control.index})`);
+  if ((args.match(/"/g)?.length ?? 0) % 2 === 1) throw new IpxeScriptError(`kernel args have an unbalanced double quote: ${args.slice(0, 120)}`);
+  const bytes = Buffer.byteLength(args);
+  if (bytes > MAX_KERNEL_ARGS_BYTES) throw new IpxeScriptError(`kernel args are ${bytes} bytes long; at most ${MAX_KERNEL_ARGS_BYTES} fit on the kernel command line`);
+  return ipxeSafe(args, 'kernel args');
+}
+
 export function installScript(i: InstallScriptInput): string {
   return [
     '#!ipxe',
     `# anvil: install ${i.hostRef}, revision ${i.revision}, attempt ${i.attempt}`,
     `echo anvil: installing ${i.hostRef} (revision ${i.revision}, attempt ${i.attempt})`,
-    `kernel ${ipxeSafe(i.kernelURL, 'kernel URL')} initrd=initrd ${ipxeSafe(i.kernelArgs, 'kernel args')}`,
+    `kernel ${ipxeSafe(i.kernelURL, 'kernel URL')} initrd=initrd ${checkKernelArgs(i.kernelArgs)}`,
     `initrd --name initrd ${ipxeSafe(i.initrdURL, 'initrd URL')}`,
     'boot',
     '',
