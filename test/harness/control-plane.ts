@@ -137,7 +137,10 @@ async function stopProcess(proc: ChildProcess | undefined): Promise<void> {
   if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   proc.kill('SIGTERM');
-  const killed = await Promise.race([exited.then(() => true), sleep(10_000).then(() => false)]);
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 10_000)));
+  // The timer is cleared once the process exits: a pending timer would keep jest from exiting.
+  const killed = await Promise.race([exited.then(() => true), timedOut]).finally(() => clearTimeout(timer));
   if (!killed) {
     proc.kill('SIGKILL');
     await exited;

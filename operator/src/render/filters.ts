@@ -1,7 +1,10 @@
 // anvil's nunjucks filters. Pure functions, so they can be tested without a template; the sandbox wraps them.
 //
 // Loaded by the render worker process: keep this file to erasable TypeScript (no enums, namespaces or parameter
-// properties) and import nothing but node: built-ins, so Node can run it from source with type stripping.
+// properties) and import nothing but node: built-ins and files that follow the same rule, so Node can run it from
+// source with type stripping.
+import { isCryptHash } from './crypt-hash.js';
+import { DEFAULT_ROUNDS, MIN_ROUNDS, sha512Crypt } from './sha512-crypt.js';
 
 /** Thrown when a filter gets an undefined value; the sandbox adds the name of the undefined variable. */
 export class UndefinedValueError extends Error {
@@ -93,6 +96,56 @@ export function b64decodeFilter(value: unknown): string {
 export function shellquoteFilter(value: unknown): string {
   return `'${textOf('shellquote', value).replaceAll("'", `'\\''`)}'`;
 }
+
+/** The most rounds password_hash computes (about 0.5 s here): more would eat up the time limit of a render. */
+export const MAX_PASSWORD_HASH_ROUNDS = 50_000;
+
+/** The salt of each secret value of a render (see password-salts.ts); a value that is not there is not a secret. */
+export type SaltOf = (value: string) => string | undefined;
+
+/**
+ * `{{ secret | password_hash }}` (or `password_hash(rounds=N)`): the SHA-512 crypt ($6$) hash of a password that comes
+ * from a Secret, with the salt anvil derived for it for this install attempt (so a re-render hashes the same). A
+ * value that already is a crypt(3) hash is returned as it is. A value that does not come from a Secret is refused:
+ * a password written in a template or in host variables is readable by whoever can read those.
+ */
+export function passwordHashFilter(saltOf: SaltOf, value: unknown, ...args: unknown[]): string {
+  const text = textOf('password_hash', value);
+  if (text === '') throw new FilterError('password_hash: the password is empty');
+  if (isCryptHash(text)) return text;
+  const salt = saltOf(text);
+  if (salt === undefined) {
+    throw new FilterError(
+      "password_hash: the password does not come from a Secret: put it in a Secret referenced by the host's spec.secretRefs and hash that variable (a password written in a template or in variables is readable by anyone who can read them)",
+    );
+  }
+  if (/[\r\n]/.test(text)) {
+    throw new FilterError(
+      'password_hash: the password contains a line break (a Secret made from a file that ends with a newline?): store it without one, e.g. kubectl create secret generic NAME --from-literal=password=...',
+    );
+  }
+  return sha512Crypt(text, salt, roundsOption(args));
+}
+
+function roundsOption(args: unknown[]): { rounds?: number } {
+  const last = args.at(-1);
+  const keywords = typeof last === 'object' && last !== null && (last as { __keywords?: boolean }).__keywords === true ? (last as Record<string, unknown>) : undefined;
+  const positional = keywords ? args.slice(0, -1) : args;
+  for (const key of Object.keys(keywords ?? {})) {
+    if (key !== 'rounds' && key !== '__keywords') throw new FilterError(`password_hash: unknown argument "${key}" (it takes rounds=N)`);
+  }
+  if (positional.length > 1) throw new FilterError('password_hash: takes one argument, rounds=N');
+  const raw = keywords?.rounds ?? positional[0];
+  if (raw === undefined || raw === null) return {};
+  const rounds = Number(raw);
+  if (!Number.isInteger(rounds) || rounds < MIN_ROUNDS || rounds > MAX_PASSWORD_HASH_ROUNDS) {
+    throw new FilterError(`password_hash: rounds must be an integer from ${MIN_ROUNDS} to ${MAX_PASSWORD_HASH_ROUNDS} (the default is ${DEFAULT_ROUNDS})`);
+  }
+  return { rounds };
+}
+
+/** Filters that need the render's context (registered by the sandbox with it), by name. */
+export const CONTEXT_FILTER_NAMES: readonly string[] = ['password_hash'];
 
 /** The filters anvil adds to nunjucks' built-in ones. */
 export const ANVIL_FILTERS: Readonly<Record<string, (...args: never[]) => string>> = {

@@ -39,6 +39,15 @@ export {
   type MetaDataDefaults,
 } from './nocloud.js';
 export { autoinstallSchema, netplanSchema } from './autoinstall-schema.js';
+export { sha512Crypt, CRYPT_ALPHABET, DEFAULT_ROUNDS, type Sha512CryptOptions } from './sha512-crypt.js';
+export { passwordSalt, passwordSalts } from './password-salts.js';
+export {
+  userDataPasswordProblems,
+  autoinstallPasswordProblems,
+  cloudConfigPasswordProblems,
+  PASSWORD_FIX,
+  type PasswordProblem,
+} from './plain-passwords.js';
 export { finalizeKernelArgs, MAX_KERNEL_CMDLINE, type KernelArgsOptions } from './kernel-args.js';
 export { ProcessRenderer, defaultRenderer, DEFAULT_RENDERER_OPTIONS, type RendererOptions, type TemplateRenderer } from './renderer.js';
 export type { RenderJob, SandboxLimits } from './sandbox.js';

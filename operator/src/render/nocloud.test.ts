@@ -144,7 +144,7 @@ describe('processUserData', () => {
         field: 'userData',
         line: 7,
         path: 'autoinstall.identity.password',
-        message: expect.stringMatching(/^must be a crypt\(3\) password hash .*not a plain-text password$/),
+        message: expect.stringMatching(/^is a plain-text password, which anvil never publishes: put the password in a Secret .*password_hash/),
       },
     ]);
     expect(JSON.stringify(problems)).not.toContain('hunter2');
@@ -156,6 +156,27 @@ describe('processUserData', () => {
       ['autoinstall.user-data.users[0].plain_text_passwd', 6],
       ['autoinstall.user-data.users[1].passwd', 7],
     ]);
+  });
+
+  it('refuses plain-text passwords of the installer session (top level) and of chpasswd in user-data, with their lines', () => {
+    const text = `#cloud-config
+password: hunter2
+autoinstall:
+  version: 1
+  user-data:
+    chpasswd:
+      list:
+        - "root:hunter2"
+      users:
+        - {name: ubuntu, password: hunter2, type: text}
+`;
+    const problems = problemsOf(() => processUserData(text, WEBHOOK));
+    expect(problems.map((p) => [p.path, p.line])).toEqual([
+      ['password', 2],
+      ['autoinstall.user-data.chpasswd.list[0]', 8],
+      ['autoinstall.user-data.chpasswd.users[0].password', 10],
+    ]);
+    expect(JSON.stringify(problems)).not.toContain('hunter2');
   });
 
   it('refuses schema violations with their path and line', () => {
@@ -292,5 +313,13 @@ describe('processVendorData', () => {
     expect(processVendorData('#cloud-config\npackages: ["nginx"]\n')).toBe('#cloud-config\npackages: ["nginx"]\n');
     expect(processVendorData('#!/bin/sh\necho hi\n')).toBe('#!/bin/sh\necho hi\n');
     expect(problemsOf(() => processVendorData('#cloud-config\n- a\n'))[0]).toMatchObject({ field: 'vendorData' });
+  });
+
+  it('refuses a #cloud-config vendor-data with a plain-text password, with its path and line', () => {
+    const problems = problemsOf(() => processVendorData('#cloud-config\npackages: [nginx]\nchpasswd:\n  users:\n    - {name: root, password: hunter2, type: text}\n'));
+    expect(problems).toEqual([
+      { field: 'vendorData', line: 5, path: 'chpasswd.users[0].password', message: expect.stringMatching(/^is a plain-text password \(type: text\)/) },
+    ]);
+    expect(JSON.stringify(problems)).not.toContain('hunter2');
   });
 });

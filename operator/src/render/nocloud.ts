@@ -2,9 +2,10 @@
 // machine is booted with it.
 //
 // user-data: `#cloud-config`, YAML (read as YAML 1.1, like cloud-init's PyYAML: `yes` is a boolean), a top-level
-// `autoinstall:` mapping with `version: 1`, `identity` (or `user-data`), a crypt(3) hash as identity.password, no
-// interactive-sections (the installer ignores `reporting` when there are any); then anvil adds its reporting webhook
-// (`reporting.anvil`, next to any reporters of the user) and validates the result against anvil's autoinstall schema.
+// `autoinstall:` mapping with `version: 1`, `identity` (or `user-data`), no plain-text password anywhere (see
+// plain-passwords.ts), no interactive-sections (the installer ignores `reporting` when there are any); then anvil adds
+// its reporting webhook (`reporting.anvil`, next to any reporters of the user) and validates the result against
+// anvil's autoinstall schema. A #cloud-config vendor-data is checked for plain-text passwords too.
 //
 // Error messages never quote values from the documents (YAML parse errors carry no code frame), so a secret rendered
 // into a file cannot leak through a status message.
@@ -12,6 +13,8 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { type Document, LineCounter, isMap, isNode, parseDocument, stringify, type DocumentOptions, type ParseOptions, type SchemaOptions } from 'yaml';
 import { autoinstallSchema, netplanSchema } from './autoinstall-schema.js';
 import { isPlainObject } from './chain.js';
+import { cloudConfigPasswordProblems, autoinstallPasswordProblems, userDataPasswordProblems } from './plain-passwords.js';
+export { cryptHashProblem, isCryptHash } from './crypt-hash.js';
 import { RenderError, type RenderProblem, type TemplateField } from './errors.js';
 
 /** The name of anvil's reporter in autoinstall.reporting (a reporter of that name in the template is replaced). */
@@ -60,7 +63,8 @@ export function processUserData(rendered: string, webhookURL: string): UserDataR
       },
     ]);
   }
-  const ai = toJS(doc, fail).autoinstall as Record<string, unknown>;
+  const document = toJS(doc, fail);
+  const ai = document.autoinstall as Record<string, unknown>;
   const problems: RenderProblem[] = [];
   const at = (path: (string | number)[]) => {
     const node = doc.getIn(['autoinstall', ...path], true);
@@ -70,28 +74,8 @@ export function processUserData(rendered: string, webhookURL: string): UserDataR
   if (!Object.hasOwn(ai, 'identity') && !Object.hasOwn(ai, 'user-data')) {
     problems.push({ ...at([]), path: 'autoinstall', message: 'needs an identity section (or user-data that creates a user)' });
   }
-  const identity = ai.identity;
-  if (isPlainObject(identity) && typeof identity.password === 'string') {
-    const why = cryptHashProblem(identity.password);
-    if (why) problems.push({ ...at(['identity', 'password']), path: 'autoinstall.identity.password', message: why });
-  }
-  const userData = ai['user-data'];
-  if (isPlainObject(userData) && Array.isArray(userData.users)) {
-    userData.users.forEach((user: unknown, i) => {
-      if (!isPlainObject(user)) return;
-      const base = `autoinstall.user-data.users[${i}]`;
-      if (Object.hasOwn(user, 'plain_text_passwd')) {
-        problems.push({
-          ...at(['user-data', 'users', i, 'plain_text_passwd']),
-          path: `${base}.plain_text_passwd`,
-          message: 'a plain-text password is not accepted: set passwd (or hashed_passwd) to a crypt(3) hash',
-        });
-      }
-      for (const key of ['passwd', 'hashed_passwd']) {
-        const why = typeof user[key] === 'string' ? cryptHashProblem(user[key]) : undefined;
-        if (why) problems.push({ ...at(['user-data', 'users', i, key]), path: `${base}.${key}`, message: why });
-      }
-    });
+  for (const problem of userDataPasswordProblems(document)) {
+    problems.push({ ...lineAt(doc, problem.segments, lines), path: problem.path, message: problem.message });
   }
   const interactive = ai['interactive-sections'];
   if (Array.isArray(interactive) && interactive.length > 0) {
@@ -119,29 +103,6 @@ export function processUserData(rendered: string, webhookURL: string): UserDataR
   let out = doc.toString(TO_STRING);
   if (!out.startsWith('#cloud-config')) out = `#cloud-config\n${out}`;
   return { text: out, autoinstall };
-}
-
-// crypt(3) hash formats, as produced by mkpasswd/openssl passwd/crypt(): $id$[params$]salt$hash.
-const CRYPT_FORMATS: readonly { id: string; name: string; pattern: RegExp }[] = [
-  { id: '$6$', name: 'SHA-512', pattern: /^\$6\$(?:rounds=\d+\$)?[^$:\n]{0,16}\$[./0-9A-Za-z]{86}$/ },
-  { id: '$5$', name: 'SHA-256', pattern: /^\$5\$(?:rounds=\d+\$)?[^$:\n]{0,16}\$[./0-9A-Za-z]{43}$/ },
-  { id: '$y$', name: 'yescrypt', pattern: /^\$y\$[./0-9A-Za-z]+\$[./0-9A-Za-z]*\$[./0-9A-Za-z]{43}$/ },
-  { id: '$gy$', name: 'gost-yescrypt', pattern: /^\$gy\$[./0-9A-Za-z]+\$[./0-9A-Za-z]*\$[./0-9A-Za-z]{43}$/ },
-  { id: '$7$', name: 'scrypt', pattern: /^\$7\$[./0-9A-Za-z]{11,}\$[./0-9A-Za-z]{43}$/ },
-  { id: '$2', name: 'bcrypt', pattern: /^\$2[abxy]?\$\d{2}\$[./0-9A-Za-z]{53}$/ },
-  { id: '$1$', name: 'MD5', pattern: /^\$1\$[^$:\n]{0,8}\$[./0-9A-Za-z]{22}$/ },
-];
-
-/** Whether `value` is a crypt(3) password hash ($6$, $y$, $5$, $2b$, $1$...). */
-export function isCryptHash(value: string): boolean {
-  return cryptHashProblem(value) === undefined;
-}
-
-/** Why `value` is not a crypt(3) password hash, or undefined when it is one. Never quotes the value. */
-export function cryptHashProblem(value: string): string | undefined {
-  const format = CRYPT_FORMATS.find((f) => value.startsWith(f.id));
-  if (format) return format.pattern.test(value) ? undefined : `looks like a ${format.id} (${format.name}) crypt(3) hash but is malformed`;
-  return 'must be a crypt(3) password hash (for example from "mkpasswd -m sha-512" or "openssl passwd -6", starting with $6$, $y$, $5$ or $2b$), not a plain-text password';
 }
 
 // ------------------------------------------------------------------------------------------------------ meta-data
@@ -217,14 +178,20 @@ function netplanProblems(config: unknown, what: string): (RenderProblem & { segm
 
 // ---------------------------------------------------------------------------------------------------- vendor-data
 
-/** The vendor-data to serve, or nothing when it renders empty. A #cloud-config vendor-data must be a YAML mapping. */
+/**
+ * The vendor-data to serve, or nothing when it renders empty. A #cloud-config vendor-data must be a YAML mapping
+ * without plain-text passwords.
+ */
 export function processVendorData(rendered: string | undefined): string | undefined {
   if (rendered === undefined || rendered.trim() === '') return undefined;
   if (rendered.startsWith('#cloud-config')) {
     const fail: Fail = failer('vendorData');
-    const { doc } = parseYaml(rendered, fail);
+    const { doc, lines } = parseYaml(rendered, fail);
     if (doc.contents !== null && !isMap(doc.contents)) fail([{ message: 'a #cloud-config vendor-data must be a YAML mapping' }]);
-    toJS(doc, fail);
+    const config = toJS(doc, fail);
+    const found = cloudConfigPasswordProblems(config, []);
+    if (isPlainObject(config.autoinstall)) found.push(...autoinstallPasswordProblems(config.autoinstall, ['autoinstall']));
+    if (found.length) fail(found.map((p) => ({ ...lineAt(doc, p.segments, lines), path: p.path, message: p.message })));
   }
   return rendered;
 }
@@ -264,6 +231,12 @@ function toJS(doc: Document.Parsed, fail: Fail): Record<string, unknown> {
 
 function toPlain(node: unknown): unknown {
   return isNode(node) ? node.toJSON() : node;
+}
+
+/** The line of the node at `segments`, when there is one. */
+function lineAt(doc: Document.Parsed, segments: (string | number)[], lines: LineCounter): { line?: number } {
+  const node = doc.getIn(segments, true);
+  return isNode(node) ? { line: lineOf(node, lines) } : {};
 }
 
 function lineOf(node: { range?: [number, number, number] | null }, lines: LineCounter): number | undefined {

@@ -8,8 +8,10 @@ import { anvilURLs, fixtureTemplates, host, loadTemplate, lookupOf, OFFICIAL_AUT
 import { autoinstallSchema } from './autoinstall-schema.js';
 import { resolveTemplate } from './chain.js';
 import { RenderError } from './errors.js';
+import { passwordSalt } from './password-salts.js';
 import { renderBootConfig, type RenderBootConfigInput } from './render.js';
 import { ProcessRenderer } from './renderer.js';
+import { sha512Crypt } from './sha512-crypt.js';
 
 const renderer = new ProcessRenderer();
 afterAll(() => renderer.close());
@@ -44,6 +46,10 @@ async function failure(promise: Promise<unknown>): Promise<RenderError> {
   throw new Error('expected the render to fail');
 }
 
+/** The quickstart's Secret holds the password itself; its template hashes it with password_hash. */
+const QUICKSTART_PASSWORD = 'change-me';
+const EXAMPLE_SECRETS = { passwordHash: PASSWORD_HASH, password: QUICKSTART_PASSWORD };
+
 const examples: [string, Record<string, AutoinstallTemplateSpec>, string][] = [
   ['the fixture base + web overlay (test/fixtures/crds/valid)', fixtureTemplates(), 'ubuntu-2404-web'],
   [
@@ -55,14 +61,18 @@ const examples: [string, Record<string, AutoinstallTemplateSpec>, string][] = [
 
 describe('renderBootConfig with the example templates', () => {
   it.each(examples)('renders %s into a valid installer configuration', async (_name, templates, name) => {
-    const out = await renderBootConfig(input(templates, name), { renderer });
+    const out = await renderBootConfig(input(templates, name, { secrets: EXAMPLE_SECRETS }), { renderer });
     expect(out.userData.startsWith('#cloud-config\n')).toBe(true);
     const autoinstall = (parse(out.userData, { version: '1.1' }) as { autoinstall: Record<string, unknown> }).autoinstall;
     expect(autoinstall).toMatchObject({
       version: 1,
-      identity: { hostname: 'node-01', username: 'ubuntu', password: PASSWORD_HASH },
+      identity: { hostname: 'node-01', username: 'ubuntu' },
       reporting: { anvil: { type: 'webhook', endpoint: anvilURLs().webhookURL } },
     });
+    // the fixture's Secret holds a hash, the quickstart's the password (hashed by password_hash)
+    const password = (autoinstall.identity as { password: string }).password;
+    if (password !== PASSWORD_HASH) expect(sha512Crypt(QUICKSTART_PASSWORD, password.split('$')[2]!)).toBe(password);
+    expect(out.userData).not.toContain(QUICKSTART_PASSWORD);
     expect(valid(OURS, autoinstall)).toEqual([]);
     if (OFFICIAL) expect(valid(OFFICIAL, autoinstall)).toEqual([]);
     expect(out.kernelArgs).toContain(`autoinstall ds=nocloud-net;s=${anvilURLs().seedURL}/`);
@@ -74,7 +84,7 @@ describe('renderBootConfig with the example templates', () => {
     async () => {
       // the official schema accepts what ours accepts for these examples, and refuses what it refuses
       for (const [, templates, name] of examples) {
-        const out = await renderBootConfig(input(templates, name), { renderer });
+        const out = await renderBootConfig(input(templates, name, { secrets: EXAMPLE_SECRETS }), { renderer });
         const { autoinstall } = parse(out.userData, { version: '1.1' }) as { autoinstall: Record<string, unknown> };
         expect(valid(OFFICIAL!, autoinstall)).toEqual([]);
         expect(valid(OFFICIAL!, { ...autoinstall, version: 2 })).not.toEqual([]);
@@ -107,7 +117,7 @@ describe('renderBootConfig with the example templates', () => {
   it('adds url= for the ISO, meta-data, and takes the host network-config, for the quickstart example', async () => {
     const templates = { q: { ...examples[1]![1]['ubuntu-2404']!, boot: { ...examples[1]![1]['ubuntu-2404']!.boot, iso: fixtureTemplates()['ubuntu-2404-base']!.boot!.iso } } };
     const networkConfig = { version: 2, ethernets: { eno1: { dhcp4: true } } };
-    const out = await renderBootConfig(input(templates, 'q', { host: host({ networkConfig }), install: { revision: 1, attempt: 4 } }), { renderer });
+    const out = await renderBootConfig(input(templates, 'q', { host: host({ networkConfig }), install: { revision: 1, attempt: 4 }, secrets: EXAMPLE_SECRETS }), { renderer });
     expect(out.kernelArgs).toBe(`ip=dhcp console=ttyS0,115200 autoinstall ds=nocloud-net;s=${anvilURLs().seedURL}/ url=${anvilURLs().assets.iso}`);
     expect(parse(out.metaData)).toEqual({ 'instance-id': 'node-01-1-4', 'local-hostname': 'node-01' });
     expect(parse(out.networkConfig!)).toEqual(networkConfig);
@@ -120,6 +130,79 @@ describe('renderBootConfig with the example templates', () => {
     const c = await renderBootConfig(input(fixtureTemplates(), 'ubuntu-2404-web', { host: host({ variables: { timezone: 'Asia/Tokyo' } }) }), { renderer });
     expect(b.contentHash).toBe(a.contentHash);
     expect(c.contentHash).not.toBe(a.contentHash);
+  });
+});
+
+describe('renderBootConfig with password_hash', () => {
+  const PASSWORD = 'Tr0ub4dor&3-correct-horse';
+  const templates = (identityPassword: string, extra: Partial<AutoinstallTemplateSpec> = {}): Record<string, AutoinstallTemplateSpec> => ({
+    t: {
+      ...fixtureTemplates()['ubuntu-2404-base']!,
+      extends: undefined,
+      userData: `#cloud-config
+autoinstall:
+  version: 1
+  identity:
+    hostname: {{ host.hostname | yaml }}
+    username: admin
+    password: ${identityPassword}
+  user-data:
+    users:
+      - {name: root, passwd: {{ creds.root | password_hash | yaml }}}
+`,
+      ...extra,
+    },
+  });
+  const withPassword = (overrides: Partial<RenderBootConfigInput> = {}): Partial<RenderBootConfigInput> => ({
+    host: host({
+      secretRefs: [
+        { name: 'node-01-credentials', key: 'password', variable: 'adminPassword' },
+        { name: 'node-01-root', variable: 'creds' },
+      ],
+    }),
+    secrets: { adminPassword: PASSWORD, creds: { root: 'root-Pa55word' } },
+    passwordSaltKey: 'installation-1',
+    ...overrides,
+  });
+  const identityOf = (userData: string) => (parse(userData, { version: '1.1' }) as { autoinstall: { identity: { password: string } } }).autoinstall.identity.password;
+
+  it('publishes the SHA-512 crypt hash of a Secret\'s password, never the password', async () => {
+    const out = await renderBootConfig(input(templates('{{ adminPassword | password_hash | yaml }}'), 't', withPassword()), { renderer });
+    const hash = identityOf(out.userData);
+    expect(hash).toMatch(/^\$6\$[./0-9A-Za-z]{16}\$[./0-9A-Za-z]{86}$/);
+    // the hash is of the password, with the salt anvil derived for this Secret and attempt
+    expect(sha512Crypt(PASSWORD, hash.split('$')[2]!)).toBe(hash);
+    expect(hash.split('$')[2]).toBe(passwordSalt('installation-1', 'metal/node-01\u0000node-01-credentials\u0000password'));
+    const everything = JSON.stringify(out);
+    expect(everything).not.toContain(PASSWORD);
+    expect(everything).not.toContain('root-Pa55word');
+  });
+
+  it('hashes the same for a re-render of the attempt, and with a new salt for another attempt', async () => {
+    const tpl = templates('{{ adminPassword | password_hash | yaml }}');
+    const first = await renderBootConfig(input(tpl, 't', withPassword()), { renderer });
+    const again = await renderBootConfig(input(tpl, 't', withPassword()), { renderer });
+    const next = await renderBootConfig(input(tpl, 't', withPassword({ passwordSaltKey: 'installation-2' })), { renderer });
+    expect(again.userData).toBe(first.userData);
+    expect(again.contentHash).toBe(first.contentHash);
+    expect(identityOf(next.userData)).not.toBe(identityOf(first.userData));
+    expect(identityOf(next.userData).split('$')[2]).not.toBe(identityOf(first.userData).split('$')[2]);
+  });
+
+  it('refuses to hash a password written in the template or the variables, without showing it', async () => {
+    const err = await failure(renderBootConfig(input(templates('{{ "in-the-template" | password_hash | yaml }}'), 't', withPassword()), { renderer }));
+    expect(err.kind).toBe('render');
+    expect(err.problems[0]).toMatchObject({ field: 'userData', line: 7, message: expect.stringMatching(/^password_hash: the password does not come from a Secret/) });
+    expect(err.message).not.toContain('in-the-template');
+  });
+
+  it('refuses a plain-text password the template writes itself, naming the field and the fix', async () => {
+    const err = await failure(renderBootConfig(input(templates('{{ adminPassword | yaml }}'), 't', withPassword()), { renderer }));
+    expect(err.kind).toBe('validation');
+    expect(err.problems).toEqual([
+      { field: 'userData', line: 7, path: 'autoinstall.identity.password', message: expect.stringContaining('{{ <variable> | password_hash | yaml }}') },
+    ]);
+    expect(err.message).not.toContain(PASSWORD);
   });
 });
 
@@ -136,7 +219,7 @@ describe('renderBootConfig errors', () => {
   it('refuses a plain-text password and a schema violation, with their paths', async () => {
     const err = await failure(renderBootConfig(input(fixtureTemplates(), 'ubuntu-2404-web', { secrets: { passwordHash: 'ubuntu' } }), { renderer }));
     expect(err.kind).toBe('validation');
-    expect(err.problems).toEqual([{ field: 'userData', line: 11, path: 'autoinstall.identity.password', message: expect.stringMatching(/^must be a crypt\(3\) password hash/) }]);
+    expect(err.problems).toEqual([{ field: 'userData', line: 11, path: 'autoinstall.identity.password', message: expect.stringMatching(/^is a plain-text password, which anvil never publishes: .*\| password_hash \|/) }]);
 
     const templates = fixtureTemplates();
     templates['ubuntu-2404-base'] = { ...templates['ubuntu-2404-base'], userData: templates['ubuntu-2404-base']!.userData!.replace('username: ubuntu', 'username: ubuntu\n    shell: /bin/zsh') };

@@ -7,6 +7,7 @@ import { buildRenderContext, maskSecrets, type AnvilContext, type HostObject, ty
 import { RenderError } from './errors.js';
 import { finalizeKernelArgs } from './kernel-args.js';
 import { processMetaData, processNetworkConfig, processUserData, processVendorData } from './nocloud.js';
+import { passwordSalts } from './password-salts.js';
 import { defaultRenderer, type TemplateRenderer } from './renderer.js';
 import type { SandboxLimits } from './sandbox.js';
 
@@ -29,6 +30,11 @@ export interface RenderBootConfigInput {
   anvil: AnvilContext;
   /** Secret values by secretRef variable name; every secretRef of the host needs one. */
   secrets?: SecretValues;
+  /**
+   * Keys the salts of password_hash: the install attempt's installationId, so that rendering the attempt again
+   * publishes the same hashes and a new attempt new ones. Default: the host's uid, revision and attempt.
+   */
+  passwordSaltKey?: string;
 }
 
 export interface RenderBootConfigOptions {
@@ -84,6 +90,7 @@ async function render(input: RenderBootConfigInput, options: RenderBootConfigOpt
   if (iso && !anvil.assets.iso) throw new RenderError('context', [{ message: 'the boot recipe has an ISO but no URL to serve it was given (anvil.assets.iso)' }]);
 
   const context = buildRenderContext({ host, defaults: template.defaults, install, anvil, secrets: input.secrets });
+  const saltKey = input.passwordSaltKey ?? `${host.metadata.uid ?? ''}/${install.revision}/${install.attempt}`;
   const renderer = options.renderer ?? defaultRenderer();
   const outputs = await renderer.render(
     {
@@ -91,6 +98,7 @@ async function render(input: RenderBootConfigInput, options: RenderBootConfigOpt
       entries: template.entries,
       context,
       limits: { maxOutputBytes: limits.maxOutputBytes, maxRangeLength: limits.maxRangeLength },
+      passwordSalts: passwordSalts(host, input.secrets ?? {}, saltKey),
     },
     { timeoutMs: limits.timeoutMs },
   );

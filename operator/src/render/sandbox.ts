@@ -21,7 +21,7 @@
 // Loaded by the render worker process from source in development: erasable TypeScript only, relative imports only of
 // files that follow the same rule.
 import nunjucks from 'nunjucks';
-import { ANVIL_FILTERS, FilterError, UndefinedValueError } from './filters.js';
+import { ANVIL_FILTERS, FilterError, UndefinedValueError, passwordHashFilter } from './filters.js';
 import type { TemplateField } from './errors.js';
 
 export interface SandboxLimits {
@@ -38,6 +38,8 @@ export interface RenderJob {
   entries: Partial<Record<TemplateField, string>>;
   context: Record<string, unknown>;
   limits: SandboxLimits;
+  /** The password_hash salt of each secret value, as [value, salt] (see password-salts.ts). */
+  passwordSalts?: readonly (readonly [string, string])[];
 }
 
 export interface SandboxProblem {
@@ -113,6 +115,9 @@ interface RenderState {
   maxRangeLength: number;
   /** Set when the output limit stopped the render. */
   limitExceeded?: string;
+  /** password_hash: the salt of each secret value, and the hashes computed so far (by value and arguments). */
+  salts: Map<string, string>;
+  hashes: Map<string, string>;
 }
 
 let state: RenderState | undefined;
@@ -410,6 +415,26 @@ export function createSandboxEnvironment(sources: Record<string, string>): nunju
       }
     });
   }
+  // password_hash needs the render's salts; a password hashed twice in a render is computed once
+  env.addFilter('password_hash', (value: unknown, ...args: unknown[]) => {
+    const st = current();
+    let memo: string | undefined;
+    try {
+      memo = typeof value === 'string' ? JSON.stringify([value, args]) : undefined;
+    } catch {
+      memo = undefined;
+    }
+    const known = memo === undefined ? undefined : st.hashes.get(memo);
+    if (known !== undefined) return known;
+    try {
+      const hashed = passwordHashFilter((v) => st.salts.get(v), value, ...args);
+      if (memo !== undefined) st.hashes.set(memo, hashed);
+      return hashed;
+    } catch (err) {
+      if (err instanceof UndefinedValueError) throw new FilterError(`password_hash: ${undefinedMessage()}`);
+      throw err;
+    }
+  });
   env.addGlobal('range', range);
   return env;
 }
@@ -425,6 +450,8 @@ export function runRenderJob(job: RenderJob): RenderJobResult {
     maxWork: OUTPUT_WORK_FACTOR * maxOutputChars,
     maxOutputChars,
     maxRangeLength: job.limits.maxRangeLength,
+    salts: new Map(job.passwordSalts?.map(([value, salt]) => [value, salt])),
+    hashes: new Map(),
   };
   try {
     const outputs: Partial<Record<TemplateField, string>> = {};

@@ -7,7 +7,7 @@
 import nunjucks from 'nunjucks';
 import { resolveTemplate, templateId, templateSource, type ResolvedTemplate, type TemplateLookup } from './chain.js';
 import { RenderError, TEMPLATE_FIELDS, type RenderProblem, type TemplateField } from './errors.js';
-import { ANVIL_FILTERS } from './filters.js';
+import { ANVIL_FILTERS, CONTEXT_FILTER_NAMES } from './filters.js';
 import type { AutoinstallTemplateSpec } from '../../../shared/src/api/index.js';
 
 interface AstNode {
@@ -29,6 +29,7 @@ const nj = nunjucks as unknown as Internals;
 export const KNOWN_FILTERS: ReadonlySet<string> = new Set([
   ...Object.keys((new nunjucks.Environment() as unknown as { filters: Record<string, unknown> }).filters),
   ...Object.keys(ANVIL_FILTERS),
+  ...CONTEXT_FILTER_NAMES,
 ]);
 
 export interface TemplateReference {

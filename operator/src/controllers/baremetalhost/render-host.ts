@@ -5,10 +5,11 @@ import { AUTOINSTALLTEMPLATE_KIND, AUTOINSTALLTEMPLATE_PLURAL, GROUP, VERSION, t
 import { assetURL } from '../../../../shared/src/bootconfig/boot-config.js';
 import { CoreResources, type KubeClient, type KubeObject, type ResourceType } from '../../../../shared/src/kube/index.js';
 import type { CacheReader } from '../../../../shared/src/kube/cache.js';
-import { RenderError, renderBootConfig, resolveTemplate, type TemplateRenderer } from '../../render/index.js';
+import { RenderError, formatProblem, renderBootConfig, resolveTemplate, type TemplateRenderer } from '../../render/index.js';
 import { canonicalJson, sha256Hex } from '../../render/chain.js';
 import type { HostRenderer } from './kube-ports.js';
 import type { HostUrls, InstallIdentity, RenderOutcome } from './ports.js';
+import { checkKernelArgs, IpxeScriptError } from '../../../../shared/src/bootconfig/ipxe.js';
 
 export const AutoinstallTemplateType: ResourceType = { group: GROUP, version: VERSION, kind: AUTOINSTALLTEMPLATE_KIND, plural: AUTOINSTALLTEMPLATE_PLURAL, namespaced: true };
 
@@ -25,8 +26,14 @@ export interface HostRenderDeps {
   renderer?: TemplateRenderer;
 }
 
-/** Bumped when the rendering itself changes in a way that must re-render hosts whose inputs did not change. */
-const RENDER_INPUTS_VERSION = 1;
+/**
+ * Bumped when the rendering itself changes in a way that must re-render hosts whose inputs did not change.
+ * 2: plain-text passwords are refused, password_hash.
+ */
+const RENDER_INPUTS_VERSION = 2;
+
+/** Status messages stay well below the API's limits (status.errorMessage: 4096) however many problems a render has. */
+const MAX_MESSAGE = 2000;
 
 const decode = (b64: string): string => Buffer.from(b64, 'base64').toString('utf8');
 
@@ -118,9 +125,23 @@ function makeRender(deps: HostRenderDeps): HostRenderer['render'] {
         ...(iso ? { iso: assetURL(urls.bootServerURL, iso) } : {}),
       };
       const rendered = await renderBootConfig(
-        { host, template, install: { revision: install.revision, attempt: install.attempt }, anvil: { ...urls, assets }, secrets: secrets.values },
+        {
+          host,
+          template,
+          install: { revision: install.revision, attempt: install.attempt },
+          anvil: { ...urls, assets },
+          secrets: secrets.values,
+          // one salt per attempt: a re-render of the attempt publishes the same password hashes
+          passwordSaltKey: install.installationId,
+        },
         deps.renderer ? { renderer: deps.renderer } : {},
       );
+      try {
+        checkKernelArgs(rendered.kernelArgs);
+      } catch (err) {
+        if (!(err instanceof IpxeScriptError)) throw err;
+        return { ok: false, errorType: 'TemplateError', reason: 'InvalidKernelArgs', message: `boot.kernelArgs of template ${rendered.templateChain.at(-1) ?? ''}: ${err.message}` };
+      }
       return {
         ok: true,
         rendered: {
@@ -137,9 +158,24 @@ function makeRender(deps: HostRenderDeps): HostRenderer['render'] {
       };
     } catch (err) {
       if (err instanceof RenderError) {
-        return { ok: false, errorType: err.kind === 'validation' ? 'ValidationError' : 'TemplateError', reason: REASONS[err.kind] ?? 'RenderFailed', message: err.message };
+        return { ok: false, errorType: err.kind === 'validation' ? 'ValidationError' : 'TemplateError', reason: REASONS[err.kind] ?? 'RenderFailed', message: boundedMessage(err) };
       }
       throw err;
     }
   };
+}
+
+/** The problems of a render, as many as fit in MAX_MESSAGE, then how many more there are. */
+export function boundedMessage(err: RenderError): string {
+  if (err.message.length <= MAX_MESSAGE) return err.message;
+  const parts: string[] = [];
+  let length = 0;
+  for (const problem of err.problems) {
+    const text = formatProblem(problem);
+    if (parts.length > 0 && length + text.length + 2 > MAX_MESSAGE - 40) break;
+    parts.push(text.length > MAX_MESSAGE - 40 ? `${text.slice(0, MAX_MESSAGE - 41)}…` : text);
+    length += text.length + 2;
+  }
+  const more = err.problems.length - parts.length;
+  return more > 0 ? `${parts.join('; ')}; and ${more} more problem${more === 1 ? '' : 's'}` : parts.join('; ');
 }

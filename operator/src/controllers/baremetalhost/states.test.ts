@@ -319,4 +319,15 @@ describe('BareMetalHost state machine', () => {
     expect(sim.published()?.mode).toBe('local');
     expect(sim.published()?.closedInstall).toBeUndefined();
   });
+
+  it('withdraws a published config that carries a plain-text password when the attempt renders again', async () => {
+    const sim = new Sim(host());
+    sim.ports.inputs = () => 'v1';
+    await sim.step();
+    sim.ports.inputs = () => 'v2';
+    sim.ports.renderOutcome = () => ({ ok: false, errorType: 'ValidationError', reason: 'InvalidInstallerConfig', message: 'userData: autoinstall.identity.password: is a plain-text password, which anvil never publishes' });
+    await sim.step();
+    expect(sim.published()?.mode).toBe('local');
+    expect(sim.status.conditions?.find((c) => c.type === 'BootConfigReady')).toMatchObject({ status: 'False', reason: 'InvalidInstallerConfig' });
+  });
 });

@@ -200,7 +200,10 @@ async function publishInstall(ctx: HostContext): Promise<boolean> {
     return true;
   }
   const outcome = await ctx.ports.render(ctx.host, identity);
-  if (!outcome.ok && reuse) {
+  // Except when what was published carries a secret in clear (published before anvil refused that): withdrawn.
+  const unsafe = !outcome.ok && /plain-text password/.test(outcome.message);
+  if (!outcome.ok && unsafe && reuse) await publishLocalBoot(ctx, 'withdrawn: the published config carried a plain-text password');
+  if (!outcome.ok && reuse && !unsafe) {
     // The attempt is under way with what was published: a template or spec change that no longer renders must not
     // take it away from a machine that may already be booting it. The change is for the next attempt.
     condition(ctx, { type: C.BootConfigReady, status: 'True', reason: 'KeptForAttempt', message: `attempt ${ci.attempt} keeps its published boot config; the changed template does not render: ${outcome.message}` });

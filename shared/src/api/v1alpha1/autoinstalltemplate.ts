@@ -52,13 +52,13 @@ export const autoinstallTemplateSpecSchema = s.object('Desired state of the Auto
   ),
   defaults: s.freeForm('Default template variables (any YAML), overridden by the host\'s spec.variables.'),
   userData: template(
-    'Nunjucks template of the NoCloud user-data: Ubuntu autoinstall as #cloud-config with a top-level autoinstall: key. Rendered with autoescape off and undefined variables as errors; anvil adds the reporting webhook.',
+    'Nunjucks template of the NoCloud user-data: Ubuntu autoinstall as #cloud-config with a top-level autoinstall: key. Rendered with autoescape off and undefined variables as errors; anvil adds the reporting webhook. Passwords are never published in clear: write {{ <secret variable> | password_hash | yaml }} (a SHA-512 crypt hash of a password from the host\'s spec.secretRefs) or a crypt(3) hash; a rendered plain-text password (identity.password, password, chpasswd, users[].plain_text_passwd...) is refused.',
   ),
   metaData: template('Nunjucks template of the NoCloud meta-data. If unset, anvil serves instance-id and local-hostname.'),
   networkConfig: template(
     'Nunjucks template of the NoCloud network-config (netplan version 2). A host\'s spec.networkConfig takes precedence.',
   ),
-  vendorData: template('Nunjucks template of the NoCloud vendor-data. Served empty if unset.'),
+  vendorData: template('Nunjucks template of the NoCloud vendor-data. Served empty if unset. A #cloud-config vendor-data with a plain-text password is refused, as for userData.'),
   boot,
 });
 
