@@ -14,8 +14,9 @@ need_pkgs=()
 # TFTP interop tests: the tftp-hpa, atftp and curl clients (not their servers: anvil is the server).
 # Argo CD health checks: Lua 5.1, the language of Argo CD's gopher-lua.
 # Power control: ipmitool (the IPMI driver) and openipmi's ipmi_sim (the LAN BMC the IPMI tests talk to).
+# Password hashes: mkpasswd (package whois) as a second reference for SHA-512 crypt besides openssl.
 # Benchmarks: wrk (HTTP load); the servers anvil is compared with are unpacked, not installed (see below).
-for pkg in unzip openssl ca-certificates qemu-system-x86 ipxe-qemu ipxe ovmf dnsmasq-base busybox-static cpio iproute2 gzip tftp-hpa atftp curl lua5.1 ipmitool openipmi wrk; do
+for pkg in unzip openssl whois ca-certificates qemu-system-x86 ipxe-qemu ipxe ovmf dnsmasq-base busybox-static cpio iproute2 gzip tftp-hpa atftp curl lua5.1 ipmitool openipmi wrk; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_pkgs+=("$pkg")
 done
 if ((${#need_pkgs[@]})); then
