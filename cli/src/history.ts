@@ -1,6 +1,6 @@
-// `anvil history HOST`: a host's install timeline (each attempt with its result and the installer's phases), read
-// from the operator's history API (--api) or straight from the database (--database-url, or --data-dir for the
-// embedded one).
+// `anvil history HOST`: a host's install timeline (each attempt with its result, failed stage and the installer's
+// phases nested by name), read from the operator's history API (--api) or straight from the database
+// (--database-url, or --data-dir for the embedded one).
 import { existsSync } from 'node:fs';
 import type { HostKey, HistoryStore, Installation } from '../../shared/src/db/history-store.js';
 import { derivePhases, formatDuration, type Phase } from '../../shared/src/db/phases.js';
@@ -59,7 +59,7 @@ export async function timelineFromApi(baseUrl: string, host: HostKey, limit: num
     const detail = await getJson(`${base}/api/v1/installations/${encodeURIComponent(String(item.id))}?limit=1`);
     const i = detail.installation as Json;
     out.push({
-      installation: { ...(i as unknown as Installation), startedAt: new Date(String(i.startedAt)), finishedAt: dateOrNull(i.finishedAt) },
+      installation: { ...(i as unknown as Installation), startedAt: new Date(String(i.startedAt)), finishedAt: dateOrNull(i.finishedAt), finishReceivedAt: dateOrNull(i.finishReceivedAt) },
       phases: ((detail.phases as Json[]) ?? []).map((p) => ({ ...(p as unknown as Phase), startedAt: dateOrNull(p.startedAt), finishedAt: dateOrNull(p.finishedAt) })),
     });
   }
@@ -71,22 +71,18 @@ export function renderTimeline(host: HostKey, timeline: readonly InstallTimeline
   if (!timeline.length) return `BareMetalHost ${host.namespace}/${host.name}: no installations recorded\n`;
   const lines = [`BareMetalHost ${host.namespace}/${host.name}: ${timeline.length} installation${timeline.length === 1 ? '' : 's'} (oldest first)`];
   for (const { installation: i, phases } of [...timeline].reverse()) {
-    const result = i.result ?? 'RUNNING';
+    const result = `${i.result ?? 'RUNNING'}${i.failureStage ? ` (${i.failureStage})` : ''}`;
     const reason = [i.failureReason, i.failureMessage].filter(Boolean).join(': ');
     lines.push('');
     lines.push(`attempt ${i.attempt}  revision ${i.revision}  started ${iso(i.startedAt)}  duration ${formatDuration(i.durationSeconds)}  ${result}${reason ? `  ${reason}` : ''}`);
     lines.push(`  id ${i.id}  template ${i.template.name ?? '-'}${i.template.generation !== null ? ` (generation ${i.template.generation})` : ''}  mac ${i.mac}`);
     const shown = phases.filter((p) => p.depth < depth);
     if (!shown.length) continue;
-    const label = (p: Phase) => {
-      // Show a nested phase by the part of its name below its parent's.
-      const parent = [...phases.slice(0, phases.indexOf(p))].reverse().find((q) => q.depth === p.depth - 1);
-      const name = parent && p.name.startsWith(`${parent.name}/`) ? p.name.slice(parent.name.length + 1) : p.name;
-      return `${'  '.repeat(p.depth + 2)}${name}`;
-    };
+    // Phases come in tree order, nested by name; a label is the part of the name below the parent's.
+    const label = (p: Phase) => `${'  '.repeat(p.depth + 2)}${p.label ?? p.name}`;
     const width = Math.min(72, Math.max(...shown.map((p) => label(p).length)));
     for (const p of shown) {
-      const status = p.result ?? (p.finishedAt ? '' : i.result ? 'unfinished' : 'running');
+      const status = p.result ?? (p.closedBy ? 'closed' : p.finishedAt ? '' : i.result ? 'unfinished' : 'running');
       lines.push(`${label(p).padEnd(width)}  ${formatDuration(p.durationSeconds).padStart(9)}  ${status}`.trimEnd());
     }
   }

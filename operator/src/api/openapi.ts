@@ -64,9 +64,11 @@ export const openApiDocument = {
     '/api/v1/failures': {
       get: {
         operationId: 'listFailures',
-        summary: 'Failed installations, most recent first.',
+        summary: 'Failed installations with their failed stage and reason, most recently received first.',
+        description:
+          'Ordered and filtered by `finishReceivedAt`, the server’s clock when the result arrived: `finishedAt` is the installer’s clock, which can be far off on a machine without a set clock.',
         parameters: [
-          { name: 'since', in: 'query', required: false, description: 'An RFC 3339 time, or a duration back from now such as 30m, 24h, 7d, 2w (default 7d).', schema: { type: 'string', default: '7d' } },
+          { name: 'since', in: 'query', required: false, description: 'Results received at or after this RFC 3339 time, or a duration back from now such as 30m, 24h, 7d, 2w (default 7d).', schema: { type: 'string', default: '7d' } },
           { name: 'namespace', in: 'query', required: false, description: 'Only hosts in this namespace.', schema: { type: 'string' } },
           limit,
           cursor,
@@ -95,7 +97,7 @@ export const openApiDocument = {
       },
       Installation: {
         type: 'object',
-        required: ['id', 'host', 'mac', 'template', 'revision', 'attempt', 'startedAt', 'finishedAt', 'result', 'durationSeconds', 'failureReason', 'failureMessage'],
+        required: ['id', 'host', 'mac', 'template', 'revision', 'attempt', 'startedAt', 'finishedAt', 'finishReceivedAt', 'result', 'durationSeconds', 'failureReason', 'failureMessage', 'failureStage'],
         properties: {
           id: str('Installation id (a UUID; status.currentInstall.installationId).', { format: 'uuid' }),
           host: { type: 'object', required: ['namespace', 'name', 'uid'], properties: { namespace: str('Namespace.'), name: str('Name.'), uid: str('metadata.uid of the BareMetalHost at the time.') } },
@@ -107,12 +109,17 @@ export const openApiDocument = {
           },
           revision: int('spec.provisioning.revision installed.'),
           attempt: int('Attempt number of the host (every retry and reinstall takes the next).'),
-          startedAt: time('When the attempt started.'),
-          finishedAt: nullable(time('When it finished; null while running.')),
+          startedAt: time('When the attempt started, by the server’s clock (its first boot request or installer event).'),
+          finishedAt: nullable(time('When it finished, by the clock of whoever reported the result (the installer’s for its own result); null while running.')),
+          finishReceivedAt: nullable(time('When the server received the result, by its own clock; null while running.')),
           result: { type: ['string', 'null'], enum: ['SUCCESS', 'FAIL', 'CANCELLED', null], description: 'Result; null while running.' },
-          durationSeconds: { type: ['integer', 'null'], description: 'finishedAt - startedAt in seconds.' },
+          durationSeconds: {
+            type: ['integer', 'null'],
+            description: 'Seconds on the installer’s clock: from its earliest installer event to finishedAt (from startedAt when there were no events or they are later than finishedAt).',
+          },
           failureReason: nullable(str('Why it ended, in CamelCase (e.g. InstallerFailed, Timeout, Superseded).')),
-          failureMessage: nullable(str('Detail, e.g. the failing installer event.')),
+          failureMessage: nullable(str('Detail: for an installer failure, the description of the deepest failing step.')),
+          failureStage: nullable(str('The install stage that failed (early_commands, configure_apt, partitioning, extract, curthooks, postinstall, late_commands, or a curtin step name); null when unknown.')),
         },
       },
       InstallerEvent: {
@@ -135,15 +142,19 @@ export const openApiDocument = {
       },
       Phase: {
         type: 'object',
-        required: ['name', 'depth', 'startedAt', 'finishedAt', 'durationSeconds', 'result'],
+        required: ['name', 'label', 'parent', 'depth', 'startedAt', 'finishedAt', 'durationSeconds', 'result', 'description', 'finishDescription', 'closedBy'],
         properties: {
-          name: str('Event name of the start/finish pair.'),
+          name: str('Context name of the start/finish pair, without a trailing /.'),
+          label: str('The name below the parent’s (the whole name for a root); run_curtin_step phases also name their step, e.g. "run_curtin_step (partitioning)".'),
+          parent: { type: ['integer', 'null'], description: 'Index in `phases` of the nearest phase whose name is a path-prefix of this one; null for a root.' },
           depth: int('How many phases enclose this one.'),
-          startedAt: nullable(time('Start event time.')),
-          finishedAt: nullable(time('Finish event time; null if not finished.')),
-          durationSeconds: { type: ['number', 'null'], description: 'Seconds between start and finish.' },
-          result: nullable(str('Result of the finish event.')),
-          description: nullable(str('Description.')),
+          startedAt: nullable(time('Start event time (installer’s clock); null for a finish whose start never arrived.')),
+          finishedAt: nullable(time('Finish event time, or the finish of the ancestor that closed it (closedBy); null while open.')),
+          durationSeconds: { type: ['number', 'null'], description: 'Seconds between start and finish on the installer’s clock; null when either is missing.' },
+          result: nullable(str('SUCCESS, WARN or FAIL from the finish event; null while open or when closed by an ancestor.')),
+          description: nullable(str('The start event’s description (the finish’s when the start had none).')),
+          finishDescription: nullable(str('The finish event’s description when it differs (subiquity puts the error there).')),
+          closedBy: nullable(str('For a start that never got its finish: the ancestor whose finish closed it.')),
         },
       },
       InstallationDetail: {
@@ -151,7 +162,7 @@ export const openApiDocument = {
         required: ['installation', 'phases', 'events', 'eventsNext'],
         properties: {
           installation: ref('Installation'),
-          phases: { type: 'array', items: ref('Phase'), description: 'Phases derived from start/finish event pairs, in start order.' },
+          phases: { type: 'array', items: ref('Phase'), description: 'Phases from start/finish event pairs, nested by name; in tree order (each phase followed by its descendants, siblings in time order).' },
           events: { type: 'array', items: ref('InstallerEvent'), description: 'The first page of events.' },
           eventsNext: { type: ['string', 'null'], description: 'Relative URL of the next page of events.' },
         },

@@ -29,11 +29,19 @@ export interface InstallStarted {
 export interface InstallFinished {
   installationId: string;
   result: InstallResult;
+  /** By the installer's clock when the installer reported the result (its top-level finish event's timestamp). */
   finishedAt: TimeInput;
+  /** When the server received the result, by its own clock (default: now). /api/v1/failures lists by this time. */
+  receivedAt?: TimeInput;
   /** CamelCase, as in status.recentInstalls[].reason (Succeeded, InstallerFailed, Timeout, Superseded, ...). */
   reason?: string;
-  /** A human-readable detail, e.g. the failing installer event's description. */
+  /**
+   * A human-readable detail, e.g. the failing installer event's description. For a FAIL without message (and
+   * failedStage), both are derived from the installation's stored FAIL events (deriveFailure in phases.ts).
+   */
   message?: string;
+  /** The install stage that failed (partitioning, extract, curthooks, ...). */
+  failedStage?: string;
 }
 
 /** 'updated' the first time; 'already-finished' when it was finished before (first finish wins); 'not-found'. */
@@ -100,12 +108,19 @@ export interface Installation {
   template: { name: string | null; contentHash: string | null; generation: number | null };
   revision: number;
   attempt: number;
+  /** When the attempt started, by the server's clock (its first boot request or installer event). */
   startedAt: Date;
+  /** When it finished, by the clock of whoever reported the result (the installer's for its own verdict). */
   finishedAt: Date | null;
+  /** When the server received the result, by its own clock. */
+  finishReceivedAt: Date | null;
   result: InstallResult | null;
+  /** By the installer's clock when it reported the result: finishedAt minus its earliest stored event (see docs/history.md). */
   durationSeconds: number | null;
   failureReason: string | null;
   failureMessage: string | null;
+  /** The install stage that failed, e.g. partitioning; null when unknown or not failed. */
+  failureStage: string | null;
 }
 
 export interface StoredInstallerEvent {
@@ -207,7 +222,11 @@ export interface HistoryStore {
   recordInstallStarted(install: InstallStarted): Promise<void>;
   /** The same for a batch, in as few transactions as possible. Records with a non-UUID id or a bad time are counted as invalid and dropped. */
   recordInstallsStarted(installs: readonly InstallStarted[]): Promise<BatchResult>;
-  /** Stores the end of an attempt and its duration; the first finish wins. */
+  /**
+   * Stores the end of an attempt and its duration by the installer's clock (finishedAt minus the earliest stored
+   * installer event, else minus startedAt); the first finish wins. A FAIL without message and failedStage gets them
+   * from the installation's stored FAIL events (the deepest one).
+   */
   recordInstallFinished(finish: InstallFinished): Promise<FinishOutcome>;
   /** Stores a batch of installer events, each once per (installationId, eventKey). Records with an installationId that is not a UUID or a bad time can never be stored: they are counted as invalid and dropped. */
   recordInstallerEvents(events: readonly InstallerEventInput[]): Promise<BatchResult>;
@@ -224,7 +243,7 @@ export interface HistoryStore {
   listInstallations(host: HostKey, page?: PageRequest): Promise<Page<Installation>>;
   /** An installation's events in event-time order. */
   listInstallerEvents(installationId: string, page?: PageRequest): Promise<Page<StoredInstallerEvent>>;
-  /** Failed installations finished at or after `since`, newest first; optionally in one namespace. */
+  /** Failed installations whose result the server received at or after `since`, newest first; optionally in one namespace. */
   listFailures(query: { since: Date; namespace?: string }, page?: PageRequest): Promise<Page<Installation>>;
   /** Success rate and duration percentiles of installations finished in [since, until), overall and per template. */
   installStats(window: { since: Date; until?: Date }): Promise<InstallStats>;

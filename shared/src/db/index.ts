@@ -9,5 +9,5 @@ export { migrate, type MigrateOptions, type MigrateResult } from './migrate.js';
 export { MIGRATIONS, type Migration } from './migrations.js';
 export { withSerializableRetry, isRetryableSerializationError, sqlState, type RetryOptions } from './retry.js';
 export { HistoryQueryError, isUuid } from './store-util.js';
-export { derivePhases, formatDuration, type Phase, type TimelineEvent } from './phases.js';
+export { deriveFailure, derivePhases, formatDuration, normalizePhaseName, type DerivedFailure, type Phase, type TimelineEvent } from './phases.js';
 export * as schema from './schema.js';

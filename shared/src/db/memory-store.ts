@@ -28,9 +28,12 @@ import type {
 import {
   clean,
   decodeCursor,
-  durationSeconds,
+  finishColumns,
   HistoryQueryError,
+  isFailureEvidence,
   isUuid,
+  MAX_FAILURE_EVENTS,
+  needsDerivedFailure,
   normalizeBootRequests,
   normalizeEvents,
   normalizeMac,
@@ -111,10 +114,12 @@ export class MemoryHistoryStore implements HistoryStore {
       attempt: i.attempt,
       startedAt,
       finishedAt: null,
+      finishReceivedAt: null,
       result: null,
       durationSeconds: null,
       failureReason: null,
       failureMessage: null,
+      failureStage: null,
     });
   }
 
@@ -138,9 +143,18 @@ export class MemoryHistoryStore implements HistoryStore {
     this.write();
     const row = isUuid(f.installationId) ? this.installations.get(f.installationId.toLowerCase()) : undefined;
     const finishedAt = requireDate(f.finishedAt, 'finishedAt');
+    const receivedAt = f.receivedAt === undefined ? new Date() : requireDate(f.receivedAt, 'receivedAt');
     if (!row) return 'not-found';
     if (row.finishedAt) return 'already-finished';
-    Object.assign(row, { finishedAt, result: f.result, durationSeconds: durationSeconds(row.startedAt, finishedAt), failureReason: clean(f.reason), failureMessage: clean(f.message) });
+    const events = this.events.filter((e) => e.installationId === row.id);
+    const earliestEvent = events.reduce<Date | undefined>((min, e) => (!min || e.eventTime < min ? e.eventTime : min), undefined);
+    const evidence = needsDerivedFailure(f)
+      ? events
+          .filter(isFailureEvidence)
+          .sort((a, b) => a.eventTime.getTime() - b.eventTime.getTime() || a.receivedAt.getTime() - b.receivedAt.getTime())
+          .slice(0, MAX_FAILURE_EVENTS)
+      : undefined;
+    Object.assign(row, finishColumns(f, { finishedAt, receivedAt, startedAt: row.startedAt, earliestEvent }, evidence));
     return 'updated';
   }
 
@@ -248,9 +262,9 @@ export class MemoryHistoryStore implements HistoryStore {
 
   async listFailures(query: { since: Date; namespace?: string }, page?: PageRequest): Promise<Page<Installation>> {
     const rows = [...this.installations.values()].filter(
-      (i) => i.result === 'FAIL' && i.finishedAt && i.finishedAt >= query.since && (query.namespace === undefined || i.host.namespace === query.namespace),
+      (i) => i.result === 'FAIL' && i.finishReceivedAt && i.finishReceivedAt >= query.since && (query.namespace === undefined || i.host.namespace === query.namespace),
     );
-    return descPage(rows, page, (i) => [i.finishedAt!, i.id]);
+    return descPage(rows, page, (i) => [i.finishReceivedAt!, i.id]);
   }
 
   async installStats(window: { since: Date; until?: Date }): Promise<InstallStats> {

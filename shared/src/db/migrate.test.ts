@@ -4,6 +4,7 @@ import { rowsOf, type SqlDatabase } from './database.js';
 import { openPglite } from './drivers/pglite.js';
 import { migrate } from './migrate.js';
 import { MIGRATIONS, type Migration } from './migrations.js';
+import { SqlHistoryStore } from './sql-store.js';
 
 const extra: Migration = { version: 1000, name: 'test extra', statements: ['CREATE TABLE IF NOT EXISTS migrate_test_extra (id UUID PRIMARY KEY)'] };
 
@@ -24,6 +25,18 @@ describe('migrate (PGlite)', () => {
     expect(await applied()).toEqual([...all, 1000]);
     // An older anvil (without migration 1000) still starts against the newer database.
     expect(await migrate(db)).toEqual({ applied: [], current: [...all, 1000] });
+  });
+
+  it('migration 2 keeps installs finished before it listable as failures (finish_received_at from finished_at)', async () => {
+    await migrate(db, { migrations: MIGRATIONS.filter((m) => m.version === 1) });
+    await db.exec(`INSERT INTO installations (id, host_namespace, host_name, host_uid, mac, revision, attempt, started_at, finished_at, result)
+      VALUES ('00000000-0000-4000-8000-000000000001', 'default', 'n1', 'u1', 'm', 0, 1, '2026-03-01T00:00:00Z', '2026-03-01T00:10:00Z', 'FAIL'),
+             ('00000000-0000-4000-8000-000000000002', 'default', 'n2', 'u2', 'm', 0, 1, '2026-03-01T00:00:00Z', NULL, NULL)`);
+    await migrate(db);
+    const store = new SqlHistoryStore(db);
+    const failures = await store.listFailures({ since: new Date('2026-03-01T00:05:00Z') });
+    expect(failures.items.map((i) => [i.id, i.finishReceivedAt?.toISOString(), i.failureStage])).toEqual([['00000000-0000-4000-8000-000000000001', '2026-03-01T00:10:00.000Z', null]]);
+    expect(await store.getInstallation('00000000-0000-4000-8000-000000000002')).toMatchObject({ finishReceivedAt: null });
   });
 
   it('refuses to run when a shipped migration was edited', async () => {

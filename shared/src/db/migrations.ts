@@ -101,6 +101,18 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX IF NOT EXISTS template_builds_template_idx ON template_builds (template_namespace, template_name, started_at DESC, id DESC)`,
     ],
   },
+  {
+    version: 2,
+    name: 'failed stage; failures by the server clock',
+    statements: [
+      // The install stage the deepest installer failure belongs to (partitioning, extract, ...).
+      `ALTER TABLE installations ADD COLUMN IF NOT EXISTS failure_stage TEXT`,
+      // When the server learned of the finish, by its own clock: finished_at is the installer's, which can be far off.
+      `ALTER TABLE installations ADD COLUMN IF NOT EXISTS finish_received_at TIMESTAMPTZ`,
+      `UPDATE installations SET finish_received_at = finished_at WHERE finish_received_at IS NULL AND finished_at IS NOT NULL`,
+      `CREATE INDEX IF NOT EXISTS installations_failures_idx ON installations (result, finish_received_at DESC, id DESC)`,
+    ],
+  },
 ];
 
 export const migrationChecksum = (m: Migration): string =>

@@ -1,62 +1,330 @@
-// An install's timeline from its installer events: each `start` is paired with the next `finish` of the same name
-// (innermost first, as subiquity/curtin nest them), giving phases with durations. Used by the history API and
-// `anvil history`.
+// An install's timeline from its installer events, nested by name (see docs/history.md, "Timeline"). subiquity
+// names its reporting contexts as paths (subiquity/Install/install/curtin_install/run_curtin_step/cmd-install/...)
+// and re-posts curtin's events under them, so a name says where a step belongs; the installer's clock and the
+// order of delivery only pair starts with finishes. Used by the history API, `anvil history` and the stores (to
+// derive an install's failed stage and reason).
+import { stageOf } from '../install/installer-events.js';
 
 export interface TimelineEvent {
   name: string;
   eventType: string;
   result: string | null;
   description: string | null;
+  /** The installer's timestamp (durations are measured on this clock). */
   eventTime: Date;
+  /** When the server received it; orders events with equal installer timestamps (installers' clocks are coarse). */
+  receivedAt?: Date;
 }
 
 export interface Phase {
+  /** The context's name, without trailing `/`. */
   name: string;
+  /** The name below the parent's (the whole name for a root); run_curtin_step also shows its step, e.g. "run_curtin_step (partitioning)". */
+  label: string;
+  /** Index of the enclosing phase in the same array; null for a root. */
+  parent: number | null;
   /** How many phases enclose this one. */
   depth: number;
+  /** Start event time; null for a finish whose start was never received. */
   startedAt: Date | null;
+  /** Finish event time, or the finish of the ancestor that closed it (see closedBy); null while open. */
   finishedAt: Date | null;
-  /** Seconds between start and finish (fractional); null when either is missing. */
+  /** Seconds between start and finish by the installer's clock (fractional); null when either is missing. */
   durationSeconds: number | null;
-  /** SUCCESS/WARN/FAIL from the finish event; null while unfinished. */
+  /** SUCCESS/WARN/FAIL from the finish event; null while open and when closed by an ancestor (result unknown). */
   result: string | null;
+  /** The start's description (the finish's when there was no start or the start's was empty). */
   description: string | null;
+  /** The finish's description when it says something else (subiquity puts the error there). */
+  finishDescription: string | null;
+  /** A start that never got its finish is closed when an ancestor finishes: that ancestor's name. */
+  closedBy: string | null;
 }
 
-export function derivePhases(events: readonly TimelineEvent[]): Phase[] {
-  // Installers stamp events with coarse clocks, so ties are common: at equal times a phase's own start comes before
-  // its finish, and otherwise finishes come before starts (one step ends, the next begins).
-  const sorted = [...events].sort((a, b) => a.eventTime.getTime() - b.eventTime.getTime() || tieOrder(a, b));
-  const phases: Phase[] = [];
-  const open: Phase[] = [];
-  for (const e of sorted) {
-    if (e.eventType === 'start') {
-      const p: Phase = { name: e.name, depth: open.length, startedAt: e.eventTime, finishedAt: null, durationSeconds: null, result: null, description: e.description };
-      phases.push(p);
-      open.push(p);
-    } else if (e.eventType === 'finish') {
-      let i = open.length - 1;
-      while (i >= 0 && open[i]!.name !== e.name) i--;
-      if (i < 0) {
-        // A finish whose start we never saw (lost before anvil, or pruned): keep it, with no duration.
-        phases.push({ name: e.name, depth: open.length, startedAt: null, finishedAt: e.eventTime, durationSeconds: null, result: e.result, description: e.description });
-        continue;
+/** Names may end in `/` (a subiquity context with an empty child name): that is the same context. */
+export const normalizePhaseName = (name: string): string => name.replace(/\/+$/, '') || name;
+
+const segments = (name: string): string[] => name.split('/');
+const lastSegment = (name: string): string => name.slice(name.lastIndexOf('/') + 1);
+const nonEmpty = (s: string | null | undefined): string | null => (s && s.trim() ? s : null);
+
+interface Ordered {
+  event: TimelineEvent;
+  name: string;
+  /** Position in the timeline (the sort order below). */
+  pos: number;
+}
+
+/**
+ * Start and finish events in timeline order: by installer time, then by receive time, then as given. A finish that
+ * would come before its own start with the same installer and receive times (a coarse clock, one batch) is put after it.
+ */
+function ordered(events: readonly TimelineEvent[]): Ordered[] {
+  const recv = (e: TimelineEvent) => (e.receivedAt ? e.receivedAt.getTime() : 0);
+  const items = events
+    .map((event, i) => ({ event, i, name: normalizePhaseName(event.name), time: event.eventTime.getTime(), recv: recv(event) }))
+    .filter((x) => x.event.eventType === 'start' || x.event.eventType === 'finish')
+    .sort((a, b) => a.time - b.time || a.recv - b.recv || a.i - b.i);
+  type Item = (typeof items)[number];
+  const out: Item[] = [];
+  const open = new Map<string, number>();
+  const emit = (x: Item) => {
+    out.push(x);
+    open.set(x.name, Math.max(0, (open.get(x.name) ?? 0) + (x.event.eventType === 'start' ? 1 : -1)));
+  };
+  for (let from = 0; from < items.length; ) {
+    let to = from + 1;
+    while (to < items.length && items[to]!.time === items[from]!.time && items[to]!.recv === items[from]!.recv) to++;
+    if (to === from + 1) {
+      emit(items[from++]!);
+      continue;
+    }
+    // Within a group of equal times: starts not yet emitted, by name, so a finish can pull its own start ahead.
+    const pending = new Map<string, Item[]>();
+    for (let k = from; k < to; k++) {
+      const x = items[k]!;
+      if (x.event.eventType === 'start') (pending.get(x.name) ?? pending.set(x.name, []).get(x.name)!).push(x);
+    }
+    const emitted = new Set<Item>();
+    for (let k = from; k < to; k++) {
+      const x = items[k]!;
+      if (emitted.has(x)) continue;
+      if (x.event.eventType === 'start') pending.get(x.name)!.shift();
+      else if (!open.get(x.name)) {
+        const own = pending.get(x.name)?.shift();
+        if (own) {
+          emit(own);
+          emitted.add(own);
+        }
       }
-      const p = open[i]!;
-      open.splice(i); // phases opened inside it and never finished end with it
-      p.finishedAt = e.eventTime;
-      p.durationSeconds = (e.eventTime.getTime() - p.startedAt!.getTime()) / 1000;
-      p.result = e.result;
-      if (e.description) p.description ??= e.description;
+      emit(x);
+    }
+    from = to;
+  }
+  return out.map((x, pos) => ({ event: x.event, name: x.name, pos }));
+}
+
+/** "a/b/c" -> ["a", "a/b"]: the names of the contexts that enclose it. */
+function prefixesOf(name: string): string[] {
+  const out: string[] = [];
+  for (let i = name.indexOf('/'); i >= 0; i = name.indexOf('/', i + 1)) out.push(name.slice(0, i));
+  return out;
+}
+
+interface Building {
+  name: string;
+  prefixes: string[];
+  start?: Ordered;
+  finish?: Ordered;
+  /** Position before which it cannot have started (for a finish without start: after the previous same-name phase). */
+  lo: number;
+  /** Position of its finish or of the ancestor's finish that closed it; Infinity while open. */
+  hi: number;
+  closedBy?: { name: string; at: Date };
+  parent?: Building | null;
+  depth?: number;
+  children: Building[];
+}
+
+const keyOf = (p: Building): number => p.start?.pos ?? p.finish?.pos ?? p.hi;
+
+/** The phases of an install in tree order: each phase followed by its descendants, siblings in time order. */
+export function derivePhases(events: readonly TimelineEvent[]): Phase[] {
+  const timeline = ordered(events);
+  const all: Building[] = [];
+  const byName = new Map<string, Building[]>();
+  const open = new Map<string, Building[]>(); // per name, innermost last: finishes pair last-in-first-out
+  const openBelow = new Map<string, Set<Building>>(); // open phases by each of their ancestors' names
+  const lastEnd = new Map<string, number>(); // per name, the latest position where one of its phases ended
+
+  const setOpen = (p: Building, isOpen: boolean) => {
+    if (isOpen) (open.get(p.name) ?? open.set(p.name, []).get(p.name)!).push(p);
+    else {
+      const stack = open.get(p.name)!;
+      stack.splice(stack.lastIndexOf(p), 1);
+    }
+    for (const prefix of p.prefixes) {
+      if (isOpen) (openBelow.get(prefix) ?? openBelow.set(prefix, new Set()).get(prefix)!).add(p);
+      else openBelow.get(prefix)!.delete(p);
+    }
+  };
+  const add = (p: Building) => {
+    all.push(p);
+    (byName.get(p.name) ?? byName.set(p.name, []).get(p.name)!).push(p);
+  };
+
+  for (const x of timeline) {
+    if (x.event.eventType === 'start') {
+      const p: Building = { name: x.name, prefixes: prefixesOf(x.name), start: x, lo: x.pos, hi: Infinity, children: [] };
+      add(p);
+      setOpen(p, true);
+      continue;
+    }
+    let p = open.get(x.name)?.at(-1);
+    if (p) setOpen(p, false);
+    else {
+      // A finish whose start was never received (subiquity reports load_autoinstall_config before its reporting
+      // is configured): kept, with no start and no duration.
+      p = { name: x.name, prefixes: prefixesOf(x.name), lo: lastEnd.get(x.name) ?? -Infinity, hi: Infinity, children: [] };
+      add(p);
+    }
+    p.finish = x;
+    p.hi = x.pos;
+    lastEnd.set(p.name, x.pos);
+    // Starts below it that never finished (curtin's cmd-block-meta, cmd-extract, cmd-curthooks) end with it.
+    for (const q of [...(openBelow.get(x.name) ?? [])]) {
+      if (q.lo <= p.lo) continue; // opened before this phase began: it belongs to an earlier one of the same name
+      setOpen(q, false);
+      q.hi = x.pos;
+      lastEnd.set(q.name, x.pos);
+      q.closedBy = { name: x.name, at: x.event.eventTime };
     }
   }
-  return phases;
+
+  for (const p of all) p.parent = parentOf(p, byName);
+  const depthOf = (p: Building): number => (p.depth ??= p.parent ? depthOf(p.parent) + 1 : 0);
+  const roots: Building[] = [];
+  for (const p of all) {
+    depthOf(p);
+    (p.parent ? p.parent.children : roots).push(p);
+  }
+
+  const out: Phase[] = [];
+  const emit = (p: Building, parent: number | null) => {
+    const index = out.length;
+    out.push(toPhase(p, parent));
+    for (const c of [...p.children].sort((a, b) => keyOf(a) - keyOf(b))) emit(c, index);
+  };
+  for (const r of [...roots].sort((a, b) => keyOf(a) - keyOf(b))) emit(r, null);
+  return out;
 }
 
-function tieOrder(a: TimelineEvent, b: TimelineEvent): number {
-  if (a.eventType === b.eventType) return 0;
-  const aFirst = a.name === b.name ? a.eventType === 'start' : a.eventType === 'finish';
-  return aFirst ? -1 : 1;
+/**
+ * The nearest phase whose name is a path-prefix of p's: of the longest such name, the instance that was open where p
+ * begins (the latest one, if several), else the latest that began before p, else the first.
+ */
+function parentOf(p: Building, byName: Map<string, Building[]>): Building | null {
+  const k = keyOf(p);
+  for (let n = p.prefixes.length - 1; n >= 0; n--) {
+    const candidates = byName.get(p.prefixes[n]!);
+    if (!candidates) continue;
+    // Candidates are in creation order, which is the order of their `lo`: find the last one that began before p.
+    let lo = 0;
+    let hi = candidates.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (candidates[mid]!.lo < k) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo === 0) return candidates[0]!;
+    // The innermost open one is nearly always the last that began; look back a bounded way for one still open at k.
+    for (let i = lo - 1; i >= Math.max(0, lo - PARENT_SCAN); i--) if (k < candidates[i]!.hi) return candidates[i]!;
+    return candidates[lo - 1]!;
+  }
+  return null;
+}
+
+/** How far back parentOf looks among same-name phases (pathological streams only come near it). */
+const PARENT_SCAN = 64;
+
+function toPhase(p: Building, parent: number | null): Phase {
+  const startedAt = p.start?.event.eventTime ?? null;
+  const finishedAt = p.finish?.event.eventTime ?? p.closedBy?.at ?? null;
+  const startDescription = nonEmpty(p.start?.event.description);
+  const finishDescription = nonEmpty(p.finish?.event.description);
+  const description = startDescription ?? finishDescription;
+  const base = p.parent ? p.name.slice(p.parent.name.length + 1) : p.name;
+  const step = lastSegment(p.name) === 'run_curtin_step' ? curtinStepOf(p) : undefined;
+  return {
+    name: p.name,
+    label: step ? `${base} (${step})` : base,
+    parent,
+    depth: p.depth ?? 0,
+    startedAt,
+    finishedAt,
+    durationSeconds: startedAt && finishedAt ? (finishedAt.getTime() - startedAt.getTime()) / 1000 : null,
+    result: p.finish?.event.result ?? null,
+    description,
+    finishDescription: finishDescription !== null && finishDescription !== description ? finishDescription : null,
+    closedBy: p.closedBy?.name ?? null,
+  };
+}
+
+// subiquity: @with_context(description="executing curtin install {name} step") async def run_curtin_step(...)
+const CURTIN_STEP_RE = /^executing curtin install (.+) step$/;
+
+/** The step a run_curtin_step phase ran: from its description, else from the curtin stage it contains. */
+function curtinStepOf(p: Building): string | undefined {
+  for (const d of [p.start?.event.description, p.finish?.event.description]) {
+    const m = d ? CURTIN_STEP_RE.exec(d.trim()) : null;
+    if (m) return m[1];
+  }
+  const stack = [...p.children];
+  const stages: { key: number; stage: string }[] = [];
+  while (stack.length) {
+    const c = stack.pop()!;
+    const m = /^stage-(.+)$/.exec(lastSegment(c.name));
+    if (m) stages.push({ key: keyOf(c), stage: m[1]! });
+    stack.push(...c.children);
+  }
+  return stages.sort((a, b) => a.key - b.key)[0]?.stage;
+}
+
+export interface DerivedFailure {
+  /** The install stage the failing step belongs to (partitioning, extract, curthooks, ...); null when its name says nothing. */
+  stage: string | null;
+  /** The failing step's description (its name when it had none). */
+  reason: string;
+  /** The failing event's name (normalised). */
+  eventName: string;
+}
+
+// The steps subiquity runs curtin in (run_curtin_step's `name`), by the install stage they belong to.
+const CURTIN_STEP_STAGES: Record<string, string> = {
+  partitioning: 'partitioning',
+  formatting: 'partitioning',
+  extract: 'extract',
+  'populate recovery': 'extract',
+  swap: 'curthooks',
+  curthooks: 'curthooks',
+};
+
+// subiquity's command-list controllers (subiquity/Early/run/command_N, subiquity/Late/run/command_N), which
+// stageOf does not recognise by name.
+const CONTROLLER_STAGES: Record<string, string> = { Early: 'early_commands', Late: 'late_commands' };
+
+/**
+ * Why an install failed, from its events: the deepest FAIL finish (the most name segments; its ancestors fail because
+ * of it), the earliest on a tie. Its stage comes from its name (stageOf), else from the run_curtin_step it ran in, else
+ * from the subiquity controller it belongs to. Undefined when no FAIL finish was received.
+ */
+export function deriveFailure(events: readonly TimelineEvent[]): DerivedFailure | undefined {
+  const timeline = ordered(events);
+  let failed: Ordered | undefined;
+  for (const x of timeline) {
+    if (x.event.eventType !== 'finish' || x.event.result !== 'FAIL') continue;
+    if (!failed || segments(x.name).length > segments(failed.name).length) failed = x;
+  }
+  if (!failed) return undefined;
+  return { stage: failedStageOf(failed, timeline), reason: failed.event.description?.trim() || failed.name, eventName: failed.name };
+}
+
+function failedStageOf(failed: Ordered, timeline: readonly Ordered[]): string | null {
+  const byName = stageOf({ name: failed.name, event_type: 'finish', result: 'FAIL' });
+  if (byName) return byName;
+  const parts = segments(failed.name);
+  const at = parts.lastIndexOf('run_curtin_step');
+  if (at >= 0) {
+    const stepName = parts.slice(0, at + 1).join('/');
+    const starts = timeline.filter((x) => x.pos <= failed.pos && x.name === stepName && x.event.eventType === 'start');
+    const descriptions = [starts.at(-1)?.event.description, failed.name === stepName ? failed.event.description : undefined];
+    for (const d of descriptions) {
+      const m = d ? CURTIN_STEP_RE.exec(d.trim()) : null;
+      if (m) return CURTIN_STEP_STAGES[m[1]!] ?? m[1]!;
+    }
+  }
+  if (parts[0] === 'subiquity' && parts[1] && CONTROLLER_STAGES[parts[1]]) return CONTROLLER_STAGES[parts[1]]!;
+  return null;
 }
 
 /** 75 -> "1m15s", 3725 -> "1h02m05s", 0.4 -> "0s". */

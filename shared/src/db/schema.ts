@@ -34,10 +34,15 @@ export const installations = pgTable(
     durationSeconds: bigint('duration_seconds', { mode: 'number' }),
     failureReason: text('failure_reason'),
     failureMessage: text('failure_message'),
+    /** The install stage of the deepest installer failure (migration 2). */
+    failureStage: text('failure_stage'),
+    /** When the server learned of the finish, by its clock (finished_at is the installer's); failures are listed by it. */
+    finishReceivedAt: ts('finish_received_at'),
   },
   (t) => [
     index('installations_host_idx').on(t.hostNamespace, t.hostName, t.startedAt.desc(), t.id.desc()),
     index('installations_result_finished_idx').on(t.result, t.finishedAt.desc(), t.id.desc()),
+    index('installations_failures_idx').on(t.result, t.finishReceivedAt.desc(), t.id.desc()),
     index('installations_finished_idx').on(t.finishedAt, t.templateName),
     check('installations_result_check', sql`${t.result} IN ('SUCCESS', 'FAIL', 'CANCELLED')`),
   ],

@@ -2,7 +2,7 @@
 // SERIALIZABLE transactions retried on 40001 with exponential backoff and jitter; batches are written in chunks of
 // at most CHUNK rows, one transaction each (small transactions are what CockroachDB handles best, and every write
 // is idempotent, so a batch that fails halfway is simply shipped again).
-import { and, asc, desc, eq, gt, gte, inArray, isNull, lt, or, sql, type AnyColumn } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, inArray, isNull, like, lt, or, sql, type AnyColumn } from 'drizzle-orm';
 import type { Logger } from '../logging.js';
 import type { Db, SqlDatabase } from './database.js';
 import type {
@@ -33,9 +33,11 @@ import { bootRequests, discoveredMachines, installations, installerEvents, templ
 import {
   clean,
   decodeCursor,
-  durationSeconds,
+  finishColumns,
   HistoryQueryError,
   isUuid,
+  MAX_FAILURE_EVENTS,
+  needsDerivedFailure,
   normalizeBootRequests,
   normalizeEvents,
   normalizeMac,
@@ -68,10 +70,12 @@ const toInstallation = (r: InstallationRow): Installation => ({
   attempt: Number(r.attempt),
   startedAt: r.startedAt,
   finishedAt: r.finishedAt,
+  finishReceivedAt: r.finishReceivedAt,
   result: r.result,
   durationSeconds: r.durationSeconds === null ? null : Number(r.durationSeconds),
   failureReason: r.failureReason,
   failureMessage: r.failureMessage,
+  failureStage: r.failureStage,
 });
 
 const toEvent = (r: EventRow): StoredInstallerEvent => ({ ...r, raw: r.raw ?? null });
@@ -173,14 +177,25 @@ export class SqlHistoryStore implements HistoryStore {
   async recordInstallFinished(f: InstallFinished): Promise<FinishOutcome> {
     if (!isUuid(f.installationId)) return 'not-found';
     const finishedAt = requireDate(f.finishedAt, 'finishedAt');
+    const receivedAt = f.receivedAt === undefined ? new Date() : requireDate(f.receivedAt, 'receivedAt');
     const id = f.installationId.toLowerCase();
+    const e = installerEvents;
     return this.tx(async (tx) => {
       const [row] = await tx.select({ startedAt: installations.startedAt, finishedAt: installations.finishedAt }).from(installations).where(eq(installations.id, id));
       if (!row) return 'not-found';
       if (row.finishedAt) return 'already-finished';
+      const [earliest] = await tx.select({ eventTime: e.eventTime }).from(e).where(eq(e.installationId, id)).orderBy(asc(e.eventTime)).limit(1);
+      const evidence = needsDerivedFailure(f)
+        ? await tx
+            .select({ name: e.name, eventType: e.eventType, result: e.result, description: e.description, eventTime: e.eventTime, receivedAt: e.receivedAt })
+            .from(e)
+            .where(and(eq(e.installationId, id), or(and(eq(e.eventType, 'finish'), eq(e.result, 'FAIL')), and(eq(e.eventType, 'start'), like(e.name, '%run_curtin_step%')))))
+            .orderBy(asc(e.eventTime), asc(e.receivedAt), asc(e.id))
+            .limit(MAX_FAILURE_EVENTS)
+        : undefined;
       await tx
         .update(installations)
-        .set({ finishedAt, result: f.result, durationSeconds: durationSeconds(row.startedAt, finishedAt), failureReason: clean(f.reason), failureMessage: clean(f.message) })
+        .set(finishColumns(f, { finishedAt, receivedAt, startedAt: row.startedAt, earliestEvent: earliest?.eventTime }, evidence))
         .where(and(eq(installations.id, id), isNull(installations.finishedAt)));
       return 'updated';
     });
@@ -351,16 +366,16 @@ export class SqlHistoryStore implements HistoryStore {
           .where(
             and(
               eq(t.result, 'FAIL'),
-              gte(t.finishedAt, query.since),
+              gte(t.finishReceivedAt, query.since),
               query.namespace !== undefined ? eq(t.hostNamespace, query.namespace) : undefined,
-              c ? before(t.finishedAt, t.id, c) : undefined,
+              c ? before(t.finishReceivedAt, t.id, c) : undefined,
             ),
           )
-          .orderBy(desc(t.finishedAt), desc(t.id))
+          .orderBy(desc(t.finishReceivedAt), desc(t.id))
           .limit(limit + 1),
       true,
     );
-    return toPage(rows.map(toInstallation), limit, (i) => [i.finishedAt!.toISOString(), i.id]);
+    return toPage(rows.map(toInstallation), limit, (i) => [i.finishReceivedAt!.toISOString(), i.id]);
   }
 
   async installStats(window: { since: Date; until?: Date }): Promise<InstallStats> {

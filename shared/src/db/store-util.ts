@@ -1,7 +1,8 @@
 // Input normalization and keyset cursors shared by the SQL and in-memory stores, so both behave the same.
 import { createHash } from 'node:crypto';
 import { eventKey, eventTime } from '../install/installer-events.js';
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type BootRequestInput, type InstallerEventInput, type PageRequest, type TimeInput } from './history-store.js';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type BootRequestInput, type InstallFinished, type InstallResult, type InstallerEventInput, type PageRequest, type TimeInput } from './history-store.js';
+import { deriveFailure, type TimelineEvent } from './phases.js';
 
 export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (s: unknown): s is string => typeof s === 'string' && UUID_RE.test(s);
@@ -197,3 +198,46 @@ export function percentileCont(sorted: readonly number[], p: number): number | n
 }
 
 export const durationSeconds = (startedAt: Date, finishedAt: Date): number => Math.max(0, Math.round((finishedAt.getTime() - startedAt.getTime()) / 1000));
+
+/** At most this many events are read to derive a failure (the deepest FAIL and the run_curtin_step starts). */
+export const MAX_FAILURE_EVENTS = 5000;
+
+/** A FAIL without message or stage gets them from the stored events. */
+export const needsDerivedFailure = (f: InstallFinished): boolean => f.result === 'FAIL' && (f.message === undefined || f.failedStage === undefined);
+
+/** The events deriveFailure needs: FAIL finishes, and the starts of run_curtin_step (whose description names the step). */
+export const isFailureEvidence = (e: { eventType: string; result: string | null; name: string }): boolean =>
+  (e.eventType === 'finish' && e.result === 'FAIL') || (e.eventType === 'start' && e.name.includes('run_curtin_step'));
+
+export interface FinishColumns {
+  finishedAt: Date;
+  finishReceivedAt: Date;
+  result: InstallResult;
+  durationSeconds: number;
+  failureReason: string | null;
+  failureMessage: string | null;
+  failureStage: string | null;
+}
+
+/**
+ * What a finish writes. The duration is measured on the installer's clock at both ends: from its earliest stored
+ * event to finishedAt. Without events, or when they are later than finishedAt (a result reported by another clock,
+ * e.g. the operator's timeout), it falls back to startedAt (the server's clock).
+ */
+export function finishColumns(
+  f: InstallFinished,
+  at: { finishedAt: Date; receivedAt: Date; startedAt: Date; earliestEvent?: Date },
+  failureEvidence?: readonly TimelineEvent[],
+): FinishColumns {
+  const from = at.earliestEvent && at.earliestEvent <= at.finishedAt ? at.earliestEvent : at.startedAt;
+  const derived = failureEvidence && needsDerivedFailure(f) ? deriveFailure(failureEvidence) : undefined;
+  return {
+    finishedAt: at.finishedAt,
+    finishReceivedAt: at.receivedAt,
+    result: f.result,
+    durationSeconds: durationSeconds(from, at.finishedAt),
+    failureReason: clean(f.reason),
+    failureMessage: clean(f.message ?? derived?.reason),
+    failureStage: clean(f.failedStage ?? derived?.stage),
+  };
+}

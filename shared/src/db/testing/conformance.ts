@@ -32,6 +32,29 @@ export const started = (n: number, over: Partial<InstallStarted> = {}): InstallS
   ...over,
 });
 
+const YEAR = 365 * 86_400;
+const INSTALL = 'subiquity/Install/install';
+const STEP = `${INSTALL}/curtin_install/run_curtin_step`;
+
+/** A failure in curtin's partitioning stage as subiquity reports it (every curtin event at level DEBUG), from t seconds. */
+export const partitioningFailure = (t: number): InstallerEvent[] => {
+  const error = "Command ['python3', '-m', 'curtin', 'install'] returned non-zero exit status 3.";
+  const debug = { origin: 'curtin', level: 'DEBUG' };
+  return [
+    ev(t, INSTALL, 'start', { level: 'DEBUG' }),
+    ev(t + 10, STEP, 'start', { description: 'executing curtin install partitioning step', level: 'DEBUG' }),
+    ev(t + 11, `${STEP}/cmd-install`, 'start', { description: 'curtin command install', ...debug }),
+    ev(t + 12, `${STEP}/cmd-install/stage-partitioning`, 'start', { description: 'configuring storage', ...debug }),
+    ev(t + 12, `${STEP}/cmd-install/stage-partitioning/builtin/cmd-block-meta`, 'start', { description: 'curtin command block-meta', ...debug }),
+    ev(t + 13, `${STEP}/cmd-install/stage-partitioning`, 'finish', { result: 'FAIL', description: 'configuring storage', ...debug }),
+    ev(t + 14, `${STEP}/cmd-install`, 'finish', { result: 'FAIL', description: 'curtin command install', ...debug }),
+    ev(t + 15, STEP, 'finish', { result: 'FAIL', description: error, level: 'ERROR' }),
+    ev(t + 16, INSTALL, 'finish', { result: 'FAIL', description: error, level: 'DEBUG' }),
+    ev(t + 17, 'subiquity/Error/run/run/command_0', 'start', { description: 'journalctl -b > /tmp/j' }),
+    ev(t + 18, 'subiquity/Error/run/run/command_0', 'finish', { result: 'SUCCESS', description: 'journalctl -b > /tmp/j' }),
+  ];
+};
+
 export const ev = (i: number, name: string, event_type: string, extra: Partial<InstallerEvent> = {}): InstallerEvent => ({
   name,
   event_type,
@@ -88,6 +111,7 @@ export function historyStoreConformance(j: Jest, name: string, open: () => Promi
         durationSeconds: 125,
         failureReason: 'InstallerFailed',
         failureMessage: 'curthooks failed',
+        failureStage: null,
         host: { namespace: 'default', name: 'node-01', uid: 'uid-1' },
         template: { name: 'ubuntu-24.04', contentHash: 'sha256:abc', generation: 3 },
       });
@@ -165,15 +189,75 @@ export function historyStoreConformance(j: Jest, name: string, open: () => Promi
       await store.recordInstallStarted(started(2));
       await store.recordInstallStarted(started(3, { host: { namespace: 'lab', name: 'n3', uid: 'u3' } }));
       await store.recordInstallStarted(started(4));
-      await store.recordInstallFinished({ installationId: uuid(1), result: 'FAIL', finishedAt: at(10_100), reason: 'Timeout' });
-      await store.recordInstallFinished({ installationId: uuid(2), result: 'FAIL', finishedAt: at(20_100), reason: 'InstallerFailed' });
-      await store.recordInstallFinished({ installationId: uuid(3), result: 'FAIL', finishedAt: at(30_100), reason: 'InstallerFailed' });
-      await store.recordInstallFinished({ installationId: uuid(4), result: 'SUCCESS', finishedAt: at(40_100) });
+      await store.recordInstallFinished({ installationId: uuid(1), result: 'FAIL', finishedAt: at(10_100), receivedAt: at(10_100), reason: 'Timeout' });
+      await store.recordInstallFinished({ installationId: uuid(2), result: 'FAIL', finishedAt: at(20_100), receivedAt: at(20_100), reason: 'InstallerFailed' });
+      await store.recordInstallFinished({ installationId: uuid(3), result: 'FAIL', finishedAt: at(30_100), receivedAt: at(30_100), reason: 'InstallerFailed' });
+      await store.recordInstallFinished({ installationId: uuid(4), result: 'SUCCESS', finishedAt: at(40_100), receivedAt: at(40_100) });
       expect((await store.listFailures({ since: at(15_000) })).items.map((i) => i.id)).toEqual([uuid(3), uuid(2)]);
       expect((await store.listFailures({ since: at(0), namespace: 'default' })).items.map((i) => i.id)).toEqual([uuid(2), uuid(1)]);
       const first = await store.listFailures({ since: at(0) }, { limit: 2 });
       expect(first.items.map((i) => i.id)).toEqual([uuid(3), uuid(2)]);
       expect((await store.listFailures({ since: at(0) }, { limit: 2, cursor: first.nextCursor })).items.map((i) => i.id)).toEqual([uuid(1)]);
+    });
+
+    it('lists failures by when the server received them, whatever the installer’s clock said', async () => {
+      await store.recordInstallStarted(started(1));
+      // The machine's clock is a year behind: by it, the install failed long before the server saw it start.
+      await store.recordInstallerEvents(partitioningFailure(-YEAR).map((event) => ({ installationId: uuid(1), event, receivedAt: at(10_300) })));
+      await store.recordInstallFinished({ installationId: uuid(1), result: 'FAIL', finishedAt: at(-YEAR + 16), receivedAt: at(10_600), reason: 'InstallerFailed' });
+      const page = await store.listFailures({ since: at(10_000) });
+      expect(page.items.map((i) => [i.id, i.failureStage, i.durationSeconds])).toEqual([[uuid(1), 'partitioning', 16]]);
+      expect(page.items[0]!.finishedAt!.toISOString()).toBe(at(-YEAR + 16).toISOString());
+      expect(page.items[0]!.finishReceivedAt!.toISOString()).toBe(at(10_600).toISOString());
+      expect((await store.listFailures({ since: at(10_601) })).items).toEqual([]);
+    });
+
+    it('measures an install’s duration on the installer’s clock at both ends', async () => {
+      // The server saw it start at at(10_000); the installer's clock is a year behind. By that clock its earliest
+      // event (not the first received) is at +40 s and its result at +760 s.
+      await store.recordInstallStarted(started(1));
+      await store.recordInstallerEvents(
+        [ev(-YEAR + 100, INSTALL, 'start'), ev(-YEAR + 40, 'subiquity/Early/run', 'start'), ev(-YEAR + 700, INSTALL, 'finish', { result: 'SUCCESS' })].map((event) => ({
+          installationId: uuid(1),
+          event,
+          receivedAt: at(10_050),
+        })),
+      );
+      expect(await store.recordInstallFinished({ installationId: uuid(1), result: 'SUCCESS', finishedAt: at(-YEAR + 760), receivedAt: at(10_800), reason: 'Succeeded' })).toBe('updated');
+      expect(await store.getInstallation(uuid(1))).toMatchObject({ result: 'SUCCESS', durationSeconds: 720, failureStage: null, failureMessage: null });
+      // A result by another clock than the events' (the operator's timeout, with the installer's clock ahead) is
+      // measured from the server's start instead.
+      await store.recordInstallStarted(started(2));
+      await store.recordInstallerEvents([{ installationId: uuid(2), event: ev(30_000, INSTALL, 'start'), receivedAt: at(20_010) }]);
+      await store.recordInstallFinished({ installationId: uuid(2), result: 'FAIL', finishedAt: at(27_200), reason: 'Timeout', message: 'no result within 2h' });
+      expect(await store.getInstallation(uuid(2))).toMatchObject({ durationSeconds: 7200, failureMessage: 'no result within 2h', failureStage: null });
+    });
+
+    it('derives the failed stage and reason of a FAIL from the deepest stored FAIL, unless given', async () => {
+      const events = partitioningFailure(0);
+      for (const n of [1, 2, 3]) {
+        await store.recordInstallStarted(started(n));
+        await store.recordInstallerEvents(events.map((event) => ({ installationId: uuid(n), event, receivedAt: at(n * 10_000 + 50) })));
+      }
+      await store.recordInstallFinished({ installationId: uuid(1), result: 'FAIL', finishedAt: at(16), reason: 'InstallerFailed' });
+      expect(await store.getInstallation(uuid(1))).toMatchObject({ failureReason: 'InstallerFailed', failureStage: 'partitioning', failureMessage: 'configuring storage' });
+      await store.recordInstallFinished({ installationId: uuid(2), result: 'FAIL', finishedAt: at(16), reason: 'InstallerFailed', message: 'given', failedStage: 'curthooks' });
+      expect(await store.getInstallation(uuid(2))).toMatchObject({ failureStage: 'curthooks', failureMessage: 'given' });
+      await store.recordInstallFinished({ installationId: uuid(3), result: 'FAIL', finishedAt: at(16), reason: 'InstallerFailed', message: 'given' });
+      expect(await store.getInstallation(uuid(3))).toMatchObject({ failureStage: 'partitioning', failureMessage: 'given' });
+
+      // Without curtin's events, the stage comes from the run_curtin_step's description (a start, not a FAIL).
+      await store.recordInstallStarted(started(4));
+      const noise = Array.from({ length: 30 }, (_, i) => ev(i, `${STEP}/cmd-install/noise-${i}`, i % 2 ? 'finish' : 'start', i % 2 ? { result: 'SUCCESS' } : {}));
+      await store.recordInstallerEvents(
+        [ev(0, STEP, 'start', { description: 'executing curtin install extract step' }), ...noise, ev(40, STEP, 'finish', { result: 'FAIL', description: 'exit status 1', level: 'ERROR' })].map((event) => ({
+          installationId: uuid(4),
+          event,
+          receivedAt: at(40_100),
+        })),
+      );
+      await store.recordInstallFinished({ installationId: uuid(4), result: 'FAIL', finishedAt: at(41), reason: 'InstallerFailed' });
+      expect(await store.getInstallation(uuid(4))).toMatchObject({ failureStage: 'extract', failureMessage: 'exit status 1' });
     });
 
     it('computes success rate and p50/p95 durations per template over a window', async () => {
