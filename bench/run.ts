@@ -12,6 +12,7 @@ import { processTree, stopAll } from './lib/procs.js';
 import { render, type BenchmarkResult } from './lib/results.js';
 import { tftpThroughput } from './tftp-throughput.js';
 import { tftpStorm } from './tftp-storm.js';
+import { tftpFlood } from './tftp-flood.js';
 import { httpBench } from './http.js';
 import { webhookBench } from './webhook.js';
 import { operatorScale } from './operator-scale.js';
@@ -22,6 +23,7 @@ type Bench = { name: string; run: (ctx: BenchContext) => Promise<BenchmarkResult
 const BENCHMARKS: Bench[] = [
   { name: 'tftp-throughput', run: tftpThroughput },
   { name: 'tftp-storm', run: tftpStorm },
+  { name: 'tftp-flood', run: tftpFlood },
   { name: 'http', run: httpBench },
   { name: 'webhook', run: webhookBench },
   { name: 'operator-scale', run: operatorScale },

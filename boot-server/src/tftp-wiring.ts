@@ -7,7 +7,7 @@ import { TftpServer, VirtualFiles } from './tftp/index.js';
 
 export async function startTftp(config: BootServerConfig, registry: Registry, log: Logger): Promise<{ port: number; stop(): Promise<void> }> {
   const virtualFiles = new VirtualFiles({ 'boot.ipxe': entryScript(config.publicURL) });
-  const server = new TftpServer({ host: config.tftpHost, port: config.tftpPort, root: config.tftpRoot, virtualFiles, registry, log: log.child({ component: 'tftp' }) });
+  const server = new TftpServer({ host: config.tftpHost, port: config.tftpPort, root: config.tftpRoot, maxSessions: config.tftpMaxSessions, maxSessionsPerClient: config.tftpMaxSessionsPerClient, virtualFiles, registry, log: log.child({ component: 'tftp' }) });
   const { port } = await server.start();
   return { port, stop: () => server.stop() };
 }

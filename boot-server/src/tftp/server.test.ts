@@ -1,11 +1,12 @@
 // The dgram adapter end to end on loopback with our own test client and raw packets (fast; the interop tests with
 // real clients are in test/integration/tftp-*.test.ts).
+import { createSocket, type Socket } from 'node:dgram';
 import { mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { RawPeer, type TftpClientError, tftpGet } from '../../../test/tftp/client.js';
-import { ErrorCode, encodeAck, encodeError, encodeRequest } from './packet.js';
+import { ErrorCode, decodePacket, encodeAck, encodeError, encodeRequest, type Decoded } from './packet.js';
 import { TftpServer, type TftpServerOptions } from './server.js';
 import { VirtualFiles } from './virtual-files.js';
 
@@ -13,6 +14,7 @@ let dir: string;
 let root: string;
 const servers: TftpServer[] = [];
 const peers: RawPeer[] = [];
+const sockets: Socket[] = [];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'anvil-tftp-'));
@@ -27,6 +29,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const p of peers) p.close();
+  for (const socket of sockets) socket.close();
   await Promise.all(servers.map((s) => s.stop()));
   await rm(dir, { recursive: true, force: true });
 });
@@ -43,6 +46,21 @@ async function peer(): Promise<RawPeer> {
   const p = await RawPeer.open();
   peers.push(p);
   return p;
+}
+
+/** A UDP socket on another loopback address (Linux routes all of 127/8 to lo): a second machine for the server. */
+interface Peer {
+  send(buf: Buffer, port: number): void;
+  received: Decoded[];
+}
+
+async function peerFrom(address: string): Promise<Peer> {
+  const socket = createSocket('udp4');
+  sockets.push(socket);
+  await new Promise<void>((r) => socket.bind(0, address, () => r()));
+  const received: Decoded[] = [];
+  socket.on('message', (msg) => received.push(decodePacket(msg)));
+  return { send: (buf, port) => socket.send(buf, port, '127.0.0.1'), received };
 }
 
 async function until(cond: () => boolean): Promise<void> {
@@ -173,14 +191,70 @@ describe('TftpServer', () => {
     const a = await peer();
     a.send(encodeRequest('RRQ', 'hello.txt'), port);
     await a.waitFor(1);
-    const b = await peer();
+    const b = await peerFrom('127.0.0.2'); // another machine: 127.0.0.1 is at its own cap (1) too
     b.send(encodeRequest('RRQ', 'hello.txt'), port);
-    const [busy] = await b.waitFor(1);
-    expect(busy?.packet).toMatchObject({ op: 'ERROR', code: 0, message: 'server busy' });
+    await until(() => b.received.length > 0);
+    expect(b.received[0]).toMatchObject({ op: 'ERROR', code: 0, message: 'server busy' });
     await s.stop();
     // the live transfer is told the server stops
     const [, bye] = await a.waitFor(2);
     expect(bye?.packet).toMatchObject({ op: 'ERROR', code: 0 });
+  });
+
+  it('caps the sessions of one source address, and other addresses still get files', async () => {
+    const { s, port, registry } = await server({ maxSessionsPerClient: 2, timeoutMs: 60_000 });
+    const flooder = await Promise.all([1, 2, 3].map(() => peerFrom('127.0.0.2')));
+    for (const p of flooder) {
+      p.send(encodeRequest('RRQ', 'sub/big.bin'), port);
+      await until(() => p.received.length > 0);
+    }
+    expect(flooder.map((p) => p.received[0])).toEqual([
+      expect.objectContaining({ op: 'DATA', block: 1 }),
+      expect.objectContaining({ op: 'DATA', block: 1 }),
+      { op: 'ERROR', code: ErrorCode.NOT_DEFINED, message: 'too many transfers from your address' },
+    ]);
+    expect((await tftpGet({ port, file: 'hello.txt' })).data.toString()).toBe('hello world\n'); // from 127.0.0.1
+    expect(await metric(registry, 'anvil_tftp_session_limit_refusals_total', { limit: 'client' })).toBe(1);
+    expect(await metric(registry, 'anvil_tftp_session_limit_refusals_total', { limit: 'server' })).toBe(0);
+    await until(() => s.activeSessions === 2); // the flooder's two, never acknowledged, still waiting
+  });
+
+  it('reclaims the never-acknowledged sessions of a source refused for its cap at their first timeout; others keep their retries', async () => {
+    const { s, port, registry } = await server({ maxSessionsPerClient: 2, timeoutMs: 1000, maxTimeoutMs: 1000, retries: 1000 });
+    const [a, b, refused] = (await Promise.all([1, 2, 3].map(() => peerFrom('127.0.0.2')))) as [Peer, Peer, Peer];
+    const bystander = await peer(); // half-open too, from 127.0.0.1, whose source was never refused
+    bystander.send(encodeRequest('RRQ', 'sub/big.bin', 'octet', { tsize: 0 }), port);
+    await bystander.waitFor(1);
+    for (const p of [a, b, refused]) {
+      p.send(encodeRequest('RRQ', 'sub/big.bin', 'octet', { tsize: 0 }), port);
+      await until(() => p.received.length > 0);
+    }
+    expect(refused.received[0]).toMatchObject({ op: 'ERROR', message: 'too many transfers from your address' });
+    // Without the reclaim these two would be retransmitted for 1000 s.
+    await until(() => s.activeSessions === 1);
+    expect(await metric(registry, 'anvil_tftp_reclaimed_sessions_total')).toBe(2);
+    expect(await metric(registry, 'anvil_tftp_transfers_total', { result: 'timeout' })).toBe(2);
+    expect([a.received, b.received]).toEqual([[expect.objectContaining({ op: 'OACK' })], [expect.objectContaining({ op: 'OACK' })]]); // never retransmitted
+    await bystander.waitFor(2); // the bystander's OACK is retransmitted: its session lives on
+    expect(bystander.received.map((r) => r.packet.op)).toEqual(['OACK', 'OACK']);
+    expect(s.activeSessions).toBe(1);
+    // The source gets slots again (a refused source is not banned, it is held to its cap).
+    refused.send(encodeRequest('RRQ', 'hello.txt', 'octet', { blksize: 1468 }), port);
+    await until(() => (refused.received.length ?? 0) > 1);
+    expect(refused.received[1]).toMatchObject({ op: 'OACK' });
+  });
+
+  it('"server busy" makes every never-acknowledged session reclaimable', async () => {
+    const { s, port, registry } = await server({ maxSessions: 2, maxSessionsPerClient: 2, timeoutMs: 1000, maxTimeoutMs: 1000, retries: 1000 });
+    const [a, b, c] = (await Promise.all(['127.0.0.2', '127.0.0.3', '127.0.0.4'].map((address) => peerFrom(address)))) as [Peer, Peer, Peer];
+    for (const p of [a, b, c]) {
+      p.send(encodeRequest('RRQ', 'sub/big.bin'), port);
+      await until(() => p.received.length > 0);
+    }
+    expect(c.received[0]).toEqual({ op: 'ERROR', code: ErrorCode.NOT_DEFINED, message: 'server busy' });
+    await until(() => s.activeSessions === 0);
+    expect(await metric(registry, 'anvil_tftp_reclaimed_sessions_total')).toBe(2);
+    expect(await metric(registry, 'anvil_tftp_session_limit_refusals_total', { limit: 'server' })).toBe(1);
   });
 
   it('serves only virtual files when no root is configured', async () => {

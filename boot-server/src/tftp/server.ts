@@ -13,6 +13,7 @@ import type { Registry } from 'prom-client';
 import { silentLogger } from '../../../shared/src/logging.js';
 import { MemoryContent, openInRoot, type TftpContent } from './content.js';
 import { sanitizeFilename } from './filename.js';
+import { SessionLimits } from './limits.js';
 import { createTftpMetrics, type TftpMetrics } from './metrics.js';
 import { MTU_1500_BLKSIZE, clampLimits, negotiate, type NegotiationLimits } from './options.js';
 import { ErrorCode, Opcode, decodePacket, encodeError, type ErrorCodeValue, type RequestPacket } from './packet.js';
@@ -42,10 +43,18 @@ export interface TftpServerOptions {
   retries?: number;
   /** Concurrent transfers; further requests get ERROR 0 "server busy" (default 256). */
   maxSessions?: number;
+  /**
+   * Concurrent transfers from one source address (default 16; at most maxSessions); further requests from it get
+   * ERROR 0 "too many transfers from your address". A PXE machine needs one or two at a time.
+   */
+  maxSessionsPerClient?: number;
   /** Metrics go here; a private registry when unset. */
   registry?: Registry;
   log?: Logger;
 }
+
+export const DEFAULT_MAX_SESSIONS = 256;
+export const DEFAULT_MAX_SESSIONS_PER_CLIENT = 16;
 
 type Resolved = Required<Omit<TftpServerOptions, 'root' | 'virtualFiles' | 'registry' | 'log'>> & Pick<TftpServerOptions, 'root' | 'virtualFiles'>;
 
@@ -74,7 +83,7 @@ class LogBudget {
 
 export class TftpServer {
   private readonly o: Resolved;
-  private readonly limits: NegotiationLimits;
+  private readonly negotiation: NegotiationLimits;
   private readonly log: Logger;
   private readonly metrics: TftpMetrics;
   private readonly budget: LogBudget;
@@ -82,6 +91,8 @@ export class TftpServer {
   private socket: Socket | undefined;
   /** Live sessions by client ip:port; undefined while the request is being resolved. */
   private readonly sessions = new Map<string, Transfer | undefined>();
+  /** Slots by source address; taken and given back together with `sessions` entries (open/close). */
+  private readonly limits: SessionLimits;
   private stopping = false;
 
   constructor(options: TftpServerOptions = {}) {
@@ -96,9 +107,11 @@ export class TftpServer {
       maxClientTimeoutSeconds: options.maxClientTimeoutSeconds ?? 255,
       maxTimeoutMs: options.maxTimeoutMs ?? 4000,
       retries: options.retries ?? 5,
-      maxSessions: options.maxSessions ?? 256,
+      maxSessions: options.maxSessions ?? DEFAULT_MAX_SESSIONS,
+      maxSessionsPerClient: options.maxSessionsPerClient ?? DEFAULT_MAX_SESSIONS_PER_CLIENT,
     };
-    this.limits = clampLimits({ maxBlksize: this.o.maxBlksize, maxWindowsize: this.o.maxWindowsize, defaultTimeoutMs: this.o.timeoutMs, maxClientTimeoutSeconds: this.o.maxClientTimeoutSeconds });
+    this.limits = new SessionLimits({ maxSessions: this.o.maxSessions, maxSessionsPerClient: this.o.maxSessionsPerClient });
+    this.negotiation = clampLimits({ maxBlksize: this.o.maxBlksize, maxWindowsize: this.o.maxWindowsize, defaultTimeoutMs: this.o.timeoutMs, maxClientTimeoutSeconds: this.o.maxClientTimeoutSeconds });
     this.log = options.log ?? silentLogger();
     this.metrics = createTftpMetrics(options.registry);
     this.budget = new LogBudget(this.log);
@@ -119,7 +132,7 @@ export class TftpServer {
     socket.on('message', (msg, rinfo) => this.onRequest(msg, rinfo));
     this.socket = socket;
     const addr = socket.address();
-    this.log.info({ address: addr.address, port: addr.port, root: this.o.root ?? null, maxBlksize: this.limits.maxBlksize, maxWindowsize: this.limits.maxWindowsize }, 'tftp server listening');
+    this.log.info({ address: addr.address, port: addr.port, root: this.o.root ?? null, maxBlksize: this.negotiation.maxBlksize, maxWindowsize: this.negotiation.maxWindowsize, maxSessions: this.limits.maxSessions, maxSessionsPerClient: this.limits.maxSessionsPerClient }, 'tftp server listening');
     return addr;
   }
 
@@ -193,8 +206,11 @@ export class TftpServer {
       await live.abandon();
       if (this.sessions.has(key)) return;
     }
-    if (this.sessions.size >= this.o.maxSessions) {
-      this.refuse(rinfo, ErrorCode.NOT_DEFINED, 'server busy', { maxSessions: this.o.maxSessions });
+    const admission = this.limits.admit(rinfo.address);
+    if (!admission.ok) {
+      this.metrics.limited.inc({ limit: admission.limit });
+      if (admission.limit === 'client') this.refuse(rinfo, ErrorCode.NOT_DEFINED, 'too many transfers from your address', { maxSessionsPerClient: this.limits.maxSessionsPerClient });
+      else this.refuse(rinfo, ErrorCode.NOT_DEFINED, 'server busy', { maxSessions: this.limits.maxSessions });
       return;
     }
     this.sessions.set(key, undefined);
@@ -203,11 +219,15 @@ export class TftpServer {
     try {
       transfer = await this.prepare(req, raw, rinfo, key);
     } finally {
-      if (!transfer) {
-        this.sessions.delete(key);
-        this.metrics.activeSessions.dec();
-      }
+      if (!transfer) this.close(key, rinfo.address);
     }
+  }
+
+  /** Ends the bookkeeping of a session admitted by handleRead (exactly once per admission). */
+  private close(key: string, address: string): void {
+    this.sessions.delete(key);
+    this.limits.release(address);
+    this.metrics.activeSessions.dec();
   }
 
   /** Resolves the request to a started transfer, or refuses it and returns undefined. */
@@ -246,7 +266,7 @@ export class TftpServer {
       await content.close();
       return undefined;
     }
-    const negotiated = negotiate(req.options, content.size, this.limits);
+    const negotiated = negotiate(req.options, content.size, this.negotiation);
     const transfer = new Transfer({
       socketType: this.socketType,
       bindAddress: this.o.host,
@@ -261,9 +281,9 @@ export class TftpServer {
       metrics: this.metrics,
       onEnd: () => {
         if (this.sessions.get(key) !== transfer) return;
-        this.sessions.delete(key);
-        this.metrics.activeSessions.dec();
+        this.close(key, rinfo.address);
       },
+      slotsWanted: () => this.limits.underPressure(rinfo.address),
     });
     this.sessions.set(key, transfer);
     try {

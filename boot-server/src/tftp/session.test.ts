@@ -146,6 +146,34 @@ describe('TFTP session state machine', () => {
     expect([1, 2, 3].map(() => flat.onTimeout().timerMs)).toEqual([100, 100, 100]);
   });
 
+  it('reclaims a half-open session at a timeout when asked: never acknowledged, after the OACK or DATA 1', () => {
+    const afterOack = machine({ size: 5000, oack: true, retries: 5 });
+    afterOack.start();
+    expect(afterOack.halfOpen).toBe(true);
+    expect(afterOack.onTimeout(true)).toEqual({ retransmitted: 0, reclaimed: true, done: { result: 'timeout', quiet: true, reason: expect.stringMatching(/never acknowledged/) } });
+    expect(afterOack.finished).toBe(true);
+    expect(afterOack.onAck(0).send).toBeUndefined(); // too late: the slot went to someone else
+    const afterData = machine({ size: 5000, retries: 5 });
+    afterData.start();
+    expect(afterData.onTimeout().send).toEqual(data(1)); // no pressure: the retry budget as usual
+    expect(afterData.onTimeout(true)).toMatchObject({ reclaimed: true, done: { result: 'timeout', quiet: true } });
+  });
+
+  it('never reclaims a session the client acknowledged once (the OACK, or a block)', () => {
+    const oack = machine({ size: 5000, oack: true, retries: 2 });
+    oack.start();
+    oack.onAck(0);
+    expect(oack.halfOpen).toBe(false);
+    expect(oack.onTimeout(true)).toMatchObject({ send: data(1), retransmitted: 1 });
+    const plain = machine({ size: 5000, retries: 2 });
+    plain.start();
+    plain.onAck(1);
+    expect(plain.onTimeout(true)).toMatchObject({ send: data(2), retransmitted: 1 });
+    expect(plain.onTimeout(true).send).toEqual(data(2));
+    expect(plain.onTimeout(true)).toMatchObject({ done: { result: 'timeout', quiet: false } }); // its retries, then the usual end
+    expect(plain.onTimeout(true).reclaimed).toBeUndefined();
+  });
+
   it('abort ends the session once', () => {
     const m = machine({ size: 10 });
     m.start();

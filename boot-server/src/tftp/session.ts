@@ -17,6 +17,9 @@
 //   retransmitting at a fixed short interval could keep such a client from ever repeating a lost ACK.
 // - An ERROR from the client ends the transfer ('aborted'); right after our OACK (a PXE ROM probing tsize) it is
 //   quiet: expected behaviour, not worth a warning.
+// - A half-open session (the client never acknowledged anything: not the OACK, not DATA 1) is given up at a timeout,
+//   quietly and without retransmitting, when the caller says slots are wanted (onTimeout(true): see limits.ts). A
+//   client that acknowledged once is alive and keeps the whole retry budget.
 
 export type TransferResult = 'ok' | 'error' | 'timeout' | 'aborted';
 
@@ -45,6 +48,8 @@ export interface Step {
   done?: { result: Exclude<TransferResult, 'error'>; quiet: boolean; reason: string };
   /** Why the event changed nothing (debug logs, tests). */
   ignored?: string;
+  /** The session ended because it never acknowledged anything and its slot was wanted. */
+  reclaimed?: boolean;
 }
 
 type State = 'new' | 'oack-sent' | 'sending' | 'done';
@@ -59,6 +64,8 @@ export class SessionMachine {
   /** Absolute index of the highest block sent so far. */
   private lastSent = 0;
   private retriesLeft: number;
+  /** Whether the client ever acknowledged something (the OACK or a block). */
+  private heardFrom = false;
 
   constructor(private readonly params: SessionParams) {
     if (!(params.blksize >= 1) || !(params.windowsize >= 1) || !(params.size >= 0)) throw new Error('invalid session parameters');
@@ -68,6 +75,11 @@ export class SessionMachine {
 
   get finished(): boolean {
     return this.state === 'done';
+  }
+
+  /** True until the client acknowledges the OACK or a block. */
+  get halfOpen(): boolean {
+    return !this.heardFrom;
   }
 
   /** Blocks acknowledged so far (for logs and tests). */
@@ -100,6 +112,7 @@ export class SessionMachine {
       case 'oack-sent':
         if ((wire & 0xffff) !== 0) return nothing(`ACK ${wire} before the OACK was acknowledged`);
         this.state = 'sending';
+        this.heardFrom = true;
         this.retriesLeft = this.params.retries;
         return this.sendWindow();
       case 'sending': {
@@ -107,6 +120,7 @@ export class SessionMachine {
         if (absolute === this.lastAcked) return nothing(`duplicate ACK ${wire}`);
         if (absolute > this.lastSent) return nothing(`ACK ${wire} for a block not sent (or older than ${this.lastAcked & 0xffff})`);
         this.lastAcked = absolute;
+        this.heardFrom = true;
         this.retriesLeft = this.params.retries;
         if (absolute === this.totalBlocks) {
           this.state = 'done';
@@ -117,8 +131,13 @@ export class SessionMachine {
     }
   }
 
-  onTimeout(): Step {
+  /** The retransmission timer expired; `reclaimIfHalfOpen`: slots are wanted, so a never-acknowledged session ends. */
+  onTimeout(reclaimIfHalfOpen = false): Step {
     if (this.state === 'new' || this.state === 'done') return nothing(`timeout in state ${this.state}`);
+    if (reclaimIfHalfOpen && !this.heardFrom) {
+      this.state = 'done';
+      return { retransmitted: 0, reclaimed: true, done: { result: 'timeout', quiet: true, reason: 'never acknowledged; slot reclaimed under pressure' } };
+    }
     if (this.retriesLeft <= 0) {
       this.state = 'done';
       return { retransmitted: 0, done: { result: 'timeout', quiet: false, reason: `no answer after ${this.params.retries} retransmissions` } };

@@ -24,6 +24,8 @@ export interface TransferOptions {
   request: Buffer;
   /** Called once, synchronously, when the transfer ends (its socket and file close right after). */
   onEnd(result: TransferResult): void;
+  /** Asked at each timeout: are slots wanted, so that a session never acknowledged should end now? (limits.ts) */
+  slotsWanted?(): boolean;
 }
 
 /** Events queued beyond this are dropped (UDP: the client retransmits); bounds memory under a packet flood. */
@@ -154,6 +156,7 @@ export class Transfer {
       this.bytesSent += data.length;
       this.o.metrics.bytesSent.inc(data.length);
     }
+    if (step.reclaimed) this.o.metrics.reclaimed.inc();
     if (step.retransmitted) {
       this.retransmits += step.retransmitted;
       this.o.metrics.retransmits.inc(step.retransmitted);
@@ -171,7 +174,7 @@ export class Transfer {
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.enqueue(() => this.apply(this.machine.onTimeout()));
+      this.enqueue(() => this.apply(this.machine.onTimeout(this.machine.halfOpen && (this.o.slotsWanted?.() ?? false))));
     }, ms);
   }
 
