@@ -76,3 +76,67 @@ export async function startBootServer(options: BootServerOptions): Promise<Runni
     },
   };
 }
+
+/**
+ * Stops a running boot-server with `signal` (SIGTERM: graceful; SIGKILL: a crash) and starts it again on the same
+ * port with the same spool, history and asset directories, as a restarted pod with its volume would be.
+ */
+export async function restartBootServer(previous: RunningProcess, signal: NodeJS.Signals, options: Omit<BootServerOptions, 'dir' | 'port'>): Promise<RunningProcess> {
+  await previous.kill(signal);
+  return startBootServer({ ...options, dir: previous.dir, port: previous.port });
+}
+
+export interface OperatorOptions {
+  kubeconfig: string;
+  /** Namespaces to watch (--namespace). */
+  namespaces: string[];
+  bootServerURL: string;
+  dir?: string;
+  extraArgs?: string[];
+  env?: Record<string, string>;
+}
+
+/**
+ * Starts operator/src/main.ts (leader election off, metrics on a free loopback port) and waits until /readyz answers.
+ * Its stdout and stderr go to a file in `dir`: logs() returns every line it wrote.
+ */
+export async function startOperator(options: OperatorOptions): Promise<RunningProcess> {
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'anvil-operator-'));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const logFile = join(dir, `operator-${Date.now()}.log`);
+  const fd = openSync(logFile, 'a');
+  const child = spawn(
+    process.execPath,
+    [
+      '--import', 'tsx', join(ROOT, 'operator', 'src', 'main.ts'),
+      '--kubeconfig', options.kubeconfig, '--namespace', options.namespaces.join(','), '--leader-elect', 'false',
+      '--metrics-host', '127.0.0.1', '--metrics-port', String(port), '--boot-server-url', options.bootServerURL,
+      ...(options.extraArgs ?? []),
+    ],
+    { stdio: ['ignore', fd, fd], env: { ...process.env, NODE_OPTIONS: '', LOG_LEVEL: 'debug', ...options.env } },
+  );
+  closeSync(fd);
+  const logs = () => readFileSync(logFile, 'utf8');
+  const kill = async (signal: NodeJS.Signals = 'SIGTERM') => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill(signal);
+    await exited;
+  };
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`operator exited with ${child.exitCode}:\n${logs()}`);
+    try {
+      if ((await fetch(`${url}/readyz`)).ok) break;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) {
+      await kill('SIGKILL');
+      throw new Error(`operator did not become ready:\n${logs()}`);
+    }
+    await sleep(100);
+  }
+  return { port, url, dir, child, logs, kill };
+}

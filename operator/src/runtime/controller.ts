@@ -9,6 +9,8 @@ import { parseRequestKey, requestKey, type Reconciler, type Request } from './re
 import { WorkQueue } from './workqueue.js';
 import { controllerOf } from './owner-references.js';
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export interface Watch<T extends KubeObject = KubeObject> {
   source: InformerSet<T>;
   /** Maps a changed object to the requests it affects. */
@@ -120,7 +122,8 @@ export class Controller {
       const result = (await this.options.reconciler.reconcile(parseRequestKey(key))) ?? {};
       if (result.requeueAfterMs !== undefined && result.requeueAfterMs > 0) {
         this.queue.forget(key);
-        this.queue.addAfter(key, result.requeueAfterMs);
+        // Node fires a timer longer than 2^31-1 ms at once (after a warning): a far-away requeue would spin.
+        this.queue.addAfter(key, Math.min(result.requeueAfterMs, MAX_TIMER_MS));
         this.metrics.reconciled(this.name, 'requeue_after', elapsed());
       } else if (result.requeue) {
         this.queue.addRateLimited(key);

@@ -13,7 +13,7 @@ export class HistoryQueryError extends Error {
 }
 
 const MIN_TIME = Date.UTC(1970, 0, 1);
-const MAX_TIME = Date.UTC(9999, 11, 31);
+const MAX_TIME = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 /** A valid Date (ms precision) or undefined. */
 export function toDate(t: TimeInput | undefined): Date | undefined {

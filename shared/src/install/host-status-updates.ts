@@ -40,6 +40,7 @@ function lastEventOf({ event, receivedAt }: ReceivedEvent): Record<string, unkno
     name: event.name.slice(0, 512),
     type: EVENT_TYPES.includes(event.event_type) ? event.event_type : 'log',
     time: eventTime(event, receivedAt),
+    receivedAt: receivedAt.toISOString(),
   };
   if (event.result) lastEvent.result = event.result;
   if (event.description) lastEvent.description = event.description.slice(0, 1024);

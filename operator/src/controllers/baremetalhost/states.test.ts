@@ -330,4 +330,19 @@ describe('BareMetalHost state machine', () => {
     expect(sim.published()?.mode).toBe('local');
     expect(sim.status.conditions?.find((c) => c.type === 'BootConfigReady')).toMatchObject({ status: 'False', reason: 'InvalidInstallerConfig' });
   });
+
+  it('counts installer activity by the server\'s clock: an installer clock years ahead neither stalls nor spins the timeout', async () => {
+    const sim = new Sim(host());
+    await sim.step();
+    sim.boot();
+    await sim.step();
+    const ci = sim.status.currentInstall!;
+    ci.lastEvent = { name: 'subiquity/Install/install/extract', type: 'start', time: '9999-12-31T23:59:59.000Z', receivedAt: sim.now.toISOString() };
+    const wait = await sim.step();
+    expect(wait).toBe(600_000);
+    sim.advance(600_001);
+    await sim.step();
+    expect(sim.status.state).toBe('Failed');
+    expect(sim.status.errorMessage).toMatch(/no progress from the installer for 600 s/);
+  });
 });

@@ -357,10 +357,13 @@ const installing: Handler = async (ctx) => {
   if (ci.failure) {
     condition(ctx, { type: C.Installing, status: 'True', reason: 'InstallerFailing', message: `attempt ${ci.attempt}: ${ci.failure.stage} failed (${ci.failure.reason}); waiting for the installer's result` });
   }
-  const lastActivity = Math.max(Date.parse(ci.startedAt), ci.lastEvent ? Date.parse(ci.lastEvent.time) : 0, ctx.status.lastBootRequest ? Date.parse(ctx.status.lastBootRequest.time) : 0);
+  // Activity by the server's clock: an installer whose clock is off (years ahead or behind) must neither time out at
+  // once nor never.
+  const eventSeen = ci.lastEvent ? Date.parse(ci.lastEvent.receivedAt ?? ci.lastEvent.time) : 0;
+  const lastActivity = Math.max(Date.parse(ci.startedAt), Math.min(eventSeen, ctx.now.getTime()), ctx.status.lastBootRequest ? Date.parse(ctx.status.lastBootRequest.time) : 0);
   const left = lastActivity + timeoutMs(ctx.host) - ctx.now.getTime();
   if (left <= 0) return failAttempt(ctx, 'Timeout', `no progress from the installer for ${timeoutMs(ctx.host) / 1000} s`);
-  return { requeueAfterMs: left };
+  return { requeueAfterMs: Math.min(left, timeoutMs(ctx.host)) };
 };
 
 const provisioned: Handler = async (ctx) => {

@@ -228,6 +228,7 @@ const lastEvent = s.object(
     result: installResult('Result carried by a finish event.'),
     description: s.string('Event description as sent by the installer (truncated).', { maxLength: 1024 }),
     time: s.dateTime('When the event happened (the installer\'s timestamp).'),
+    receivedAt: s.dateTime('When the boot-server received it (its own clock; the install timeout counts from here, whatever the installer\'s clock says).'),
   },
   { required: ['name', 'type', 'time'] },
 );
