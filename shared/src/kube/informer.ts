@@ -1,5 +1,9 @@
 // An informer: list, then watch from the list's resourceVersion; relist on 410 Gone; reconnect with backoff;
 // periodic resync. Keeps a cache of the objects it has seen and tells handlers about adds, updates and deletes.
+//
+// A watch normally ends because the server ends it (its timeoutSeconds, 5-10 min by default, like client-go): that is
+// no failure, it is watched again at once and nothing is logged. Only a list or watch that really fails is logged and
+// retried with backoff, and the backoff starts over after a list or watch that worked.
 import type { Logger } from 'pino';
 import { IndexedStore, type IndexFunc } from './store.js';
 import { isGone, objectKeyString, type KubeClient, type KubeObject, type ResourceType, type WatchEvent } from './index.js';
@@ -15,7 +19,10 @@ export interface InformerOptions {
   labelSelector?: string;
   /** Every resyncPeriodMs, onUpdate(obj, obj) is called for every cached object. 0 disables. */
   resyncPeriodMs?: number;
-  /** Server-side watch timeout; randomised between 1x and 2x like client-go so watches do not reconnect in step. */
+  /**
+   * Server-side watch timeout (default 300 s); randomised between 1x and 2x like client-go so watches do not reconnect
+   * in step. The client caps it below its own watch body timeout (RestClientOptions.watchBodyTimeoutMs).
+   */
   watchTimeoutSeconds?: number;
   /** Page size for the initial list. */
   pageSize?: number;
@@ -28,8 +35,17 @@ export interface InformerOptions {
 export interface InformerStats {
   lists: number;
   watches: number;
+  /** Watches the server ended normally (their timeout): the usual end of a quiet watch. */
+  watchesEnded: number;
   relistsOnGone: number;
+  /** Lists and watches that failed (each one logged and retried with backoff). */
   watchErrors: number;
+  /** Failures since the last list or watch that worked; the next retry waits backoffInitialMs * 2^(n-1). */
+  consecutiveFailures: number;
+  /** The wait before the last retry (0 before any). */
+  lastRetryDelayMs: number;
+  /** Times a list or watch that worked ended a run of failures (the backoff started over). */
+  backoffResets: number;
 }
 
 /**
@@ -54,7 +70,9 @@ export class Informer<T extends KubeObject> {
   private resyncTimer: NodeJS.Timeout | undefined;
   private sleepCancel: (() => void) | undefined;
   private loop: Promise<void> | undefined;
-  readonly stats: InformerStats = { lists: 0, watches: 0, relistsOnGone: 0, watchErrors: 0 };
+  readonly stats: InformerStats = { lists: 0, watches: 0, watchesEnded: 0, relistsOnGone: 0, watchErrors: 0, consecutiveFailures: 0, lastRetryDelayMs: 0, backoffResets: 0 };
+  /** Events (bookmarks included) the current watch has delivered: a watch that delivered any has worked. */
+  private eventsThisWatch = 0;
 
   constructor(
     private readonly client: KubeClient,
@@ -118,18 +136,21 @@ export class Informer<T extends KubeObject> {
   }
 
   private async run(): Promise<void> {
-    let failures = 0;
     let needList = true;
     while (this.running) {
       try {
         if (needList) {
           await this.relist();
           needList = false;
+          this.worked();
         }
         const err = await this.watchOnce();
         if (!this.running) break;
+        if (this.eventsThisWatch > 0) this.worked();
         if (err) throw err;
-        failures = 0; // a clean server-side timeout: watch again from where we are
+        // The server ended the watch at its timeout: watch again from where we are.
+        this.stats.watchesEnded++;
+        this.worked();
       } catch (err) {
         if (!this.running) break;
         if (isGone(err)) {
@@ -139,16 +160,24 @@ export class Informer<T extends KubeObject> {
           needList = true;
           continue;
         }
-        failures++;
+        const failures = ++this.stats.consecutiveFailures;
         this.stats.watchErrors++;
         const base = this.options.backoffInitialMs ?? 200;
         const delay = Math.min(base * 2 ** (failures - 1), this.options.backoffMaxMs ?? 30_000);
-        this.log.warn({ resource: this.type.plural, err: String(err), retryInMs: delay }, 'list/watch failed; retrying');
+        this.stats.lastRetryDelayMs = delay;
+        this.log.warn({ resource: this.type.plural, err: describeError(err), retryInMs: delay }, 'list/watch failed; retrying');
         await this.sleep(delay);
         // After a failed list we must list again; after a failed watch, resuming from our resourceVersion is enough.
         if (!this.synced || this.resourceVersion === '') needList = true;
       }
     }
+  }
+
+  /** A list or watch worked: the next failure is retried after the initial backoff again. */
+  private worked(): void {
+    if (this.stats.consecutiveFailures === 0) return;
+    this.stats.consecutiveFailures = 0;
+    this.stats.backoffResets++;
   }
 
   private async relist(): Promise<void> {
@@ -197,6 +226,7 @@ export class Informer<T extends KubeObject> {
 
   private async watchOnce(): Promise<Error | undefined> {
     this.stats.watches++;
+    this.eventsThisWatch = 0;
     const base = this.options.watchTimeoutSeconds ?? 300;
     const handle = this.client.watch<T>(
       this.type,
@@ -215,6 +245,7 @@ export class Informer<T extends KubeObject> {
   }
 
   private onEvent(event: WatchEvent<T>): void {
+    this.eventsThisWatch++;
     const obj = stripManagedFields(event.object);
     const rv = obj.metadata?.resourceVersion;
     if (event.type === 'BOOKMARK') {
@@ -259,4 +290,11 @@ export class Informer<T extends KubeObject> {
       };
     });
   }
+}
+
+/** The error and its cause: undici reports a dropped body as "TypeError: terminated", the reason being in `cause`. */
+function describeError(err: unknown): string {
+  const text = String(err);
+  const cause = err instanceof Error && err.cause !== undefined ? String(err.cause) : '';
+  return cause && cause !== text ? `${text} (${cause})` : text;
 }

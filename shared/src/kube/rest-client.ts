@@ -2,7 +2,7 @@
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
-import { fetch, type Dispatcher } from 'undici';
+import { fetch, getGlobalDispatcher, type Dispatcher } from 'undici';
 import { poolConnections } from './connection-pool.js';
 import { ApiError } from './errors.js';
 import { resourcePath } from './resources.js';
@@ -31,11 +31,30 @@ const PATCH_CONTENT_TYPES: Record<PatchType, string> = {
 };
 
 export interface RestClientOptions {
-  /** Requests per second is not limited here; a hung request is cut after this long. */
+  /** Requests per second is not limited here; a hung request (other than a watch) is cut after this long. */
   requestTimeoutMs?: number;
+  /**
+   * How long a watch may go without a byte from the server before its connection is taken for dead (default 11 min;
+   * 0: never, as in client-go, leaving dead peers to TCP keep-alive). Quiet watches are normal, so every watch asks
+   * the server to end it before this (its timeoutSeconds is capped below it): a watch then ends cleanly, never by
+   * this timeout, unless the connection really is gone.
+   */
+  watchBodyTimeoutMs?: number;
   userAgent?: string;
   /** Counts every request by verb, for tests and benchmarks that check API usage. */
   onRequest?: (verb: string, type: ResourceType) => void;
+}
+
+const DEFAULT_WATCH_BODY_TIMEOUT_MS = 11 * 60_000;
+
+/**
+ * The longest server-side timeout (seconds) a watch may ask for with this body timeout: a margin below it (a quarter,
+ * at most 30 s, at least 1 s) for the server's own lateness in ending the watch. Undefined when there is no body timeout.
+ */
+export function maxWatchTimeoutSeconds(watchBodyTimeoutMs: number): number | undefined {
+  if (watchBodyTimeoutMs <= 0) return undefined;
+  const seconds = Math.floor(watchBodyTimeoutMs / 1000);
+  return seconds - Math.max(1, Math.min(30, Math.floor(seconds / 4)));
 }
 
 export function loadKubeConfig(kubeconfigPath?: string): KubeConfig {
@@ -49,6 +68,8 @@ export function loadKubeConfig(kubeconfigPath?: string): KubeConfig {
 export class RestKubeClient implements KubeClient {
   private readonly server: string;
   private readonly timeoutMs: number;
+  private readonly watchBodyTimeoutMs: number;
+  private readonly maxWatchSeconds: number | undefined;
 
   constructor(
     private readonly kc: KubeConfig,
@@ -58,6 +79,9 @@ export class RestKubeClient implements KubeClient {
     if (!cluster) throw new Error('kubeconfig has no current cluster');
     this.server = cluster.server.replace(/\/+$/, '');
     this.timeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.watchBodyTimeoutMs = options.watchBodyTimeoutMs ?? DEFAULT_WATCH_BODY_TIMEOUT_MS;
+    if (this.watchBodyTimeoutMs !== 0 && !(this.watchBodyTimeoutMs >= 2000)) throw new Error('watchBodyTimeoutMs must be 0 (none) or at least 2000');
+    this.maxWatchSeconds = maxWatchTimeoutSeconds(this.watchBodyTimeoutMs);
     poolConnections(kc);
   }
 
@@ -140,11 +164,13 @@ export class RestKubeClient implements KubeClient {
 
   watch<T extends KubeObject>(type: ResourceType, options: WatchOptions, onEvent: (event: WatchEvent<T>) => void): WatchHandle {
     const controller = new AbortController();
+    // Without timeoutSeconds the server picks 30-60 min, beyond the body timeout: always ask for one that fits.
+    const timeoutSeconds = this.maxWatchSeconds === undefined ? options.timeoutSeconds : Math.min(options.timeoutSeconds ?? this.maxWatchSeconds, this.maxWatchSeconds);
     const url = this.url(resourcePath(type, options.namespace), {
       watch: 1,
       resourceVersion: options.resourceVersion,
       allowWatchBookmarks: options.allowWatchBookmarks ?? true,
-      timeoutSeconds: options.timeoutSeconds,
+      timeoutSeconds,
       labelSelector: options.labelSelector,
       fieldSelector: options.fieldSelector,
     });
@@ -152,8 +178,7 @@ export class RestKubeClient implements KubeClient {
     const done = (async (): Promise<Error | undefined> => {
       try {
         const { headers, dispatcher } = await this.prepare(HttpMethod.GET, url, options.metadataOnly ? METADATA_ACCEPT : undefined);
-        const init: Parameters<typeof fetch>[1] = { method: 'GET', headers, signal: controller.signal };
-        if (dispatcher) init.dispatcher = dispatcher;
+        const init: Parameters<typeof fetch>[1] = { method: 'GET', headers, signal: controller.signal, dispatcher: this.forWatches(dispatcher) };
         const res = await fetch(url, init);
         if (!res.ok || !res.body) throw toApiError(res.status, await res.text(), `WATCH ${url.pathname}`);
         const lines = createInterface({ input: Readable.fromWeb(res.body as never), crlfDelay: Infinity });
@@ -173,6 +198,16 @@ export class RestKubeClient implements KubeClient {
       }
     })();
     return { done, stop: () => controller.abort() };
+  }
+
+  /**
+   * The dispatcher with this client's watch timeouts on each request. undici's default body timeout (300 s, the
+   * agent's) would otherwise end every watch that stays quiet that long with "TypeError: terminated".
+   */
+  private forWatches(dispatcher: Dispatcher | undefined): Dispatcher {
+    const bodyTimeout = this.watchBodyTimeoutMs;
+    const headersTimeout = this.timeoutMs;
+    return (dispatcher ?? getGlobalDispatcher()).compose((dispatch) => (opts, handler) => dispatch({ ...opts, bodyTimeout, headersTimeout }, handler));
   }
 
   async create<T extends KubeObject>(type: ResourceType, object: T, options: { dryRun?: boolean } = {}): Promise<T> {
