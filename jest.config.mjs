@@ -8,18 +8,27 @@ const common = {
   testEnvironment: 'node',
 };
 
+const projects = [
+  {
+    ...common,
+    displayName: 'unit',
+    testMatch: ['<rootDir>/{shared,operator,boot-server,cli}/src/**/*.test.ts', '<rootDir>/test/unit/**/*.test.ts'],
+  },
+  {
+    ...common,
+    displayName: 'integration',
+    testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+  },
+];
+
+// `npm run test:unit -- <path>` picks its project here: jest's --selectProjects takes every argument after it as a
+// project name, so a path given after it would be swallowed.
+const only = process.env.ANVIL_TEST_PROJECT;
+if (only && !projects.some((p) => p.displayName === only)) {
+  throw new Error(`ANVIL_TEST_PROJECT=${only}: one of ${projects.map((p) => p.displayName).join(', ')}`);
+}
+
 export default {
-  projects: [
-    {
-      ...common,
-      displayName: 'unit',
-      testMatch: ['<rootDir>/{shared,operator,boot-server,cli}/src/**/*.test.ts', '<rootDir>/test/unit/**/*.test.ts'],
-    },
-    {
-      ...common,
-      displayName: 'integration',
-      testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
-    },
-  ],
+  projects: only ? projects.filter((p) => p.displayName === only) : projects,
   testTimeout: 60000,
 };

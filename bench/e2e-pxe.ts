@@ -1,7 +1,8 @@
 // Benchmark 6: a QEMU VM network-boots and runs the test installer (test/e2e/installer), through anvil (operator,
 // boot-server TFTP + HTTP, real kube-apiserver) and through the stand-in lab of ../shared/reference/pxe-lab/
-// (dnsmasq's TFTP + a static HTTP server, here nginx), on a private network namespace of its own (anvil-bench on
-// 10.78.0.0/24, never the CI's anvil-e2e). Same VM, same kernel, initrd and installer; only the servers differ.
+// (dnsmasq's TFTP + a static HTTP server, here nginx), each on a private network namespace and subnet of its own
+// (allocateLabNetwork: never one the demo or the tests use at the same time). Same VM, same kernel, initrd and
+// installer; only the servers differ.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server as HttpServer } from 'node:http';
@@ -12,13 +13,12 @@ import type { KubeObject } from '../shared/src/kube/index.js';
 import { freePort, startControlPlane } from '../test/harness/control-plane.js';
 import { clientFor, ensureNamespace, installCrds, waitFor } from '../test/harness/kube.js';
 import { startBootServer } from '../test/harness/processes.js';
-import { bootVm, buildTestInstaller, labMissing, labNetwork, startLab, type Lab, type VmRun } from '../test/harness/pxe-lab.js';
+import { bootVm, buildTestInstaller, labMissing, startLab, type Lab, type LabNetwork, type VmRun } from '../test/harness/pxe-lab.js';
 import type { BenchContext } from './context.js';
 import { startNginx, type HttpTarget } from './lib/anchors.js';
 import { HostType, createTemplate, hostObject, startOperator } from './lib/operator.js';
 import { median, type BenchmarkResult, type Row } from './lib/results.js';
 
-const NET = labNetwork('anvil-bench', '10.78.0');
 const NAMESPACE = 'bench';
 const KERNEL_ARGS = 'console=ttyS0 quiet anvil_test_result=SUCCESS';
 type Host = BareMetalHost & KubeObject;
@@ -35,10 +35,10 @@ interface Boot {
 }
 
 /** Boots the VM once and checks that the installer got its seed and reported. */
-async function boot(mac: string, label: string, extra?: () => Promise<boolean>): Promise<{ run: VmRun; initMs: number }> {
+async function boot(net: LabNetwork, mac: string, label: string, extra?: () => Promise<boolean>): Promise<{ run: VmRun; initMs: number }> {
   let initMs = 0;
   const run = await bootVm(mac, {
-    net: NET,
+    net,
     timeoutMs: 300_000,
     onSerial: (serial, ms) => {
       if (!initMs && serial.includes('ANVIL-INSTALLER: started')) initMs = ms;
@@ -61,10 +61,10 @@ async function standIn(ctx: BenchContext, files: { kernel: string; initrd: strin
   writeFileSync(join(www, 'linux'), readFileSync(files.kernel));
   writeFileSync(join(www, 'initrd.gz'), readFileSync(files.initrd));
   // The lab first: nginx listens on the lab's host address.
-  const lab = await startLab({ net: NET, ipxeBootURL: '', tftpBootFile: 'boot.ipxe', forceTftp: true, dnsmasqTftpRoot: tftp });
+  const lab = await startLab({ ipxeBootURL: '', tftpBootFile: 'boot.ipxe', forceTftp: true, dnsmasqTftpRoot: tftp });
   let nginx: HttpTarget | undefined;
   try {
-    nginx = await startNginx(www, ctx.workDir, NET.hostIP);
+    nginx = await startNginx(www, ctx.workDir, lab.net.hostIP);
     const base = nginx.url;
     // The reference lab's chain: boot.ipxe over TFTP, then a script over HTTP; the seed and the webhook are static.
     writeFileSync(join(tftp, 'boot.ipxe'), `#!ipxe\nchain ${base}/boot2.ipxe?mac=\${net0/mac:hexhyp}\n`);
@@ -79,7 +79,7 @@ async function standIn(ctx: BenchContext, files: { kernel: string; initrd: strin
     writeFileSync(join(www, 'seed', 'meta-data'), 'instance-id: vm-bench\nlocal-hostname: vm-bench\n');
     const boots: Boot[] = [];
     for (let r = 0; r < reps; r++) {
-      const { run, initMs } = await boot(macOf(r), `stand-in boot ${r + 1}`);
+      const { run, initMs } = await boot(lab.net, macOf(r), `stand-in boot ${r + 1}`);
       boots.push({ initMs, totalMs: run.ms });
       ctx.log(`e2e-pxe stand-in boot ${r + 1}: init after ${(initMs / 1000).toFixed(1)} s, off after ${(run.ms / 1000).toFixed(1)} s`);
     }
@@ -106,13 +106,13 @@ async function anvil(ctx: BenchContext, files: { kernel: string; initrd: string 
     const client = clientFor(cp);
     await installCrds(client, anvilCrds as unknown as KubeObject[]);
     await ensureNamespace(client, NAMESPACE);
-    lab = await startLab({ net: NET, ipxeBootURL: '', tftpBootFile: 'boot.ipxe', forceTftp: true });
+    lab = await startLab({ ipxeBootURL: '', tftpBootFile: 'boot.ipxe', forceTftp: true });
     const port = await freePort();
     mkdirSync(join(ctx.workDir, 'boot'), { recursive: true });
     const bootServer = await startBootServer({
       kubeconfig: cp.kubeconfigPath,
       dir: join(ctx.workDir, 'boot'),
-      host: NET.hostIP,
+      host: lab.net.hostIP,
       port,
       tftpPort: 69,
       env: { LOG_LEVEL: 'info', ...(ctx.cpuProfDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${ctx.cpuProfDir}` } : {}) },
@@ -136,7 +136,7 @@ async function anvil(ctx: BenchContext, files: { kernel: string; initrd: string 
         // The asset cache is warm (as for nginx, which serves from disk): fetched from the mirror once, before timing.
         if (r === 0) for (const a of [kernel, initrd]) await (await fetch(`${bootServer.url}/assets/${a.sha256}/warm`)).arrayBuffer();
         const t0 = performance.now();
-        const { run, initMs } = await boot(mac, `anvil boot ${r + 1}`);
+        const { run, initMs } = await boot(lab.net, mac, `anvil boot ${r + 1}`);
         await waitFor(`${name} Provisioned`, async () => (await state()) === 'Provisioned', 60_000, 100);
         const provisionedMs = performance.now() - t0;
         boots.push({ initMs, totalMs: run.ms, provisionedMs });
@@ -180,7 +180,7 @@ export async function e2ePxe(ctx: BenchContext): Promise<BenchmarkResult> {
     title: '6. End-to-end PXE boot of a QEMU VM',
     anchorNames: [anchor],
     rows,
-    commands: ['npm run bench -- --only e2e-pxe   # root, QEMU; uses the network namespace anvil-bench (10.78.0.0/24)'],
+    commands: ['npm run bench -- --only e2e-pxe   # root, QEMU; a network namespace and 10.x.y.0/24 of its own per lab'],
     notes: [
       `Median of ${reps} boot(s) each. QEMU without KVM (TCG), e1000 NIC with Debian's iPXE ROM, 512 MiB; DHCP from dnsmasq in the namespace, which sends the ROM to TFTP for boot.ipxe; the script chains to HTTP, which serves the Debian netboot kernel, the test installer initrd and the NoCloud seed; the installer posts 12 subiquity-shaped events and powers off.`,
       'anvil: boot.ipxe from the boot-server\'s TFTP, the per-host script, seed (token-checked) and events (spooled with fsync, shipped to the status and the embedded history database) from its HTTP; kernel and initrd from its verified asset cache, warmed before timing. The stand-in: dnsmasq\'s TFTP and nginx serving the same bytes as static files, and a static 200 for the events; it tracks nothing, hence n/a for Provisioned.',

@@ -20,7 +20,7 @@ import { freePort, startControlPlane, type ControlPlane } from '../test/harness/
 import { clientFor, ensureNamespace, installCrds } from '../test/harness/kube.js';
 import { RestKubeClient, loadKubeConfig } from '../shared/src/kube/rest-client.js';
 import { kubeTools } from '../test/harness/tools.js';
-import { LAB, bootVm, buildTestInstaller, labMissing, startLab, type Lab } from '../test/harness/pxe-lab.js';
+import { allocateLabNetwork, bootVm, buildTestInstaller, labMissing, startLab, type Lab } from '../test/harness/pxe-lab.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const { values: flags } = parseArgs({ options: { check: { type: 'boolean' }, kubeconfig: { type: 'string' } } });
@@ -36,18 +36,20 @@ const say = (s: string) => console.log(`[demo] ${s}`);
 const work = mkdtempSync(join(tmpdir(), 'anvil-demo-'));
 const children: ChildProcess[] = [];
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
-let stopping = false;
+let stopping: Promise<never> | undefined;
 
-async function stopAll(code: number): Promise<never> {
-  if (!stopping) {
-    stopping = true;
+/** Stops and removes everything, then exits with `code`. Later calls (a second Ctrl-C, an error the teardown itself
+ * causes in main) wait for the first one rather than exit half-way through the cleanups. */
+function stopAll(code: number): Promise<never> {
+  stopping ??= (async () => {
     for (const c of children) c.kill('SIGTERM');
     await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
     for (const f of cleanups.reverse()) await Promise.resolve(f()).catch(() => undefined);
     if (code === 0 || check) rmSync(work, { recursive: true, force: true });
     else console.error(`[demo] logs kept in ${work}`);
-  }
-  process.exit(code);
+    process.exit(code);
+  })();
+  return stopping;
 }
 process.on('SIGINT', () => void stopAll(0));
 process.on('SIGTERM', () => void stopAll(0));
@@ -99,7 +101,7 @@ async function main(): Promise<void> {
   if (missing) say(`no VM this time: ${missing}. Running the operator only; the host will wait in Provisioning.`);
 
   // 3. The test installer, served by a local "mirror" the boot-server's asset cache downloads from.
-  let bootPort = await freePort();
+  const bootPort = await freePort();
   let bootHost = '127.0.0.1';
   let lab: Lab | undefined;
   let mirrorURL = 'http://127.0.0.1:9/';
@@ -119,10 +121,11 @@ async function main(): Promise<void> {
     await new Promise<void>((r) => mirror.listen(mirrorPort, '127.0.0.1', r));
     cleanups.push(() => new Promise((r) => mirror.close(r)));
     mirrorURL = `http://127.0.0.1:${mirrorPort}/`;
-    bootHost = LAB.hostIP;
-    bootPort = 8080;
-    say(`creating the provisioning network: namespace ${LAB.ns}, bridge, tap, dnsmasq (DHCP only) -> anvil at ${LAB.hostIP}`);
-    lab = await startLab({ ipxeBootURL: `http://${bootHost}:${bootPort}/boot.ipxe`, tftpBootFile: 'boot.ipxe', forceTftp: true });
+    // A namespace and subnet of this run's own, so the tests or the benchmarks can run beside the demo.
+    const net = allocateLabNetwork();
+    bootHost = net.hostIP;
+    say(`creating the provisioning network: namespace ${net.ns}, bridge, tap, dnsmasq (DHCP only) -> anvil at ${net.hostIP}`);
+    lab = await startLab({ net, ipxeBootURL: `http://${bootHost}:${bootPort}/boot.ipxe`, tftpBootFile: 'boot.ipxe', forceTftp: true });
     cleanups.push(() => lab!.stop());
   }
 
@@ -171,7 +174,7 @@ async function main(): Promise<void> {
   if (lab) {
     say(`booting a QEMU VM (${MAC}) from the network; its console is in ${join(work, 'vm-console.log')}`);
     const started = Date.now();
-    const run = await bootVm(MAC, { timeoutMs: 300_000, until: async () => (await state()) === 'Provisioned' });
+    const run = await bootVm(MAC, { net: lab.net, timeoutMs: 300_000, until: async () => (await state()) === 'Provisioned' });
     execFileSync('sh', ['-c', `cat > '${join(work, 'vm-console.log')}'`], { input: run.serial });
     await waitUntil('vm-01 to be Provisioned', async () => (await state()) === 'Provisioned', 60_000).catch((err: unknown) => {
       console.error(run.serial.slice(-3000));
@@ -201,6 +204,7 @@ Logs: ${work}. Press Ctrl-C to stop and remove everything.`);
 }
 
 main().catch((err: unknown) => {
+  if (stopping) return; // Ctrl-C pulled the cluster from under the demo: not a failure; the stop under way exits
   console.error(`[demo] failed: ${err instanceof Error ? err.message : String(err)}`);
   for (const name of ['operator', 'boot-server']) {
     try {

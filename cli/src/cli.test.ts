@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,13 +14,18 @@ describe('anvil validate (offline)', () => {
     expect(ok.status).toBe(0);
 
     const dir = mkdtempSync(join(tmpdir(), 'anvil-cli-'));
-    const file = join(dir, 't.yaml');
-    writeFileSync(
-      file,
-      ['apiVersion: anvil.dev/v1alpha1', 'kind: AutoinstallTemplate', 'metadata: {name: base}', 'spec:', '  userData: |', '    #cloud-config', '    autoinstall:', '      version: 1', '      a: {{ }}', '---',
-        'apiVersion: anvil.dev/v1alpha1', 'kind: AutoinstallTemplate', 'metadata: {name: overlay}', 'spec: {extends: missing-base}'].join('\n'),
-    );
-    const bad = anvil('validate', file);
+    let bad: ReturnType<typeof anvil>;
+    try {
+      const file = join(dir, 't.yaml');
+      writeFileSync(
+        file,
+        ['apiVersion: anvil.dev/v1alpha1', 'kind: AutoinstallTemplate', 'metadata: {name: base}', 'spec:', '  userData: |', '    #cloud-config', '    autoinstall:', '      version: 1', '      a: {{ }}', '---',
+          'apiVersion: anvil.dev/v1alpha1', 'kind: AutoinstallTemplate', 'metadata: {name: overlay}', 'spec: {extends: missing-base}'].join('\n'),
+      );
+      bad = anvil('validate', file);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     expect(bad.status).toBe(1);
     expect(bad.stdout).toMatch(/INVALID base\n.*line 4/);
     expect(bad.stdout).toMatch(/INVALID overlay\n.*"missing-base".*not found/);

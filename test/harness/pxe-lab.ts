@@ -1,35 +1,21 @@
 // A provisioning network on this machine for end-to-end tests: a network namespace holding a bridge, the VM's tap
 // device and dnsmasq (DHCP only), joined to the host by a veth pair so anvil's boot-server — a normal process on the
-// host — serves the VM at 10.77.0.1. QEMU (software emulation, e1000 NIC with Debian's iPXE ROM) boots from it.
+// host — serves the VM at the lab's hostIP. QEMU (software emulation, e1000 NIC with Debian's iPXE ROM) boots from it.
 // Only private addresses inside our own namespace are used. Needs root and the packages from scripts/setup.sh.
-// The network is a parameter (default LAB, namespace anvil-e2e on 10.77.0.0/24) so a second lab (the benchmarks'
-// anvil-bench) can run beside a CI run without sharing a namespace, an interface or an address.
+// Every lab gets its own namespace name and a /24 no interface or route on this machine uses (claimed under
+// /run/anvil-labs), so the demo, the end-to-end tests and the benchmarks can run at the same time. A lab is removed
+// by stop(), and also when its process exits or gets SIGINT/SIGTERM; a lab whose process was killed outright is
+// removed by the next allocation on this machine.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { allocateLabNetwork, labStateDir, releaseLabNetwork, type LabNetwork } from './lab-network.js';
 import { ROOT } from './processes.js';
 
-export interface LabNetwork {
-  ns: string;
-  hostIf: string;
-  nsIf: string;
-  hostIP: string;
-  dhcpIP: string;
-  rangeStart: string;
-  rangeEnd: string;
-}
-
-/** A lab network: namespace `ns` (interfaces `<ns>-h`/`<ns>-n`) on the /24 `prefix` (e.g. "10.77.0"). */
-export function labNetwork(ns: string, prefix: string): LabNetwork {
-  if (!/^[a-z][a-z0-9-]{0,12}$/.test(ns)) throw new Error(`lab namespace "${ns}": at most 13 characters of [a-z0-9-] (interface names take 2 more)`);
-  if (!/^10\.\d{1,3}\.\d{1,3}$/.test(prefix)) throw new Error(`lab prefix "${prefix}": a private 10.x.y /24, e.g. 10.77.0`);
-  return { ns, hostIf: `${ns}-h`, nsIf: `${ns}-n`, hostIP: `${prefix}.1`, dhcpIP: `${prefix}.2`, rangeStart: `${prefix}.50`, rangeEnd: `${prefix}.99` };
-}
-
-/** The end-to-end tests' and the demo's lab. */
-export const LAB: LabNetwork = labNetwork('anvil-e2e', '10.77.0');
+export { allocateLabNetwork, labNetwork, type LabNetwork } from './lab-network.js';
 
 const sh = (cmd: string, args: string[], opts: { ns?: string; ignore?: boolean } = {}): string => {
   const [c, a] = opts.ns ? ['ip', ['netns', 'exec', opts.ns, cmd, ...args]] : [cmd, args];
@@ -83,42 +69,64 @@ export function buildTestInstaller(): { kernel: string; initrd: string } {
   const d_i_initrd = join(netboot, 'usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64/initrd.gz');
   if (!existsSync(kernel)) {
     const dl = mkdtempSync(join(tmpdir(), 'anvil-netboot-'));
-    execFileSync('apt-get', ['download', 'debian-installer-12-netboot-amd64'], { cwd: dl, stdio: 'pipe' });
-    const deb = readdirSync(dl).find((f) => f.endsWith('.deb'));
-    if (!deb) throw new Error('apt-get download debian-installer-12-netboot-amd64 produced no .deb');
-    rmSync(netboot, { recursive: true, force: true });
-    mkdirSync(netboot, { recursive: true });
-    execFileSync('dpkg', ['-x', join(dl, deb), netboot]);
-    rmSync(dl, { recursive: true, force: true });
+    try {
+      execFileSync('apt-get', ['download', 'debian-installer-12-netboot-amd64'], { cwd: dl, stdio: 'pipe' });
+      const deb = readdirSync(dl).find((f) => f.endsWith('.deb'));
+      if (!deb) throw new Error('apt-get download debian-installer-12-netboot-amd64 produced no .deb');
+      // Unpacked beside it, then renamed into place: a demo and a test doing this at the same time must not mix.
+      const partial = `${netboot}.${process.pid}.tmp`;
+      mkdirSync(partial, { recursive: true });
+      execFileSync('dpkg', ['-x', join(dl, deb), partial]);
+      if (existsSync(kernel)) {
+        rmSync(partial, { recursive: true, force: true }); // another run finished first
+      } else {
+        rmSync(netboot, { recursive: true, force: true }); // an incomplete one, from a run killed half-way
+        try {
+          renameSync(partial, netboot);
+        } catch (err) {
+          rmSync(partial, { recursive: true, force: true });
+          if (!existsSync(kernel)) throw err; // unless another run's complete copy got there first
+        }
+      }
+    } finally {
+      rmSync(dl, { recursive: true, force: true });
+    }
   }
   const initrd = join(cache, `initrd-${key}.gz`);
   if (!existsSync(initrd)) {
     const work = mkdtempSync(join(tmpdir(), 'anvil-initrd-'));
-    const extract = join(work, 'di');
-    mkdirSync(extract);
-    execFileSync('sh', ['-c', `zcat '${d_i_initrd}' | cpio -idm --quiet ${INSTALLER_MODULES.map((m) => `'*/${m}.ko'`).join(' ')}`], { cwd: extract });
-    const root = join(work, 'root');
-    for (const d of ['bin', 'lib/modules', 'proc', 'sys', 'dev', 'tmp']) mkdirSync(join(root, d), { recursive: true });
-    copyFileSync('/bin/busybox', join(root, 'bin/busybox'));
-    for (const m of INSTALLER_MODULES) {
-      const ko = execFileSync('find', [extract, '-name', `${m}.ko`], { encoding: 'utf8' }).trim().split('\n')[0];
-      if (!ko) throw new Error(`${m}.ko not found in the Debian installer initrd`);
-      copyFileSync(ko, join(root, `lib/modules/${m}.ko`));
+    try {
+      const extract = join(work, 'di');
+      mkdirSync(extract);
+      execFileSync('sh', ['-c', `zcat '${d_i_initrd}' | cpio -idm --quiet ${INSTALLER_MODULES.map((m) => `'*/${m}.ko'`).join(' ')}`], { cwd: extract });
+      const root = join(work, 'root');
+      for (const d of ['bin', 'lib/modules', 'proc', 'sys', 'dev', 'tmp']) mkdirSync(join(root, d), { recursive: true });
+      copyFileSync('/bin/busybox', join(root, 'bin/busybox'));
+      for (const m of INSTALLER_MODULES) {
+        const ko = execFileSync('find', [extract, '-name', `${m}.ko`], { encoding: 'utf8' }).trim().split('\n')[0];
+        if (!ko) throw new Error(`${m}.ko not found in the Debian installer initrd`);
+        copyFileSync(ko, join(root, `lib/modules/${m}.ko`));
+      }
+      writeFileSync(join(root, 'lib/modules/load-order'), INSTALLER_MODULES.join('\n') + '\n');
+      copyFileSync(join(installerDir, 'init'), join(root, 'init'));
+      copyFileSync(join(installerDir, 'udhcpc-script'), join(root, 'bin/udhcpc-script'));
+      chmodSync(join(root, 'init'), 0o755);
+      chmodSync(join(root, 'bin/udhcpc-script'), 0o755);
+      chmodSync(join(root, 'bin/busybox'), 0o755);
+      // A name of our own until complete: a demo and a test building it at the same time must not mix their bytes.
+      const partial = `${initrd}.${process.pid}.tmp`;
+      execFileSync('sh', ['-c', `find . | cpio -o -H newc --quiet | gzip -9 > '${partial}'`], { cwd: root });
+      renameSync(partial, initrd);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
     }
-    writeFileSync(join(root, 'lib/modules/load-order'), INSTALLER_MODULES.join('\n') + '\n');
-    copyFileSync(join(installerDir, 'init'), join(root, 'init'));
-    copyFileSync(join(installerDir, 'udhcpc-script'), join(root, 'bin/udhcpc-script'));
-    chmodSync(join(root, 'init'), 0o755);
-    chmodSync(join(root, 'bin/udhcpc-script'), 0o755);
-    chmodSync(join(root, 'bin/busybox'), 0o755);
-    execFileSync('sh', ['-c', `find . | cpio -o -H newc --quiet | gzip -9 > '${initrd}.tmp'`], { cwd: root });
-    renameSync(`${initrd}.tmp`, initrd);
-    rmSync(work, { recursive: true, force: true });
   }
   return { kernel, initrd };
 }
 
 export interface Lab {
+  /** The lab's namespace and addresses (anvil's boot-server listens on net.hostIP). */
+  readonly net: LabNetwork;
   stop(): Promise<void>;
   dhcpLog(): string;
 }
@@ -132,7 +140,7 @@ export interface LabOptions {
   forceTftp?: boolean;
   /** Serve TFTP from dnsmasq itself (at dhcpIP) out of this directory instead of sending clients to hostIP. */
   dnsmasqTftpRoot?: string;
-  /** Which lab network (default LAB). */
+  /** The network, from allocateLabNetwork() (when the boot URL must be known first); a new one by default. */
   net?: LabNetwork;
   /**
    * Machines whose firmware is a plain PXE client (OVMF's own PXE, no iPXE ROM): DHCP hands them this iPXE binary
@@ -142,62 +150,60 @@ export interface LabOptions {
   plainPxe?: { macs: string[]; firstStageFile: string };
 }
 
-export function teardownLab(net: LabNetwork = LAB): void {
-  sh('ip', ['netns', 'pids', net.ns], { ignore: true })
-    .split('\n')
-    .filter(Boolean)
-    .forEach((pid) => sh('kill', ['-9', pid], { ignore: true }));
-  sh('ip', ['netns', 'del', net.ns], { ignore: true });
-  sh('ip', ['link', 'del', net.hostIf], { ignore: true });
-}
-
+/** Creates the lab's network and starts dnsmasq in it; on failure nothing is left behind (the network is released). */
 export async function startLab(options: LabOptions): Promise<Lab> {
-  const net = options.net ?? LAB;
-  teardownLab(net);
-  const dir = mkdtempSync(join(tmpdir(), 'anvil-lab-'));
-  sh('ip', ['netns', 'add', net.ns]);
-  sh('ip', ['-n', net.ns, 'link', 'set', 'lo', 'up']);
-  sh('ip', ['-n', net.ns, 'link', 'add', 'br0', 'type', 'bridge']);
-  sh('ip', ['-n', net.ns, 'addr', 'add', `${net.dhcpIP}/24`, 'dev', 'br0']);
-  sh('ip', ['-n', net.ns, 'tuntap', 'add', 'dev', 'tap0', 'mode', 'tap']);
-  sh('ip', ['-n', net.ns, 'link', 'set', 'tap0', 'master', 'br0']);
-  sh('ip', ['link', 'add', net.hostIf, 'type', 'veth', 'peer', 'name', net.nsIf]);
-  sh('ip', ['link', 'set', net.nsIf, 'netns', net.ns]);
-  sh('ip', ['-n', net.ns, 'link', 'set', net.nsIf, 'master', 'br0']);
-  sh('ip', ['addr', 'add', `${net.hostIP}/24`, 'dev', net.hostIf]);
-  for (const l of ['br0', 'tap0', net.nsIf]) sh('ip', ['-n', net.ns, 'link', 'set', l, 'up']);
-  sh('ip', ['link', 'set', net.hostIf, 'up']);
-  const dhcpLog = join(dir, 'dnsmasq.log');
-  writeFileSync(dhcpLog, '');
-  const args = [
-    '--no-daemon', '--port=0', '--interface=br0', '--bind-interfaces', '--except-interface=lo',
-    `--dhcp-range=${net.rangeStart},${net.rangeEnd},255.255.255.0,1h`,
-    '--dhcp-leasefile=' + join(dir, 'leases'), '--log-dhcp', `--log-facility=${dhcpLog}`,
-    // iPXE announces itself both ways: option 175 (its encapsulated settings) and user-class "iPXE".
-    '--dhcp-match=set:ipxe,175',
-    '--dhcp-userclass=set:ipxe,iPXE',
-  ];
-  const tftpServer = options.dnsmasqTftpRoot ? net.dhcpIP : net.hostIP;
-  if (options.dnsmasqTftpRoot) args.push('--enable-tftp', `--tftp-root=${options.dnsmasqTftpRoot}`, '--user=root');
-  // With plain-PXE machines, every other rule applies only to the rest (tags make the rules exclusive).
-  const others = options.plainPxe ? 'tag:!plainpxe,' : '';
-  if (options.forceTftp) args.push(`--dhcp-boot=${others}${options.tftpBootFile},,${tftpServer}`);
-  else args.push(`--dhcp-boot=${others}tag:ipxe,${options.ipxeBootURL}`, `--dhcp-boot=${others}tag:!ipxe,${options.tftpBootFile},,${tftpServer}`);
-  if (options.plainPxe) {
-    for (const mac of options.plainPxe.macs) args.push(`--dhcp-host=${mac},set:plainpxe`);
-    args.push(`--dhcp-boot=tag:plainpxe,tag:!ipxe,${options.plainPxe.firstStageFile},,${tftpServer}`, `--dhcp-boot=tag:plainpxe,tag:ipxe,${options.ipxeBootURL}`);
-  }
-  const dnsmasq: ChildProcess = spawn('ip', ['netns', 'exec', net.ns, 'dnsmasq', ...args], { stdio: 'ignore' });
-  await new Promise((r) => setTimeout(r, 500));
-  if (dnsmasq.exitCode !== null) throw new Error(`dnsmasq exited: ${readFileSync(dhcpLog, 'utf8')}`);
-  return {
-    dhcpLog: () => readFileSync(dhcpLog, 'utf8'),
-    stop: async () => {
-      dnsmasq.kill('SIGTERM');
-      teardownLab(net);
-      rmSync(dir, { recursive: true, force: true });
-    },
+  const net = options.net ?? allocateLabNetwork();
+  const dir = labStateDir(net);
+  mkdirSync(dir, { recursive: true });
+  let dnsmasq: ChildProcess | undefined;
+  const stop = async (): Promise<void> => {
+    dnsmasq?.kill('SIGTERM');
+    releaseLabNetwork(net);
+    rmSync(dir, { recursive: true, force: true });
   };
+  try {
+    sh('ip', ['netns', 'add', net.ns]);
+    sh('ip', ['-n', net.ns, 'link', 'set', 'lo', 'up']);
+    sh('ip', ['-n', net.ns, 'link', 'add', 'br0', 'type', 'bridge']);
+    sh('ip', ['-n', net.ns, 'addr', 'add', `${net.dhcpIP}/24`, 'dev', 'br0']);
+    sh('ip', ['-n', net.ns, 'tuntap', 'add', 'dev', 'tap0', 'mode', 'tap']);
+    sh('ip', ['-n', net.ns, 'link', 'set', 'tap0', 'master', 'br0']);
+    sh('ip', ['link', 'add', net.hostIf, 'type', 'veth', 'peer', 'name', net.nsIf]);
+    sh('ip', ['link', 'set', net.nsIf, 'netns', net.ns]);
+    sh('ip', ['-n', net.ns, 'link', 'set', net.nsIf, 'master', 'br0']);
+    sh('ip', ['addr', 'add', `${net.hostIP}/24`, 'dev', net.hostIf]);
+    for (const l of ['br0', 'tap0', net.nsIf]) sh('ip', ['-n', net.ns, 'link', 'set', l, 'up']);
+    sh('ip', ['link', 'set', net.hostIf, 'up']);
+    const dhcpLog = join(dir, 'dnsmasq.log');
+    writeFileSync(dhcpLog, '');
+    const args = [
+      '--no-daemon', '--port=0', '--interface=br0', '--bind-interfaces', '--except-interface=lo',
+      `--dhcp-range=${net.rangeStart},${net.rangeEnd},255.255.255.0,1h`,
+      '--dhcp-leasefile=' + join(dir, 'leases'), '--log-dhcp', `--log-facility=${dhcpLog}`,
+      // iPXE announces itself both ways: option 175 (its encapsulated settings) and user-class "iPXE".
+      '--dhcp-match=set:ipxe,175',
+      '--dhcp-userclass=set:ipxe,iPXE',
+    ];
+    const tftpServer = options.dnsmasqTftpRoot ? net.dhcpIP : net.hostIP;
+    if (options.dnsmasqTftpRoot) args.push('--enable-tftp', `--tftp-root=${options.dnsmasqTftpRoot}`, '--user=root');
+    // With plain-PXE machines, every other rule applies only to the rest (tags make the rules exclusive).
+    const others = options.plainPxe ? 'tag:!plainpxe,' : '';
+    if (options.forceTftp) args.push(`--dhcp-boot=${others}${options.tftpBootFile},,${tftpServer}`);
+    else args.push(`--dhcp-boot=${others}tag:ipxe,${options.ipxeBootURL}`, `--dhcp-boot=${others}tag:!ipxe,${options.tftpBootFile},,${tftpServer}`);
+    if (options.plainPxe) {
+      for (const mac of options.plainPxe.macs) args.push(`--dhcp-host=${mac},set:plainpxe`);
+      args.push(`--dhcp-boot=tag:plainpxe,tag:!ipxe,${options.plainPxe.firstStageFile},,${tftpServer}`, `--dhcp-boot=tag:plainpxe,tag:ipxe,${options.ipxeBootURL}`);
+    }
+    const child = spawn('ip', ['netns', 'exec', net.ns, 'dnsmasq', ...args], { stdio: 'ignore' });
+    dnsmasq = child;
+    // Ready once it has logged its DHCP range (it logs at startup, after binding).
+    for (let i = 0; i < 200 && child.exitCode === null && !readFileSync(dhcpLog, 'utf8').includes('DHCP, IP range'); i++) await sleep(50);
+    if (child.exitCode !== null || !readFileSync(dhcpLog, 'utf8').includes('DHCP, IP range')) throw new Error(`dnsmasq did not start (exit ${child.exitCode}): ${readFileSync(dhcpLog, 'utf8')}`);
+    return { net, dhcpLog: () => readFileSync(dhcpLog, 'utf8'), stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
 }
 
 export interface VmRun {
@@ -208,12 +214,12 @@ export interface VmRun {
 }
 
 /**
- * Boots a VM from the network; ends when it powers off, or when `until` returns true (then it is killed).
- * `onSerial` sees the console output as it arrives (with the ms since QEMU started).
+ * Boots a VM in the lab's network from the network; ends when it powers off, or when `until` returns true (then it
+ * is killed; also when `until` throws). `onSerial` sees the console output as it arrives (with the ms since QEMU started).
  */
 export async function bootVm(
   mac: string,
-  options: { timeoutMs: number; until?: () => Promise<boolean>; net?: LabNetwork; onSerial?: (text: string, ms: number) => void; firmware?: 'bios' | 'uefi' },
+  options: { net: LabNetwork; timeoutMs: number; until?: () => Promise<boolean>; onSerial?: (text: string, ms: number) => void; firmware?: 'bios' | 'uefi' },
 ): Promise<VmRun> {
   let serial = '';
   const netdev = ['-netdev', 'tap,id=n0,ifname=tap0,script=no,downscript=no'];
@@ -233,7 +239,7 @@ export async function bootVm(
     machine = ['-boot', 'n', ...netdev, '-device', `e1000,netdev=n0,mac=${mac}`];
   }
   const started = performance.now();
-  const qemu = spawn('ip', ['netns', 'exec', (options.net ?? LAB).ns, 'qemu-system-x86_64', '-m', '512', '-nographic', '-no-reboot', ...machine], {
+  const qemu = spawn('ip', ['netns', 'exec', options.net.ns, 'qemu-system-x86_64', '-m', '512', '-nographic', '-no-reboot', ...machine], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output = (d: Buffer): void => {
@@ -249,15 +255,18 @@ export async function bootVm(
       r(code);
     }),
   );
-  const deadline = Date.now() + options.timeoutMs;
   let done = false;
   void exited.then(() => (done = true));
-  while (!done && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 500));
-    if (options.until && (await options.until())) break;
+  try {
+    const deadline = Date.now() + options.timeoutMs;
+    while (!done && Date.now() < deadline) {
+      await sleep(500);
+      if (options.until && (await options.until())) break;
+    }
+  } finally {
+    if (!done) qemu.kill('SIGKILL');
+    await exited;
+    if (varsDir) rmSync(varsDir, { recursive: true, force: true });
   }
-  if (!done) qemu.kill('SIGKILL');
-  const exitCode = await exited;
-  if (varsDir) rmSync(varsDir, { recursive: true, force: true });
-  return { exitCode, serial, ms };
+  return { exitCode: await exited, serial, ms };
 }

@@ -118,16 +118,23 @@ describe('BareMetalHost render inputs on a real API server', () => {
   });
 
   it('a periodic resync of hosts waiting for their machines makes no API request', async () => {
-    // Let the writes of the first reconciles settle, then watch two resync periods go by.
-    await sleep(RESYNC_MS);
+    // Counted in resyncs, not in time: the host informer's resync events (onUpdate with the same object).
+    const hosts = 3;
+    let hostResyncs = 0;
+    manager.informer<Host>(HostType).addHandlers({ onUpdate: (o, n) => void (o === n && hostResyncs++) });
+    // Let the writes of the first reconciles settle: a whole resync goes by and is reconciled.
+    await waitFor('a first resync', async () => hostResyncs >= hosts, 60_000, 100);
+    const settled = await reconciles();
+    await waitFor('its reconciles', async () => (await reconciles()) >= settled + hosts, 60_000, 100);
     const before = await reconciles();
+    const resyncsBefore = hostResyncs;
     requests.length = 0;
-    await sleep(2 * RESYNC_MS + 500);
-    // The resyncs (two or three in the window) reconciled every host, once per resync: the resyncs of the Secrets,
-    // templates and boot configs a host depends on do not enqueue it again.
+    await waitFor('two more resyncs reconciled', async () => (await reconciles()) - before >= 2 * hosts, 60_000, 100);
     const resynced = (await reconciles()) - before;
-    expect(resynced).toBeGreaterThanOrEqual(3);
-    expect(resynced).toBeLessThanOrEqual(3 * 3);
+    const resyncEvents = hostResyncs - resyncsBefore;
+    // Every host once per resync of hosts (plus those of a resync in flight when counting began): the resyncs of the
+    // Secrets, templates and boot configs a host depends on do not enqueue it again.
+    expect(resynced).toBeLessThanOrEqual(resyncEvents + hosts);
     expect(requests.filter((r) => !r.startsWith('watch '))).toEqual([]);
   });
 

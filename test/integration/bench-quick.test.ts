@@ -2,8 +2,8 @@
 // produce its table with real numbers for anvil and for every anchor. Never a timing assertion: only that something
 // was measured. Skipped (outside CI) with the reason when an anchor is missing; scripts/setup.sh installs them.
 import { jest } from '@jest/globals';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunReport } from '../../bench/run.js';
@@ -32,15 +32,22 @@ const missing = anchorsMissing();
 (missing && !process.env.CI ? describe.skip : describe)(`benchmarks, quick mode${missing ? ` (skipped: ${missing})` : ''}`, () => {
   it(`${BENCHMARKS.join(', ')} each measure anvil and every anchor`, () => {
     if (missing) throw new Error(missing);
-    const out = join(mkdtempSync(join(tmpdir(), 'anvil-bench-test-')), 'run.json');
-    const run = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'run.ts'), '--quick', '--only', BENCHMARKS.join(','), '--out', out], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      env: { ...process.env, NODE_OPTIONS: '' },
-      timeout: 540_000,
-    });
-    if (!existsSync(out)) throw new Error(`bench/run.ts wrote no results (exit ${run.status}, ${run.signal ?? 'no signal'}):\n${run.stderr.slice(-3000)}`);
-    const report = JSON.parse(readFileSync(out, 'utf8')) as RunReport;
+    const outDir = mkdtempSync(join(tmpdir(), 'anvil-bench-test-'));
+    const out = join(outDir, 'run.json');
+    let run: SpawnSyncReturns<string>;
+    let report: RunReport;
+    try {
+      run = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'run.ts'), '--quick', '--only', BENCHMARKS.join(','), '--out', out], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, NODE_OPTIONS: '' },
+        timeout: 540_000,
+      });
+      if (!existsSync(out)) throw new Error(`bench/run.ts wrote no results (exit ${run.status}, ${run.signal ?? 'no signal'}):\n${run.stderr.slice(-3000)}`);
+      report = JSON.parse(readFileSync(out, 'utf8')) as RunReport;
+    } finally {
+      rmSync(outDir, { recursive: true, force: true });
+    }
     expect({ failures: report.failures, stderr: report.failures.length ? run.stderr.slice(-3000) : '' }).toEqual({ failures: [], stderr: '' });
     expect(run.status).toBe(0);
     expect(report.benchmarks.map((b) => b.name)).toEqual(BENCHMARKS);

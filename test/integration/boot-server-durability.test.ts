@@ -41,6 +41,7 @@ describe('boot-server durability', () => {
   afterAll(async () => {
     await manager?.stop();
     await boot?.kill('SIGKILL');
+    if (boot) await (await import('node:fs/promises')).rm(boot.dir, { recursive: true, force: true }); // the harness's anvil-boot-* dir
     await cp?.stop();
     await pgServer?.stop();
   });

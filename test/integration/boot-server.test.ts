@@ -2,6 +2,7 @@
 // seeds behind the per-install token, the asset cache, the progress webhook, and hostile input.
 import { jest } from '@jest/globals';
 import { createHash } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { anvilCrds, type BareMetalHost } from '../../shared/src/api/index.js';
 import { fromSecret, type BootConfig } from '../../shared/src/bootconfig/boot-config.js';
@@ -79,6 +80,7 @@ describe('boot-server', () => {
   afterAll(async () => {
     await manager?.stop();
     await boot?.kill();
+    if (boot) rmSync(boot.dir, { recursive: true, force: true });
     await cp?.stop();
     await new Promise((r) => mirror?.close(r));
   });

@@ -131,6 +131,7 @@ describe('HTTPS listeners reload a rotated certificate without a restart', () =>
   });
   afterAll(async () => {
     await boot?.kill();
+    if (boot) rmSync(boot.dir, { recursive: true, force: true });
     await manager?.stop();
     await cp?.stop();
     rmSync(dir, { recursive: true, force: true });

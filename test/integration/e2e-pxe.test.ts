@@ -4,7 +4,7 @@
 // as the next attempt; a failing install is retried and succeeds.
 import { jest } from '@jest/globals';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { anvilCrds, type BareMetalHost } from '../../shared/src/api/index.js';
 import { CoreResources, type KubeClient, type KubeObject } from '../../shared/src/kube/index.js';
@@ -17,7 +17,7 @@ import { HostType } from '../harness/installer-sim.js';
 import { startBootServer, type RunningProcess } from '../harness/processes.js';
 import { startPostgres, type RunningPostgres } from '../harness/postgres.js';
 import { openHistoryStore } from '../../shared/src/db/open.js';
-import { LAB, bootVm, buildTestInstaller, labMissing, ovmfMissing, startLab, type Lab } from '../harness/pxe-lab.js';
+import { allocateLabNetwork, bootVm, buildTestInstaller, labMissing, ovmfMissing, startLab, type Lab, type LabNetwork } from '../harness/pxe-lab.js';
 
 jest.setTimeout(900_000);
 
@@ -37,6 +37,7 @@ const missing = labMissing();
   let manager: Manager;
   let boot: RunningProcess;
   let lab: Lab;
+  let net: LabNetwork;
   let mirror: Server;
   let pgServer: RunningPostgres;
   let databaseUrl: string;
@@ -53,7 +54,7 @@ const missing = labMissing();
     }
   };
   const vm = async (label: string) => {
-    const run = await bootVm(MAC, { timeoutMs: 240_000 });
+    const run = await bootVm(MAC, { net, timeoutMs: 240_000 });
     if (!run.serial.includes('ANVIL-INSTALLER: reported')) throw new Error(`${label}: the installer did not report:\n${run.serial.slice(-3000)}\n--- boot-server\n${boot.logs().slice(-3000)}\n--- dhcp\n${lab.dhcpLog().slice(-2000)}`);
     return run;
   };
@@ -78,16 +79,18 @@ const missing = labMissing();
     pgServer = await startPostgres();
     databaseUrl = await pgServer.createDatabase('anvil_e2e');
     const port = await freePort();
+    net = allocateLabNetwork(); // a namespace and subnet of this run's own: the demo or a benchmark may run beside it
     // DHCP sends the BIOS VM (whose ROM is iPXE) to anvil's TFTP for boot.ipxe (the entry script), which chains to
     // anvil's HTTP. The UEFI VM is a plain PXE client: snponly.efi over anvil's TFTP first, then, once iPXE runs and
     // asks again with its user-class, the entry script over HTTP.
     lab = await startLab({
-      ipxeBootURL: `http://${LAB.hostIP}:${port}/boot.ipxe`,
+      net,
+      ipxeBootURL: `http://${net.hostIP}:${port}/boot.ipxe`,
       tftpBootFile: 'boot.ipxe',
       forceTftp: true,
       plainPxe: { macs: [UEFI_MAC], firstStageFile: FIRST_STAGE },
     });
-    boot = await startBootServer({ kubeconfig: cp.kubeconfigPath, host: LAB.hostIP, port, tftpPort: 69, extraArgs: ['--database-url', databaseUrl] });
+    boot = await startBootServer({ kubeconfig: cp.kubeconfigPath, host: net.hostIP, port, tftpPort: 69, extraArgs: ['--database-url', databaseUrl] });
 
     await client.create(CoreResources.secret, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'creds', namespace: ns }, stringData: { hash: HASH } });
     await client.create({ group: 'anvil.dev', version: 'v1alpha1', kind: 'AutoinstallTemplate', plural: 'autoinstalltemplates', namespaced: true }, {
@@ -112,6 +115,7 @@ const missing = labMissing();
   afterAll(async () => {
     await manager?.stop();
     await boot?.kill();
+    if (boot) rmSync(boot.dir, { recursive: true, force: true });
     await lab?.stop();
     await cp?.stop();
     await pgServer?.stop();
@@ -139,6 +143,7 @@ const missing = labMissing();
     // Second boot: told to boot from disk; no reinstall loop.
     const since = Date.now();
     await bootVm(MAC, {
+      net,
       timeoutMs: 120_000,
       until: async () => {
         const b = (await getHost()).status?.lastBootRequest;
@@ -181,7 +186,8 @@ const missing = labMissing();
     try {
       for (const i of installs) {
         const events = await store.listInstallerEvents(i.id, { limit: 100 });
-        expect(events.items.length).toBe(i.result === 'FAIL' ? 9 : 12);
+        // the failing test installer reports the nested FAIL and its propagation to the top level: 8 + 3 events
+        expect(events.items.length).toBe(i.result === 'FAIL' ? 11 : 12);
         expect(new Set(events.items.map((e) => e.eventKey)).size).toBe(events.items.length);
       }
       const boots = await store.listBootRequests(MAC, { limit: 200 });
@@ -206,7 +212,7 @@ const missing = labMissing();
     });
     await waitFor('vm-uefi Provisioning', async () => ((await getUefiHost()).status?.state === 'Provisioning' ? true : undefined), 60_000, 250);
 
-    const run = await bootVm(UEFI_MAC, { timeoutMs: 300_000, firmware: 'uefi' });
+    const run = await bootVm(UEFI_MAC, { net, timeoutMs: 300_000, firmware: 'uefi' });
     const context = () => `\n--- serial\n${run.serial.slice(-3000)}\n--- boot-server\n${boot.logs().slice(-3000)}\n--- dhcp\n${lab.dhcpLog().slice(-3000)}`;
     if (!run.serial.includes('ANVIL-INSTALLER: reported')) throw new Error(`UEFI boot: the installer did not report${context()}`);
     expect(run.serial).toContain('Start PXE over IPv4'); // EDK2's PXE client, not an iPXE ROM
@@ -231,7 +237,7 @@ const missing = labMissing();
     const ipxe = ours.filter((lines) => lines.some((l) => l.startsWith('user class: iPXE')));
     expect({ firmware: firmware.length > 0, ipxe: ipxe.length > 0 }).toEqual({ firmware: true, ipxe: true });
     expect(new Set(firmware.flatMap(bootfiles))).toEqual(new Set([FIRST_STAGE]));
-    expect(new Set(ipxe.flatMap(bootfiles))).toEqual(new Set([`http://${LAB.hostIP}:${new URL(boot.url).port}/boot.ipxe`]));
+    expect(new Set(ipxe.flatMap(bootfiles))).toEqual(new Set([`http://${net.hostIP}:${new URL(boot.url).port}/boot.ipxe`]));
     expect(firmware.some((lines) => lines.some((l) => l.includes('vendor class: PXEClient:Arch:00007')))).toBe(true); // x86-64 UEFI PXE
     // anvil's TFTP served the whole binary, and its HTTP served the scripts.
     expect(boot.logs()).toMatch(new RegExp(`"file":"/?${FIRST_STAGE.replace('.', '\\.')}"[^\n]*"result":"ok"`));
@@ -240,6 +246,7 @@ const missing = labMissing();
     // The next boot of the UEFI machine is told to boot from its disk (exit to the firmware): no reinstall loop.
     const since = Date.now();
     await bootVm(UEFI_MAC, {
+      net,
       firmware: 'uefi',
       timeoutMs: 180_000,
       until: async () => {

@@ -3,7 +3,7 @@
 import { jest } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPowerDriver } from '../../operator/src/power/registry.js';
@@ -209,9 +209,16 @@ describe('Redfish driver against the Redfish simulator', () => {
 
   it('verifies TLS certificates unless told not to', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'anvil-redfish-tls-'));
-    const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=bmc.test', '-addext', 'subjectAltName=IP:127.0.0.1']);
-    expect(r.status).toBe(0);
-    const tls = new RedfishSim({ tls: { key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(dir, 'cert.pem'), 'utf8') } });
+    let key: string;
+    let cert: string;
+    try {
+      const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=bmc.test', '-addext', 'subjectAltName=IP:127.0.0.1']);
+      expect(r.status).toBe(0);
+      [key, cert] = [readFileSync(join(dir, 'key.pem'), 'utf8'), readFileSync(join(dir, 'cert.pem'), 'utf8')];
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const tls = new RedfishSim({ tls: { key, cert } });
     await tls.start();
     try {
       const err = await expectPowerError(redfish(`redfish://${hostPort(tls)}/redfish/v1/Systems/1`).powerState(), 'Unreachable', /certificate not trusted.*disableCertificateVerification/);

@@ -147,7 +147,7 @@ describe('TFTP fuzzing', () => {
       if (i % 50 === 49) await new Promise((r) => setTimeout(r, 2)); // let the server breathe; bounded in time
     }
     // Let the short-lived sessions run out (20-40 ms timers, one retry).
-    for (let i = 0; i < 300 && server.activeSessions > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 3000 && server.activeSessions > 0; i++) await new Promise((r) => setTimeout(r, 10)); // up to 30 s on a loaded machine
     expect(server.activeSessions).toBe(0);
     const replies = peers.reduce((n, p) => n + p.received.length, 0);
     expect(replies).toBeGreaterThan(PACKETS / 10); // it answered (errors, OACKs, data) all along

@@ -64,7 +64,7 @@ async function peerFrom(address: string): Promise<Peer> {
 }
 
 async function until(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+  for (let i = 0; i < 3000 && !cond(); i++) await new Promise((r) => setTimeout(r, 10)); // up to 30 s on a loaded machine
   if (!cond()) throw new Error('condition not reached');
 }
 

@@ -57,7 +57,11 @@ describe('WorkQueue', () => {
       q.add(`k${i % 5}`);
       if (i % 20 === 0) await new Promise((r) => setTimeout(r, 1));
     }
-    await new Promise((r) => setTimeout(r, 50));
+    // Drained: nothing queued and nothing in a worker's hands (each key's last add has been processed).
+    for (let turn = 0; q.length > 0 || active.size > 0; turn++) {
+      if (turn > 100_000) throw new Error('the workers never drained the queue');
+      await new Promise((r) => setTimeout(r, 1));
+    }
     q.shutDown();
     await Promise.all(workers);
     expect(overlaps).toBe(0);
