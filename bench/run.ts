@@ -17,6 +17,7 @@ import { httpBench } from './http.js';
 import { webhookBench } from './webhook.js';
 import { operatorScale } from './operator-scale.js';
 import { e2ePxe } from './e2e-pxe.js';
+import { discoveryFlood } from './discovery-flood.js';
 
 type Bench = { name: string; run: (ctx: BenchContext) => Promise<BenchmarkResult>; fullOnly?: boolean };
 
@@ -27,6 +28,7 @@ const BENCHMARKS: Bench[] = [
   { name: 'http', run: httpBench },
   { name: 'webhook', run: webhookBench },
   { name: 'operator-scale', run: operatorScale },
+  { name: 'discovery-flood', run: discoveryFlood },
   { name: 'e2e-pxe', run: e2ePxe, fullOnly: true },
 ];
 

@@ -12,11 +12,17 @@ export interface InstallScriptInput {
 export class IpxeScriptError extends Error {}
 
 /**
+ * The start of a value for an error message, which goes to the host's status and events: kernel args carry the
+ * NoCloud seed URL anvil adds, whose install token must not go with them.
+ */
+const quoted = (s: string, max: number): string => s.replace(/(\/nocloud\/[^/\s"]*\/)[^/\s"]+/gi, '$1REDACTED').slice(0, max);
+
+/**
  * iPXE expands ${...} in every script line and has no escape for it, and a line break would start a new command:
  * values containing either are refused rather than silently changed.
  */
 function ipxeSafe(s: string, what = 'value'): string {
-  if (s.includes('${')) throw new IpxeScriptError(`${what} must not contain "\${" (iPXE would expand it): ${s.slice(0, 80)}`);
+  if (s.includes('${')) throw new IpxeScriptError(`${what} must not contain "\${" (iPXE would expand it): ${quoted(s, 80)}`);
   if (/[\r\n]/.test(s)) throw new IpxeScriptError(`${what} must not contain line breaks`);
   return s;
 }
@@ -33,7 +39,7 @@ export function checkKernelArgs(args: string): string {
   // eslint-disable-next-line no-control-regex
   const control = /[\u0000-\u001f\u007f]/.exec(args);
   if (control) throw new IpxeScriptError(`kernel args must not contain control characters (found U+${control[0].charCodeAt(0).toString(16).padStart(4, '0')} at position ${control.index})`);
-  if ((args.match(/"/g)?.length ?? 0) % 2 === 1) throw new IpxeScriptError(`kernel args have an unbalanced double quote: ${args.slice(0, 120)}`);
+  if ((args.match(/"/g)?.length ?? 0) % 2 === 1) throw new IpxeScriptError(`kernel args have an unbalanced double quote: ${quoted(args, 120)}`);
   const bytes = Buffer.byteLength(args);
   if (bytes > MAX_KERNEL_ARGS_BYTES) throw new IpxeScriptError(`kernel args are ${bytes} bytes long; at most ${MAX_KERNEL_ARGS_BYTES} fit on the kernel command line`);
   return ipxeSafe(args, 'kernel args');
