@@ -1,7 +1,7 @@
 // The installer load generator, in its own process: `--concurrency` installers (one keep-alive connection each, one
 // host each, as many hosts as installers) post subiquity-shaped events back to back for `--seconds`. Every event is
-// distinct (its timestamp; --run keeps the runs of one benchmark apart), so each one is stored. Prints one JSON line: counts, latencies, and the wall-clock time
-// (epoch ms) at which each accepted event was acknowledged, for the end-to-end latency to the database.
+// distinct (its timestamp; --run keeps the runs of one benchmark apart), so each one is stored. Prints one JSON line: counts, latencies, the wall-clock time
+// (epoch ms) at which each accepted event was acknowledged, for the end-to-end latency to the database, and its own CPU time.
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { parseArgs } from 'node:util';
@@ -58,4 +58,5 @@ await Promise.all(
 );
 const wallMs = performance.now() - t0;
 agent.destroy();
-process.stdout.write(`${JSON.stringify({ accepted: latencies.length, wallMs, latencies, ackedAt, statuses })}\n`);
+const cpu = process.cpuUsage();
+process.stdout.write(`${JSON.stringify({ accepted: latencies.length, wallMs, latencies, ackedAt, statuses, cpuSeconds: (cpu.user + cpu.system) / 1e6 })}\n`);

@@ -175,3 +175,45 @@ export function exec(cmd: string, args: string[], options: { timeoutMs?: number;
 export function killChild(child: ChildProcess): void {
   if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 }
+
+/** CPU seconds (user + system) a process has used so far, from /proc/PID/stat (clock ticks of 10 ms). */
+export function processCpuSeconds(pid: number): number {
+  const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** The whole machine's CPU time so far from /proc/stat, in seconds: busy (everything but idle and iowait) and total. */
+export function machineCpuSeconds(): { busy: number; total: number } {
+  const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+  const n = ticks.map(Number);
+  const total = n.slice(0, 8).reduce((a, b) => a + b, 0);
+  return { busy: (total - n[3]! - n[4]!) / 100, total: total / 100 };
+}
+
+/** CPU seconds used so far by each live process of the tree under `rootPid` that `label` names (from its command line). */
+export function treeCpu(rootPid: number, label: (cmdline: string) => string | undefined): Map<number, { label: string; seconds: number }> {
+  const out = new Map<number, { label: string; seconds: number }>();
+  for (const pid of processTree(rootPid)) {
+    try {
+      const name = label(readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' '));
+      if (name) out.set(pid, { label: name, seconds: processCpuSeconds(pid) });
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out;
+}
+
+/**
+ * CPU seconds each label's processes used between two treeCpu() snapshots, process by process (a process that
+ * started meanwhile counts from 0; one that exited meanwhile is missing: its time since the first snapshot is lost).
+ */
+export function treeCpuDelta(before: Map<number, { label: string; seconds: number }>, after: Map<number, { label: string; seconds: number }>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [pid, { label, seconds }] of after) {
+    const was = before.get(pid);
+    out[label] = (out[label] ?? 0) + seconds - (was && was.label === label ? was.seconds : 0);
+  }
+  return out;
+}

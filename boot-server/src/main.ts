@@ -49,7 +49,16 @@ async function main(): Promise<void> {
     quarantine,
     onQuarantine: (sink) => quarantined.inc({ sink }),
   });
-  new Gauge({ name: 'anvil_spool_backlog_bytes', help: 'Bytes of accepted records not yet shipped', registers: [registry], collect() { this.set(spool.backlogBytes()); } });
+  new Gauge({ name: 'anvil_spool_backlog_bytes', help: 'Bytes of accepted records not yet shipped to every sink', registers: [registry], collect() { this.set(shipper.backlogBytes()); } });
+  new Gauge({
+    name: 'anvil_spool_sink_backlog_bytes',
+    help: 'Bytes of accepted records a sink has still to take (each sink ships at its own pace)',
+    labelNames: ['sink'],
+    registers: [registry],
+    collect() {
+      for (const [sink, bytes] of Object.entries(shipper.backlog())) this.set({ sink }, bytes);
+    },
+  });
   const assets = new AssetCache({ dir: config.assetDir, log: log.child({ component: 'assets' }) });
   const app = createBootApp({
     index,

@@ -1,21 +1,40 @@
 // Ships spooled records into the install history: installations (started from the first record of an install,
-// finished on the installer's verdict), installer events (stored once each), boot requests and discovered machines.
-// Every write is idempotent, so re-shipping a segment after a crash stores nothing twice.
+// finished on the installer's verdict), installer events (stored once each), boot requests of known hosts, and
+// machines without a host once each (discovered machines, bounded by the discovery budget).
+// Every write is idempotent, so re-shipping a segment after a crash stores nothing twice (only a discovered
+// machine's sighting count adds that segment's sightings again).
 import type { Logger } from 'pino';
 import { verdictOf } from '../../../shared/src/install/installer-events.js';
 import type { HistoryStore, InstallStarted } from '../../../shared/src/db/history-store.js';
 import { HistoryQueryError } from '../../../shared/src/db/store-util.js';
-import type { Sink } from '../spool/shipper.js';
+import { forEachLimit } from '../spool/for-each-limit.js';
+import type { Sink, SinkBatching } from '../spool/shipper.js';
 import type { BootRequestRecord, InstallerEventRecord, SpoolRecord } from '../spool/records.js';
+import { DiscoveryBudget } from './discovery-budget.js';
+
+/** Installations whose start this process has stored, remembered so later batches skip rewriting them. */
+const STARTED_MEMORY = 50_000;
+/** Installer events per store call (the SQL store's statement size), and such calls in flight at once. */
+const WRITE_CHUNK = 500;
+const PARALLEL_WRITES = 4;
 
 export class HistorySink implements Sink<SpoolRecord> {
   readonly name = 'history';
-  /** Records that can never be stored (a non-UUID installation id, an impossible time), dropped and logged. */
-  dropped = 0;
+  // A batch is written as chunks of 500 rows, four at once. At most ten batches a second: a steady trickle (one
+  // installer posting back to back) is stored as batches of what came in meanwhile, not as one transaction per event.
+  readonly batching: SinkBatching = { maxRecords: 2000, minIntervalMs: 100 };
+  /**
+   * An installation's row, once stored, is never changed by a later start (the first one wins) and never deleted by
+   * anvil, so a start this process has stored is not written again: with 1,000 installers sending at once, every
+   * batch would otherwise carry one start per installer, as many rows as events.
+   */
+  private readonly started = new Set<string>();
 
   constructor(
     private readonly store: HistoryStore,
     private readonly log: Logger,
+    /** Bounds the discovered machines recorded per source address and window (see discovery-budget.ts). */
+    private readonly discovery = new DiscoveryBudget(),
   ) {}
 
   async ship(records: SpoolRecord[]): Promise<void> {
@@ -26,7 +45,7 @@ export class HistorySink implements Sink<SpoolRecord> {
     const started = new Map<string, InstallStarted>();
     for (const r of [...boots, ...events]) {
       const install = r.install;
-      if (!install || !r.host || started.has(install.installationId)) continue;
+      if (!install || !r.host || started.has(install.installationId) || this.started.has(install.installationId)) continue;
       started.set(install.installationId, {
         installationId: install.installationId,
         host: { namespace: r.host.namespace, name: r.host.name, uid: r.host.uid },
@@ -39,34 +58,42 @@ export class HistorySink implements Sink<SpoolRecord> {
     }
     if (started.size) {
       const result = await this.store.recordInstallsStarted([...started.values()]);
-      if (result.invalid) {
-        this.dropped += result.invalid;
-        this.log.warn({ invalid: result.invalid }, 'install starts that can never be stored were dropped');
-      }
+      // Thrown, not dropped: the shipper then splits the batch down to the records refused and quarantines them.
+      if (result.invalid) throw new HistoryQueryError(`${result.invalid} install start(s) can never be stored (installation id not a UUID, or an impossible time)`);
+      for (const id of started.keys()) this.rememberStarted(id);
     }
 
     if (events.length) {
-      const result = await this.store.recordInstallerEvents(
-        events.map((e) => ({ installationId: e.installationId, event: e.event, eventKey: e.eventKey, raw: e.raw, receivedAt: e.receivedAt })),
-      );
-      if (result.invalid) this.log.warn({ invalid: result.invalid }, 'installer events that can never be stored were dropped');
+      // Chunks in parallel transactions: under load the boot-server's event loop is busy with the webhook, and each
+      // statement waits a turn of it per round trip; in flight together, the chunks wait those turns together.
+      // Events are independent rows (stored once each by their key), so their order of storing does not matter;
+      // the verdicts below are recorded only once all of them are stored.
+      const inputs = events.map((e) => ({ installationId: e.installationId, event: e.event, eventKey: e.eventKey, raw: e.raw, receivedAt: e.receivedAt }));
+      const chunks = Array.from({ length: Math.ceil(inputs.length / WRITE_CHUNK) }, (_, i) => inputs.slice(i * WRITE_CHUNK, (i + 1) * WRITE_CHUNK));
+      let invalid = 0;
+      await forEachLimit(chunks, PARALLEL_WRITES, async (chunk) => void (invalid += (await this.store.recordInstallerEvents(chunk)).invalid));
+      if (invalid) throw new HistoryQueryError(`${invalid} installer event(s) can never be stored (installation id not a UUID, or an impossible time)`);
     }
     // The installer's top-level result finishes the installation (first one wins; the store keeps it). Its failed
     // stage and reason are derived by the store from the deepest FAIL stored for it, whichever batch brought it.
     for (const e of events) {
       const verdict = e.afterVerdict ? undefined : verdictOf(e.event);
       if (!verdict) continue;
-      await this.unlessInvalid(() => this.store.recordInstallFinished({
+      await this.store.recordInstallFinished({
         installationId: e.installationId,
         result: verdict,
         finishedAt: e.event.timestamp !== undefined ? new Date(e.event.timestamp * 1000) : e.receivedAt,
         reason: verdict === 'SUCCESS' ? 'Succeeded' : 'InstallerFailed',
-      }), { installationId: e.installationId, host: e.host });
+        receivedAt: e.receivedAt,
+      });
     }
 
-    if (boots.length) {
+    // Boot requests of known hosts are their history, one row each. A machine without a host (anyone can invent
+    // MACs) is recorded once: its discovered_machines row counts the sightings, within the discovery budget.
+    const known = boots.filter((b) => b.host);
+    if (known.length) {
       await this.store.recordBootRequests(
-        boots.map((b) => ({
+        known.map((b) => ({
           time: b.time,
           mac: b.mac,
           clientIp: b.clientIP,
@@ -76,33 +103,27 @@ export class HistorySink implements Sink<SpoolRecord> {
           ...(b.installationId ? { installationId: b.installationId } : {}),
         })),
       );
-      const unknown = boots.filter((b) => !b.host);
-      if (unknown.length) {
-        await this.store.recordDiscovered(
-          unknown.map((b) => ({
-            mac: b.mac,
-            seenAt: b.time,
-            ip: b.clientIP,
-            ...(b.facts?.arch ? { arch: b.facts.arch } : {}),
-            ...(b.facts?.platform ? { platform: b.facts.platform } : {}),
-            ...(b.facts?.uuid ? { systemUuid: b.facts.uuid } : {}),
-          })),
-        );
-      }
+    }
+    const unknown = boots.filter((b) => !b.host && this.discovery.admit(b.mac, b.clientIP, Date.parse(b.time)));
+    const notice = this.discovery.takeNotice();
+    if (notice) this.log.warn({ ...notice, ...this.discovery.options }, 'unknown machines beyond the discovery budget are not recorded this window (a flood of invented MACs?)');
+    if (unknown.length) {
+      await this.store.recordDiscovered(
+        unknown.map((b) => ({
+          mac: b.mac,
+          seenAt: b.time,
+          ip: b.clientIP,
+          ...(b.facts?.arch ? { arch: b.facts.arch } : {}),
+          ...(b.facts?.platform ? { platform: b.facts.platform } : {}),
+          ...(b.facts?.uuid ? { systemUuid: b.facts.uuid } : {}),
+        })),
+      );
     }
   }
 
-  /**
-   * A record the store rejects as invalid would fail the same way on every retry and hold up everything spooled
-   * after it (the Sink contract): log it, count it and go on. Any other error is thrown, so the batch is retried.
-   */
-  private async unlessInvalid(write: () => Promise<unknown>, what: Record<string, unknown>): Promise<void> {
-    try {
-      await write();
-    } catch (err) {
-      if (!(err instanceof HistoryQueryError)) throw err;
-      this.dropped++;
-      this.log.warn({ ...what, reason: err.message }, 'history: dropped a record that can never be stored');
-    }
+  private rememberStarted(installationId: string): void {
+    this.started.add(installationId);
+    if (this.started.size > STARTED_MEMORY) this.started.delete(this.started.values().next().value!);
   }
+
 }

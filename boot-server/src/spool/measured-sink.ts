@@ -13,6 +13,7 @@ export function measuredSinks<T>(sinks: Sink<T>[], registry: Registry): Sink<T>[
   const records = new Counter({ name: 'anvil_sink_records_total', help: 'Spooled records a sink has taken', labelNames: ['sink'], registers: [registry] });
   return sinks.map((sink) => ({
     name: sink.name,
+    ...(sink.batching ? { batching: sink.batching } : {}),
     async ship(batch: T[]): Promise<void> {
       const end = duration.startTimer({ sink: sink.name });
       try {

@@ -1,7 +1,9 @@
 // A durable local spool: an accepted record is appended and fsync'ed before the caller answers 2xx, so nothing the
 // boot-server acknowledged is lost to a crash or an unreachable database. Appends are group-committed (one write and
-// one fsync for everything that arrived meanwhile). Segments are deleted only after every record in them was shipped.
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+// one fsync for everything that arrived meanwhile). Readers (the shipper's sinks) follow it with their own cursors,
+// up to the last committed byte, also in the segment still being written; a segment is deleted once every reader
+// has passed it.
+import { closeSync, constants, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -11,7 +13,33 @@ export interface SpoolOptions {
   maxSegmentBytes?: number;
 }
 
+/** A reader's position: the next byte to read, in segment `seq`. */
+export interface SpoolCursor {
+  seq: number;
+  offset: number;
+}
+
+export interface SpoolRead<T> {
+  records: T[];
+  /** Where the next read starts. */
+  next: SpoolCursor;
+}
+
+/** What a segment holds for readers: its committed (fsynced) bytes, and whether more can come. */
+interface SegmentState {
+  seq: number;
+  size: number;
+  closed: boolean;
+}
+
 const SEGMENT = /^seg-(\d{16})\.jsonl$/;
+/**
+ * Segments are written with O_DSYNC: a write returns once its data is on disk, as write + fdatasync would, in one
+ * system call instead of two (half the wait for a lone installer's event). Not O_APPEND: a write goes to the end of
+ * what is committed, so a write that failed halfway is overwritten by the next one and readers never meet it.
+ */
+const SEGMENT_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_DSYNC ?? 0);
+const READ_CHUNK = 1024 * 1024;
 const segName = (seq: number): string => `seg-${String(seq).padStart(16, '0')}.jsonl`;
 
 interface PendingAppend {
@@ -24,6 +52,9 @@ export class Spool<T> {
   private readonly dir: string;
   private readonly maxSegmentBytes: number;
   private active: { seq: number; fh: FileHandle; size: number } | undefined;
+  /** Every segment on disk, oldest first (Map keeps insertion order; sequence numbers only grow). */
+  private readonly segments = new Map<number, SegmentState>();
+  private readonly commitListeners = new Set<() => void>();
   private nextSeq: number;
   /** Segments below this sequence number are closed. A segment created while roll() awaits its close is not. */
   private closedBelow: number;
@@ -36,6 +67,7 @@ export class Spool<T> {
     this.maxSegmentBytes = options.maxSegmentBytes ?? 4 * 1024 * 1024;
     mkdirSync(this.dir, { recursive: true });
     const seqs = this.segmentSeqs();
+    for (const seq of seqs) this.segments.set(seq, { seq, size: statSync(join(this.dir, segName(seq))).size, closed: true });
     // Never append to a segment from an earlier run: its tail may be torn. Start a fresh one.
     this.nextSeq = (seqs.at(-1) ?? 0) + 1;
     this.closedBelow = this.nextSeq;
@@ -59,10 +91,17 @@ export class Spool<T> {
         try {
           const seg = await this.activeSegment();
           const buf = Buffer.concat(batch.map((p) => p.data));
-          await seg.fh.write(buf, 0, buf.length, seg.size);
-          await seg.fh.datasync();
+          // A short write (a full disk) would leave the tail unwritten: write on until all of it is, or it throws.
+          for (let done = 0; done < buf.length; ) {
+            const { bytesWritten } = await seg.fh.write(buf, done, buf.length - done, seg.size + done);
+            if (bytesWritten <= 0) throw new Error('spool segment write made no progress');
+            done += bytesWritten;
+          }
+          if (!constants.O_DSYNC) await seg.fh.datasync();
           seg.size += buf.length;
+          this.segments.get(seg.seq)!.size = seg.size;
           for (const p of batch) p.resolve();
+          for (const listener of this.commitListeners) listener();
         } catch (err) {
           for (const p of batch) p.reject(err instanceof Error ? err : new Error(String(err)));
         }
@@ -77,9 +116,10 @@ export class Spool<T> {
     if (this.active && this.active.size >= this.maxSegmentBytes) await this.closeActive();
     if (!this.active) {
       const seq = this.nextSeq++;
-      const fh = await open(join(this.dir, segName(seq)), 'a');
+      const fh = await open(join(this.dir, segName(seq)), SEGMENT_FLAGS);
       fsyncDir(this.dir);
       this.active = { seq, fh, size: 0 };
+      this.segments.set(seq, { seq, size: 0, closed: false });
     }
     return this.active;
   }
@@ -96,7 +136,111 @@ export class Spool<T> {
     // Decided now, before the await: an append arriving meanwhile opens the next segment, which must stay open
     // (listing it as closed would let the shipper delete a file that is still being written).
     this.closedBelow = this.nextSeq;
+    // Its size is final: the flush loop is not writing (roll() waited for it, or it is the caller).
+    if (a) this.segments.get(a.seq)!.closed = true;
     if (a) await a.fh.close();
+  }
+
+  /** Calls `listener` after every group commit (new records are readable). Returns the unsubscribe function. */
+  onCommit(listener: () => void): () => void {
+    this.commitListeners.add(listener);
+    return () => this.commitListeners.delete(listener);
+  }
+
+  /** Where a reader starts that has read nothing: the oldest segment on disk. */
+  start(): SpoolCursor {
+    const first = this.segments.keys().next();
+    return { seq: first.done ? this.nextSeq : first.value, offset: 0 };
+  }
+
+  /**
+   * Committed records from `from` on, oldest first, at most `maxRecords` (and about `maxBytes`), also from the
+   * segment being written. A torn last line of a segment from a crash is skipped: it was never acknowledged.
+   */
+  read(from: SpoolCursor, maxRecords: number, maxBytes = 8 * READ_CHUNK): SpoolRead<T> {
+    const records: T[] = [];
+    let cur = { ...from };
+    let bytes = 0;
+    for (const seg of [...this.segments.values()]) {
+      if (seg.seq < cur.seq) continue;
+      if (seg.seq > cur.seq) cur = { seq: seg.seq, offset: 0 };
+      while (cur.offset < seg.size && records.length < maxRecords && bytes < maxBytes) {
+        const remaining = seg.size - cur.offset;
+        let chunk = this.readBytes(seg.seq, cur.offset, Math.min(remaining, READ_CHUNK));
+        if (!chunk) {
+          // Deleted from outside the spool: its records are gone; go on with the next segment.
+          if (seg.closed) this.segments.delete(seg.seq);
+          cur.offset = seg.size;
+          break;
+        }
+        // One record longer than a chunk: read on to its end (records and segments are bounded).
+        if (chunk.lastIndexOf(10) < 0 && chunk.length < remaining) chunk = this.readBytes(seg.seq, cur.offset, remaining) ?? chunk;
+        const end = chunk.lastIndexOf(10);
+        if (end < 0) {
+          // The rest of a closed segment without a newline: a write torn by a crash, never acknowledged. (The
+          // committed bytes of the active segment always end with a newline.)
+          if (seg.closed) cur.offset = seg.size;
+          break;
+        }
+        let start = 0;
+        while (start <= end && records.length < maxRecords) {
+          const nl = chunk.indexOf(10, start);
+          pushParsed(records, chunk.toString('utf8', start, nl));
+          start = nl + 1;
+        }
+        cur.offset += start;
+        bytes += start;
+      }
+      if (!seg.closed || cur.offset < seg.size || records.length >= maxRecords || bytes >= maxBytes) break;
+    }
+    return { records, next: cur };
+  }
+
+  /** Whether `cursor` has read everything committed so far. */
+  isAtEnd(cursor: SpoolCursor): boolean {
+    return this.bytesAfter(cursor) === 0;
+  }
+
+  /** Committed bytes after `cursor` (what that reader has still to read). */
+  bytesAfter(cursor: SpoolCursor): number {
+    let n = 0;
+    for (const seg of this.segments.values()) {
+      if (seg.seq > cursor.seq) n += seg.size;
+      else if (seg.seq === cursor.seq) n += Math.max(0, seg.size - cursor.offset);
+    }
+    return n;
+  }
+
+  /** Deletes every closed segment that all of `cursors` have read to its end. */
+  removeRead(cursors: SpoolCursor[]): void {
+    for (const seg of [...this.segments.values()]) {
+      if (!seg.closed) break;
+      if (!cursors.every((c) => c.seq > seg.seq || (c.seq === seg.seq && c.offset >= seg.size))) break;
+      this.remove(seg.seq);
+    }
+  }
+
+  /** The bytes at offset (fewer at the end of the file), or undefined if the segment's file is gone. */
+  private readBytes(seq: number, offset: number, length: number): Buffer | undefined {
+    const buf = Buffer.allocUnsafe(length);
+    let fd: number;
+    try {
+      fd = openSync(join(this.dir, segName(seq)), 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+    try {
+      let got = 0;
+      while (got < length) {
+        const n = readSync(fd, buf, got, length - got, offset + got);
+        if (n === 0) break;
+        got += n;
+      }
+      return got === length ? buf : buf.subarray(0, got);
+    } finally {
+      closeSync(fd);
+    }
   }
 
   private segmentSeqs(): number[] {
@@ -119,16 +263,21 @@ export class Spool<T> {
   remove(seq: number): void {
     rmSync(join(this.dir, segName(seq)), { force: true });
     fsyncDir(this.dir);
-  }
-
-  /** Records waiting to be shipped (closed and active segments), for metrics and readiness. */
-  backlogBytes(): number {
-    return this.segmentSeqs().reduce((n, s) => n + statSync(join(this.dir, segName(s))).size, 0);
+    this.segments.delete(seq);
   }
 
   async close(): Promise<void> {
     this.closed = true;
     await this.roll();
+  }
+}
+
+function pushParsed<T>(out: T[], line: string): void {
+  if (!line) return;
+  try {
+    out.push(JSON.parse(line) as T);
+  } catch {
+    // a torn write from a crash: that record was never acknowledged
   }
 }
 

@@ -1,7 +1,8 @@
 // The install-history port: what the operator, the boot-server, the history API and the CLI call. Implementations:
 // SqlHistoryStore (sql-store.ts, over PostgreSQL/CockroachDB or PGlite; open one with openHistoryStore) and
 // MemoryHistoryStore (memory-store.ts, for unit tests of other components). All writes are idempotent, so a caller
-// that is unsure whether a write landed (a crash, a timeout) simply repeats it.
+// that is unsure whether a write landed (a crash, a timeout) simply repeats it; the one exception is a discovered
+// machine's sighting count, which a repeat adds to again (an over-count of one batch at worst).
 import type { InstallerEvent } from '../install/installer-events.js';
 
 export type InstallResult = 'SUCCESS' | 'FAIL' | 'CANCELLED';
@@ -158,6 +159,8 @@ export interface DiscoveredMachine {
   arch: string | null;
   platform: string | null;
   systemUuid: string | null;
+  /** Sightings recorded since the row was created (1 for rows created before migration 3). */
+  seenCount: number;
 }
 
 export interface TemplateBuild {
@@ -232,7 +235,11 @@ export interface HistoryStore {
   recordInstallerEvents(events: readonly InstallerEventInput[]): Promise<BatchResult>;
   /** Stores a batch of boot requests, each once per id. Returns how many were new. */
   recordBootRequests(requests: readonly BootRequestInput[]): Promise<BatchResult>;
-  /** Upserts machines by MAC: first_seen keeps the earliest sighting, the rest follow the latest one. */
+  /**
+   * Upserts machines by MAC, one row each however often they are seen: first_seen keeps the earliest sighting, the
+   * facts follow the latest one. seen_count adds every sighting given, so it is the one count that a repeated call
+   * changes (at least once: a batch shipped again after a crash is counted again).
+   */
   recordDiscovered(machines: readonly DiscoveredMachineInput[]): Promise<void>;
   recordTemplateBuildStarted(build: TemplateBuildStarted): Promise<void>;
   recordTemplateBuildFinished(finish: TemplateBuildFinished): Promise<FinishOutcome>;

@@ -25,6 +25,7 @@ import type {
   TemplateBuildStarted,
   TemplateStats,
 } from './history-store.js';
+import { applySightings, sightingsByMac } from './discovery.js';
 import {
   clean,
   decodeCursor,
@@ -185,22 +186,9 @@ export class MemoryHistoryStore implements HistoryStore {
 
   async recordDiscovered(inputs: readonly DiscoveredMachineInput[]): Promise<void> {
     this.write();
-    // Sightings apply oldest first, like the SQL store's rounds.
-    const ordered = [...inputs].sort((a, b) => (toDate(a.seenAt)?.getTime() ?? 0) - (toDate(b.seenAt)?.getTime() ?? 0));
-    for (const m of ordered) {
-      const seen = toDate(m.seenAt);
-      if (!seen || typeof m.mac !== 'string' || !m.mac.trim()) continue;
-      const mac = normalizeMac(m.mac);
-      const facts = { lastIp: clean(m.ip), arch: clean(m.arch), platform: clean(m.platform), systemUuid: clean(m.systemUuid) };
+    for (const [mac, sightings] of sightingsByMac(inputs)) {
       const prev = this.discovered.get(mac);
-      if (!prev) {
-        this.discovered.set(mac, { id: randomUUID(), mac, firstSeen: seen, lastSeen: seen, ...facts });
-        continue;
-      }
-      if (seen < prev.firstSeen) prev.firstSeen = seen;
-      const newer = seen >= prev.lastSeen;
-      if (newer) prev.lastSeen = seen;
-      for (const k of ['lastIp', 'arch', 'platform', 'systemUuid'] as const) prev[k] = newer ? (facts[k] ?? prev[k]) : (prev[k] ?? facts[k]);
+      this.discovered.set(mac, { id: prev?.id ?? randomUUID(), mac, ...applySightings(prev, sightings) });
     }
   }
 

@@ -113,6 +113,15 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX IF NOT EXISTS installations_failures_idx ON installations (result, finish_received_at DESC, id DESC)`,
     ],
   },
+  {
+    version: 3,
+    name: 'unknown machines recorded once: sighting count',
+    statements: [
+      // Boot requests of machines without a BareMetalHost are no longer stored one row each: their one
+      // discovered_machines row counts them. Rows from before count as one sighting.
+      `ALTER TABLE discovered_machines ADD COLUMN IF NOT EXISTS seen_count INT8 NOT NULL DEFAULT 1`,
+    ],
+  },
 ];
 
 export const migrationChecksum = (m: Migration): string =>

@@ -93,7 +93,7 @@ export const bootRequests = pgTable(
   ],
 );
 
-/** Machines that PXE-booted from anvil, known or not; unknown ones become Discovered hosts. */
+/** Machines without a BareMetalHost that PXE-booted from anvil: one row per MAC, whatever the number of boots. */
 export const discoveredMachines = pgTable(
   'discovered_machines',
   {
@@ -105,6 +105,8 @@ export const discoveredMachines = pgTable(
     arch: text('arch'),
     platform: text('platform'),
     systemUuid: text('system_uuid'),
+    /** Sightings recorded (migration 3): the row is updated in place, never repeated per boot request. */
+    seenCount: bigint('seen_count', { mode: 'number' }).notNull().default(1),
   },
   (t) => [uniqueIndex('discovered_machines_mac_idx').on(t.mac), index('discovered_machines_last_seen_idx').on(t.lastSeen.desc(), t.id.desc())],
 );

@@ -316,6 +316,35 @@ export function historyStoreConformance(j: Jest, name: string, open: () => Promi
       const m = page.items[0]!;
       expect([m.firstSeen.toISOString(), m.lastSeen.toISOString()]).toEqual([at(50).toISOString(), at(200).toISOString()]);
       expect(m).toMatchObject({ lastIp: '10.0.0.10', arch: 'x86_64', platform: 'efi' });
+      // Every sighting counts, the one older than the stored last one too.
+      expect(m.seenCount).toBe(3);
+    });
+
+    it('keeps one row per MAC however often it is seen, counts each sighting once, and updates its facts in place', async () => {
+      const mac = (i: number) => `52:54:00:00:01:${i.toString(16).padStart(2, '0')}`;
+      // 5,000 sightings of 5 machines, in one call and in repeated calls.
+      const sightings = Array.from({ length: 5000 }, (_, i) => ({ mac: mac(i % 5), seenAt: at(1000 + i), ip: `10.0.1.${i % 5}`, arch: i < 4995 ? 'i386' : 'x86_64' }));
+      await store.recordDiscovered(sightings.slice(0, 2000));
+      await store.recordDiscovered(sightings.slice(2000));
+      let page = await store.listDiscovered({ limit: 100 });
+      expect(page.items).toHaveLength(5);
+      expect(page.items.map((m) => m.seenCount)).toEqual([1000, 1000, 1000, 1000, 1000]);
+      const latest = page.items[0]!;
+      expect(latest).toMatchObject({ mac: mac(4), lastIp: '10.0.1.4', arch: 'x86_64' });
+      expect([latest.firstSeen.toISOString(), latest.lastSeen.toISOString()]).toEqual([at(1004).toISOString(), at(5999).toISOString()]);
+      // Sightings in the same millisecond and out of order (concurrent requests) are each counted; sightings without
+      // a MAC or a time are dropped; the facts follow the latest sighting, whatever the order of the calls.
+      await store.recordDiscovered([
+        { mac: mac(4).toUpperCase().replace(/:/g, '-'), seenAt: at(6000), platform: 'efi' },
+        { mac: mac(4), seenAt: at(6000) },
+        { mac: mac(4), seenAt: at(5500), arch: 'old', ip: '10.9.9.9' },
+        { mac: '', seenAt: at(6001) },
+        { mac: mac(9), seenAt: 'never' },
+      ]);
+      page = await store.listDiscovered({ limit: 100 });
+      expect(page.items).toHaveLength(5);
+      expect(page.items[0]).toMatchObject({ mac: mac(4), seenCount: 1003, arch: 'x86_64', platform: 'efi', lastIp: '10.0.1.4' });
+      expect(page.items[0]!.lastSeen.toISOString()).toBe(at(6000).toISOString());
     });
 
     it('records template builds', async () => {
