@@ -40,8 +40,12 @@ describe('shipping with a quarantine', () => {
     expect(status.taken).toEqual([1, 2, 3, 4]);
     expect(counted).toEqual(['history']);
     expect(quarantine.list()).toEqual([expect.objectContaining({ sink: 'history', record: { n: 2 }, reason: expect.stringContaining('invalid byte sequence') })]);
-    // Durable: a new process reads it back.
-    expect(new Quarantine(join(dir, 'spool', 'quarantine.jsonl')).count).toBe(1);
+    // Durable: a new process reads it back, and the same record refused again after a crash is kept once.
+    const reopened = new Quarantine<{ n: number }>(join(dir, 'spool', 'quarantine.jsonl'));
+    expect(reopened.count).toBe(1);
+    expect(reopened.add('history', 'again', { n: 2 })).toBeUndefined();
+    expect(reopened.add('host-status', 'another sink', { n: 2 })).toBeDefined();
+    expect(new Quarantine(join(dir, 'spool', 'quarantine.jsonl')).count).toBe(2);
     await shipper.stop();
     await spool.close();
   });

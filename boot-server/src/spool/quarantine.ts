@@ -1,6 +1,7 @@
 // Where a record goes that a sink can never take (it fails the same way on every retry): kept on disk with the sink
 // and the reason, listed by the API and counted in a metric, so one bad record never holds up everything after it
 // and is never silently lost either.
+import { createHash } from 'node:crypto';
 import { appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
@@ -13,6 +14,8 @@ export interface QuarantinedRecord<T = unknown> {
 
 export class Quarantine<T> {
   private readonly recent: QuarantinedRecord<T>[] = [];
+  /** What is already kept: after a crash the spool ships a quarantined record again, and it is refused again. */
+  private readonly kept = new Set<string>();
   private total = 0;
 
   constructor(
@@ -30,7 +33,8 @@ export class Quarantine<T> {
   }
 
   /** Durable before it returns: the caller deletes the record from the spool afterwards. */
-  add(sink: string, reason: string, record: T): QuarantinedRecord<T> {
+  add(sink: string, reason: string, record: T): QuarantinedRecord<T> | undefined {
+    if (this.kept.has(identity(sink, record))) return undefined;
     const entry: QuarantinedRecord<T> = { quarantinedAt: new Date().toISOString(), sink, reason: reason.slice(0, 2048), record };
     appendFileSync(this.file, `${JSON.stringify(entry)}\n`);
     const fd = openSync(this.file, 'r');
@@ -53,11 +57,14 @@ export class Quarantine<T> {
   }
 
   private remember(entry: QuarantinedRecord<T>): void {
+    this.kept.add(identity(entry.sink, entry.record));
     this.total++;
     this.recent.push(entry);
     if (this.recent.length > this.keepInMemory) this.recent.shift();
   }
 }
+
+const identity = (sink: string, record: unknown): string => createHash('sha256').update(sink).update('\n').update(JSON.stringify(record)).digest('base64');
 
 function readLines(file: string): string[] {
   try {

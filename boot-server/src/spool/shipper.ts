@@ -33,6 +33,7 @@ export interface Sink<T> {
 }
 
 export interface QuarantinePort<T> {
+  /** Keeps the record durably; undefined when the same record of the same sink is kept already. */
   add(sink: string, reason: string, record: T): unknown;
 }
 
@@ -201,7 +202,8 @@ export class Shipper<T> {
         return;
       }
       const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-      this.options.quarantine.add(sink.name, reason, records[0]!);
+      // undefined: kept already (shipped again after a crash)
+      if (this.options.quarantine.add(sink.name, reason, records[0]!) === undefined) return;
       this.options.onQuarantine?.(sink.name);
       this.log.error({ sink: sink.name, reason }, 'a spooled record was refused for good and quarantined; shipping goes on');
     }
