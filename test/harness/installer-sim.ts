@@ -2,7 +2,7 @@
 // with the same JSON patches the boot-server makes (shared/src/install/host-status-updates.ts).
 import { bootRequestPatch, installerEventsPatch, type InstallationMemory } from '../../shared/src/install/host-status-updates.js';
 import type { InstallerEvent } from '../../shared/src/install/installer-events.js';
-import type { KubeClient, KubeObject, ResourceType } from '../../shared/src/kube/index.js';
+import { CoreResources, type KubeClient, type KubeObject, type ResourceType } from '../../shared/src/kube/index.js';
 
 export const HostType: ResourceType = { group: 'anvil.dev', version: 'v1alpha1', kind: 'BareMetalHost', plural: 'baremetalhosts', namespaced: true };
 
@@ -50,4 +50,21 @@ export function subiquityEvents(result: 'SUCCESS' | 'FAIL'): InstallerEvent[] {
     ev(11, 'subiquity/Install/install', 'finish', { result: 'SUCCESS', description: 'installing system' }),
   );
   return events;
+}
+
+/** A crypt(3) hash of a test password (never a plain one: anvil refuses those). */
+export const TEST_PASSWORD_HASH = '$6$exDY1mhS4KUYCE/2$zmn9ToZwTKLhCw.b4/b.ZRTIZM30JZ4QrOQ2aOXJ8yk96xpcCof0kxKwuX1kqLG/ygbJ1f8wxED22bTL4F46P0';
+
+/** The smallest installable setup in `ns`: Secret `creds` holding that hash, and AutoinstallTemplate `t` that uses it. */
+export async function createMinimalTemplate(client: KubeClient, ns: string): Promise<void> {
+  await client.create(CoreResources.secret, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'creds', namespace: ns }, stringData: { hash: TEST_PASSWORD_HASH } });
+  await client.create({ group: 'anvil.dev', version: 'v1alpha1', kind: 'AutoinstallTemplate', plural: 'autoinstalltemplates', namespaced: true }, {
+    apiVersion: 'anvil.dev/v1alpha1',
+    kind: 'AutoinstallTemplate',
+    metadata: { name: 't', namespace: ns },
+    spec: {
+      boot: { kernel: { url: 'http://mirror.test/k', sha256: 'a'.repeat(64) }, initrd: { url: 'http://mirror.test/i', sha256: 'b'.repeat(64) } },
+      userData: '#cloud-config\nautoinstall:\n  version: 1\n  identity:\n    hostname: h\n    username: u\n    password: {{ hash | yaml }}\n',
+    },
+  });
 }

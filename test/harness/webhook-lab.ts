@@ -10,14 +10,13 @@ import { silentLogger } from '../../shared/src/logging.js';
 import { registerControllers } from '../../operator/src/controllers/index.js';
 import { Manager } from '../../operator/src/runtime/manager.js';
 import { startControlPlane, type ControlPlane } from './control-plane.js';
-import { HostType } from './installer-sim.js';
+import { createMinimalTemplate, HostType } from './installer-sim.js';
 import { clientFor, ensureNamespace, installCrds, waitFor } from './kube.js';
 import { startPostgres, type RunningPostgres } from './postgres.js';
 import { restartBootServer, startBootServer, type RunningProcess } from './processes.js';
 
 export type Host = BareMetalHost & KubeObject;
 
-const HASH = '$6$exDY1mhS4KUYCE/2$zmn9ToZwTKLhCw.b4/b.ZRTIZM30JZ4QrOQ2aOXJ8yk96xpcCof0kxKwuX1kqLG/ygbJ1f8wxED22bTL4F46P0';
 
 export interface LabHost {
   name: string;
@@ -105,16 +104,7 @@ export async function startWebhookLab(options: WebhookLabOptions): Promise<Webho
     });
 
     const ns = options.namespace;
-    await client.create(CoreResources.secret, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'creds', namespace: ns }, stringData: { hash: HASH } });
-    await client.create({ group: 'anvil.dev', version: 'v1alpha1', kind: 'AutoinstallTemplate', plural: 'autoinstalltemplates', namespaced: true }, {
-      apiVersion: 'anvil.dev/v1alpha1',
-      kind: 'AutoinstallTemplate',
-      metadata: { name: 't', namespace: ns },
-      spec: {
-        boot: { kernel: { url: 'http://mirror.test/k', sha256: 'a'.repeat(64) }, initrd: { url: 'http://mirror.test/i', sha256: 'b'.repeat(64) } },
-        userData: '#cloud-config\nautoinstall:\n  version: 1\n  identity:\n    hostname: h\n    username: u\n    password: {{ hash | yaml }}\n',
-      },
-    });
+    await createMinimalTemplate(client, ns);
     const manager = new Manager({ client: clientFor(cp), log: silentLogger(), identity: 'test', namespaces: [ns] });
     registerControllers(manager, { maxConcurrentReconciles: 2, log: silentLogger(), bootServerURL: boot.url });
     await manager.start();

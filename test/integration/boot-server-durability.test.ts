@@ -11,7 +11,7 @@ import { registerControllers } from '../../operator/src/controllers/index.js';
 import { Manager } from '../../operator/src/runtime/manager.js';
 import { startControlPlane, type ControlPlane } from '../harness/control-plane.js';
 import { clientFor, ensureNamespace, installCrds, waitFor } from '../harness/kube.js';
-import { HostType, subiquityEvents } from '../harness/installer-sim.js';
+import { createMinimalTemplate, HostType, subiquityEvents } from '../harness/installer-sim.js';
 import { startPostgres, type RunningPostgres } from '../harness/postgres.js';
 import { startBootServer, type RunningProcess } from '../harness/processes.js';
 
@@ -19,7 +19,6 @@ jest.setTimeout(240_000);
 
 type Host = BareMetalHost & KubeObject;
 const ns = 'durable';
-const HASH = '$6$exDY1mhS4KUYCE/2$zmn9ToZwTKLhCw.b4/b.ZRTIZM30JZ4QrOQ2aOXJ8yk96xpcCof0kxKwuX1kqLG/ygbJ1f8wxED22bTL4F46P0';
 
 describe('boot-server durability', () => {
   let cp: ControlPlane;
@@ -50,16 +49,7 @@ describe('boot-server durability', () => {
     boot = await startBootServer({ kubeconfig: cp.kubeconfigPath, extraArgs: ['--database-url', databaseUrl] });
     const dir = boot.dir;
     const port = boot.port;
-    await client.create(CoreResources.secret, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'creds', namespace: ns }, stringData: { hash: HASH } });
-    await client.create({ group: 'anvil.dev', version: 'v1alpha1', kind: 'AutoinstallTemplate', plural: 'autoinstalltemplates', namespaced: true }, {
-      apiVersion: 'anvil.dev/v1alpha1',
-      kind: 'AutoinstallTemplate',
-      metadata: { name: 't', namespace: ns },
-      spec: {
-        boot: { kernel: { url: 'http://mirror.test/k', sha256: 'a'.repeat(64) }, initrd: { url: 'http://mirror.test/i', sha256: 'b'.repeat(64) } },
-        userData: '#cloud-config\nautoinstall:\n  version: 1\n  identity:\n    hostname: h\n    username: u\n    password: {{ hash | yaml }}\n',
-      },
-    });
+    await createMinimalTemplate(client, ns);
     manager = new Manager({ client: clientFor(cp), log: silentLogger(), identity: 'test', namespaces: [ns] });
     registerControllers(manager, { maxConcurrentReconciles: 2, log: silentLogger(), bootServerURL: boot.url });
     await manager.start();

@@ -17,7 +17,7 @@ import { registerControllers } from '../../operator/src/controllers/index.js';
 import { Manager } from '../../operator/src/runtime/manager.js';
 import { startControlPlane, type ControlPlane } from '../harness/control-plane.js';
 import { clientFor, ensureNamespace, installCrds, waitFor } from '../harness/kube.js';
-import { HostType } from '../harness/installer-sim.js';
+import { createMinimalTemplate, HostType } from '../harness/installer-sim.js';
 import { startPostgres, type RunningPostgres } from '../harness/postgres.js';
 import { startBootServer, type RunningProcess } from '../harness/processes.js';
 
@@ -27,7 +27,6 @@ type Host = BareMetalHost & KubeObject;
 const SEED = 0x18;
 const HOSTS = 4;
 const OUTAGES = 4;
-const HASH = '$6$exDY1mhS4KUYCE/2$zmn9ToZwTKLhCw.b4/b.ZRTIZM30JZ4QrOQ2aOXJ8yk96xpcCof0kxKwuX1kqLG/ygbJ1f8wxED22bTL4F46P0';
 
 /** mulberry32: a small seeded PRNG, so the outage points are the same on every run. */
 function seeded(seed: number): () => number {
@@ -114,16 +113,7 @@ describe('install history through PostgreSQL outages during ingest', () => {
   it(`keeps the boot-server up and stores every acknowledged event once (seed ${SEED})`, async () => {
     boot = await startBootServer({ kubeconfig: cp.kubeconfigPath, extraArgs: ['--database-url', databaseUrl] });
     const bootServer = boot;
-    await client.create(CoreResources.secret, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'creds', namespace: ns }, stringData: { hash: HASH } });
-    await client.create({ group: 'anvil.dev', version: 'v1alpha1', kind: 'AutoinstallTemplate', plural: 'autoinstalltemplates', namespaced: true }, {
-      apiVersion: 'anvil.dev/v1alpha1',
-      kind: 'AutoinstallTemplate',
-      metadata: { name: 't', namespace: ns },
-      spec: {
-        boot: { kernel: { url: 'http://mirror.test/k', sha256: 'a'.repeat(64) }, initrd: { url: 'http://mirror.test/i', sha256: 'b'.repeat(64) } },
-        userData: '#cloud-config\nautoinstall:\n  version: 1\n  identity:\n    hostname: h\n    username: u\n    password: {{ hash | yaml }}\n',
-      },
-    });
+    await createMinimalTemplate(client, ns);
     manager = new Manager({ client: clientFor(cp), log: silentLogger(), identity: 'test', namespaces: [ns] });
     registerControllers(manager, { maxConcurrentReconciles: 2, log: silentLogger(), bootServerURL: bootServer.url });
     await manager.start();
