@@ -1,9 +1,11 @@
 // The rendered chart on a real kube-apiserver (1.20) with the ecosystem CRDs (cert-manager, Prometheus Operator) and
-// anvil's CRDs installed: a server-side dry-run apply of both value sets, then the chart's RBAC applied for real and
-// checked with `kubectl auth can-i` (everything each process does is allowed, a selection of what it must not do is
-// denied), and finally the operator and the boot-server run under the chart's ServiceAccount tokens with the chart's
-// arguments and do their jobs (a host's boot config Secret is published, the boot-server serves it and records the
-// boot request in the host's status).
+// anvil's CRDs installed: a server-side dry-run apply of both value sets (nothing the 1.20 server does not know is
+// dropped, e.g. fsGroupChangePolicy), the PodDisruptionBudget version Helm picks from the server's discovery, then the
+// chart's RBAC applied for real and checked with `kubectl auth can-i` (everything each process does is allowed, a
+// selection of what it must not do is denied), and finally the operator and the boot-server run under tokens of the
+// chart's ServiceAccounts (from the TokenRequest API, as kubelets mount them from 1.21 on: no token Secret) with the
+// chart's arguments and do their jobs (a host's boot config Secret is published, the boot-server serves it and
+// records the boot request in the host's status).
 //
 // RBAC cannot restrict list/watch to a label selector: the boot-server may list every Secret in its scope even though
 // it only asks for `anvil.dev/boot-config=true`. Confine it with watchNamespaces (Roles instead of ClusterRoles).
@@ -79,8 +81,7 @@ describeWithCrds('the Helm chart on a real API server', () => {
     if (referenceMissing) throw new Error(MISSING_MESSAGE);
     tools = kubeTools();
     tmp = mkdtempSync(join(tmpdir(), 'anvil-helm-'));
-    // The controller-manager issues the ServiceAccount token Secrets the processes run with.
-    cp = await startControlPlane({ controllerManager: true });
+    cp = await startControlPlane();
     client = clientFor(cp);
     const ecosystem = ['cert-manager', 'prometheus-operator'].flatMap((d) => yamlFilesIn(join(REFERENCE_CRDS, d)).flatMap(readYamlObjects));
     const ours = yamlFilesIn(join(CHART, 'crds')).flatMap(readYamlObjects);
@@ -111,10 +112,22 @@ describeWithCrds('the Helm chart on a real API server', () => {
         if (lost.length) throw new Error(`${sent.kind} ${sent.metadata.name}: the API server dropped ${lost.join(', ')}`);
       });
       expect(objects.some((o) => o.kind === 'PodDisruptionBudget' && o.apiVersion === 'policy/v1beta1')).toBe(true);
+      const bootServer = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'anvil-boot-server') as unknown as { spec: { template: { spec: { securityContext: unknown; initContainers: { name: string }[] } } } };
+      expect(bootServer.spec.template.spec.securityContext).toMatchObject({ fsGroup: 10001, fsGroupChangePolicy: 'OnRootMismatch' });
+      expect(bootServer.spec.template.spec.initContainers.map((c) => c.name)).toEqual(['fix-ownership']);
       if (files.length) {
         for (const kind of ['ServiceMonitor', 'PrometheusRule', 'Job', 'NetworkPolicy']) expect(objects.some((o) => o.kind === kind)).toBe(true);
       }
     });
+  });
+
+  it('takes the PodDisruptionBudget version from what the server serves (helm template --dry-run=server: 1.20 has policy/v1beta1 only)', () => {
+    const r = run(tools.helm, ['template', 'anvil', CHART, '-n', RELEASE_NS, '--dry-run=server']);
+    if (r.status !== 0) throw new Error(`helm template --dry-run=server failed:\n${r.stderr}`);
+    const pdbs = parseAllDocuments(r.stdout)
+      .map((d) => d.toJS() as KubeObject | null)
+      .filter((o): o is KubeObject => o?.kind === 'PodDisruptionBudget');
+    expect(pdbs.map((o) => o.apiVersion)).toEqual(['policy/v1beta1']);
   });
 
   describe('RBAC', () => {
@@ -258,11 +271,11 @@ describeWithCrds('the Helm chart on a real API server', () => {
     });
 
     describe('is enough to run both processes with the chart arguments', () => {
-      const tokenKubeconfig = async (saNs: string, sa: string): Promise<string> => {
-        const saType: ResourceType = { group: '', version: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts', namespaced: true };
-        const secretName = await waitFor(`token Secret of ${sa}`, async () => (await client.get<KubeObject & { secrets?: { name: string }[] }>(saType, { namespace: saNs, name: sa }))?.secrets?.[0]?.name);
-        const secret = await client.get<KubeObject & { data?: Record<string, string> }>(CoreResources.secret, { namespace: saNs, name: secretName });
-        const token = Buffer.from(secret!.data!.token!, 'base64').toString('utf8');
+      /** A kubeconfig with a token of the ServiceAccount from the TokenRequest API (no token Secret: gone since 1.24). */
+      const tokenKubeconfig = (saNs: string, sa: string): string => {
+        const r = run(tools.kubectl, ['create', 'token', sa, '-n', saNs, '--duration=1h']);
+        if (r.status !== 0) throw new Error(`kubectl create token ${sa} failed:\n${r.stderr}`);
+        const token = r.stdout.trim();
         const path = join(tmp, `${sa}.kubeconfig`);
         writeKubeconfig(path, cp.server, cp.caFile, token, sa);
         return path;
@@ -292,13 +305,13 @@ describeWithCrds('the Helm chart on a real API server', () => {
         const rendered = render('anvil', RELEASE_NS);
         const metricsPort = await freePort();
         const operator = start('operator', 'operator/src/main.ts', [
-          ...chartArgs(rendered, 'anvil-operator', { '--metrics-port': String(metricsPort), '--metrics-host': '127.0.0.1', '--kubeconfig': await tokenKubeconfig(RELEASE_NS, 'anvil-operator') }),
+          ...chartArgs(rendered, 'anvil-operator', { '--metrics-port': String(metricsPort), '--metrics-host': '127.0.0.1', '--kubeconfig': tokenKubeconfig(RELEASE_NS, 'anvil-operator') }),
         ]);
         const httpPort = await freePort();
         const dataDir = mkdtempSync(join(tmp, 'boot-'));
         const bootServer = start('boot-server', 'boot-server/src/main.ts', [
           ...chartArgs(rendered, 'anvil-boot-server', {
-            '--kubeconfig': await tokenKubeconfig(RELEASE_NS, 'anvil-boot-server'),
+            '--kubeconfig': tokenKubeconfig(RELEASE_NS, 'anvil-boot-server'),
             '--http-host': '127.0.0.1',
             '--http-port': String(httpPort),
             '--public-url': `http://127.0.0.1:${httpPort}`,

@@ -1,6 +1,8 @@
 // The Helm chart renders with default values and with every option on, passes `helm lint`, matches the processes it
-// runs (entry points in dist/, flags each process accepts), is secure by default, and values.schema.json (plus the
-// chart's cross-field checks) rejects bad values with a message that names the problem.
+// runs (entry points in dist/, flags each process accepts), is secure by default (the same non-root user in every
+// boot-server mode, CAP_NET_BIND_SERVICE only where a port below 1024 is bound, a CAP_CHOWN-only init container for
+// volume ownership), picks the PodDisruptionBudget version the cluster serves, and values.schema.json (plus the chart's
+// cross-field checks) rejects bad values with a message that names the problem.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,6 +26,7 @@ interface Obj {
 }
 interface Container {
   name: string;
+  image?: string;
   command: string[];
   args?: string[];
   env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
@@ -31,6 +34,7 @@ interface Container {
   securityContext: {
     runAsNonRoot?: boolean;
     runAsUser?: number;
+    runAsGroup?: number;
     readOnlyRootFilesystem?: boolean;
     allowPrivilegeEscalation?: boolean;
     capabilities?: { drop?: string[]; add?: string[] };
@@ -38,6 +42,8 @@ interface Container {
 }
 interface PodSpec {
   hostNetwork?: boolean;
+  securityContext?: { fsGroup?: number; fsGroupChangePolicy?: string; runAsUser?: number };
+  initContainers?: (Container & { volumeMounts?: { name: string; mountPath: string }[] })[];
   containers: Container[];
 }
 
@@ -64,8 +70,9 @@ function runHelm(args: string[]): { ok: boolean; stdout: string; stderr: string 
 }
 
 /** Renders the chart; `values` are merged over the defaults (files first, then the object). */
-function render(values: unknown = {}, opts: { files?: string[]; kubeVersion?: string } = {}): Obj[] {
+function render(values: unknown = {}, opts: { files?: string[]; kubeVersion?: string; apiVersions?: string[] } = {}): Obj[] {
   const args = ['template', 'anvil', CHART, '-n', NS, ...(opts.kubeVersion ? ['--kube-version', opts.kubeVersion] : [])];
+  for (const v of opts.apiVersions ?? []) args.push('--api-versions', v);
   for (const f of opts.files ?? []) args.push('-f', f);
   args.push('-f', valuesFile(values));
   const r = runHelm(args);
@@ -90,6 +97,8 @@ const find = (objs: Obj[], kind: string, name: string): Obj => {
 const podSpec = (o: Obj): PodSpec => (o.spec as { template: { spec: PodSpec } }).template.spec;
 const container = (objs: Obj[], deployment: string): Container => podSpec(find(objs, 'Deployment', deployment)).containers[0]!;
 const kinds = (objs: Obj[]): string[] => objs.map((o) => `${o.kind}/${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`).sort();
+/** The node entry point of a container command, behind setpriv where the boot-server binds a port below 1024. */
+const nodeCommand = (cmd: string[]): string[] => (cmd[0] === 'setpriv' ? cmd.slice(cmd.indexOf('--') + 1) : cmd);
 const flagsOf = (c: Container): string[] => (c.args ?? []).map((a) => a.split('=')[0]!);
 const argValue = (c: Container, flag: string): string | undefined => c.args?.find((a) => a.startsWith(`${flag}=`))?.slice(flag.length + 1);
 
@@ -173,7 +182,7 @@ describe('the chart matches the processes it runs', () => {
     for (const objs of [objsDefault(), objsAll()]) {
       const commands = objs
         .filter((o) => o.kind === 'Deployment' || o.kind === 'Job')
-        .map((o) => podSpec(o).containers[0]!.command);
+        .map((o) => nodeCommand(podSpec(o).containers[0]!.command));
       for (const cmd of commands) {
         expect(cmd[0]).toBe('node');
         const source = cmd[1]!.replace(/^dist\//, '').replace(/\.js$/, '.ts');
@@ -183,7 +192,9 @@ describe('the chart matches the processes it runs', () => {
     }
     const all = objsAll();
     expect(container(all, 'anvil-operator').command).toEqual(['node', 'dist/operator/src/main.js']);
-    expect(container(all, 'anvil-boot-server').command).toEqual(['node', 'dist/boot-server/src/main.js']);
+    // every option on includes hostNetwork with TFTP on 69: the boot-server starts through setpriv
+    expect(container(all, 'anvil-boot-server').command).toEqual(['setpriv', '--inh-caps=+net_bind_service', '--ambient-caps=+net_bind_service', '--', 'node', 'dist/boot-server/src/main.js']);
+    expect(container(objsDefault(), 'anvil-boot-server').command).toEqual(['node', 'dist/boot-server/src/main.js']);
     expect(podSpec(find(all, 'Job', 'anvil-migrate')).containers[0]!.command).toEqual(['node', 'dist/shared/src/db/migrate-cli.js']);
   });
 
@@ -199,38 +210,98 @@ describe('the chart matches the processes it runs', () => {
 });
 
 describe('security', () => {
+  const BOOT_SERVER = 'Deployment/anvil-boot-server';
   const everyContainer = (objs: Obj[]): [string, Container][] =>
-    objs.filter((o) => o.kind === 'Deployment' || o.kind === 'Job').flatMap((o) => podSpec(o).containers.map((c) => [`${o.kind}/${o.metadata.name}`, c] as [string, Container]));
+    objs
+      .filter((o) => o.kind === 'Deployment' || o.kind === 'Job')
+      .flatMap((o) => [...(podSpec(o).initContainers ?? []), ...podSpec(o).containers].map((c) => [`${o.kind}/${o.metadata.name}/${c.name}`, c] as [string, Container]));
+  const isRootInit = (where: string): boolean => where === `${BOOT_SERVER}/fix-ownership`;
+  const isPrivilegedBootServer = (where: string, c: Container): boolean => where === `${BOOT_SERVER}/boot-server` && c.command[0] === 'setpriv';
 
   it.each([
     ['default values', {}, []],
     ['every option on', {}, [EVERYTHING]],
-  ])('with %s every container has a read-only root, no privilege escalation and drops ALL capabilities', (_n, values, files) => {
-    for (const [where, c] of everyContainer(render(values, { files }))) {
-      expect([where, c.securityContext.readOnlyRootFilesystem]).toEqual([where, true]);
-      expect([where, c.securityContext.allowPrivilegeEscalation]).toEqual([where, false]);
-      expect([where, c.securityContext.capabilities?.drop]).toEqual([where, ['ALL']]);
+  ])('with %s every container has a read-only root, drops ALL capabilities and runs as user 10001 (but the ownership init)', (_n, values, files) => {
+    const containers = everyContainer(render(values, { files }));
+    expect(containers.map(([where]) => where)).toContain(`${BOOT_SERVER}/fix-ownership`);
+    for (const [where, c] of containers) {
+      const sc = c.securityContext;
+      expect([where, sc.readOnlyRootFilesystem]).toEqual([where, true]);
+      expect([where, sc.capabilities?.drop]).toEqual([where, ['ALL']]);
+      // Privilege escalation only where setpriv's file capability must take effect (a port below 1024).
+      expect([where, sc.allowPrivilegeEscalation]).toEqual([where, isPrivilegedBootServer(where, c)]);
+      if (isRootInit(where)) continue;
+      expect([where, sc.runAsNonRoot, sc.runAsUser, sc.runAsGroup]).toEqual([where, true, 10001, 10001]);
+      if (!isPrivilegedBootServer(where, c)) expect([where, sc.capabilities?.add]).toEqual([where, undefined]);
     }
   });
 
   it.each([
-    ['default (TFTP on 6969)', {}, false],
+    ['default (pod network, TFTP on 6969)', {}, false],
+    ['pod network with TFTP on 69', { bootServer: { tftp: { enabled: true, port: 69 } } }, true],
     ['hostNetwork (TFTP binds 69)', { bootServer: { hostNetwork: true } }, true],
     ['hostNetwork with TFTP on 6969', { bootServer: { hostNetwork: true, tftp: { enabled: true, port: 6969 } } }, false],
     ['hostNetwork with TFTP off', { bootServer: { hostNetwork: true, tftp: { enabled: false } } }, false],
     ['HTTP on port 80', { bootServer: { http: { port: 80 } } }, true],
-  ])('boot-server, %s: NET_BIND_SERVICE=%s, non-root otherwise', (_n, values, privileged) => {
+  ])('boot-server, %s: user 10001, and CAP_NET_BIND_SERVICE through setpriv only where a port is below 1024', (_n, values, privileged) => {
     const objs = render(values);
     const c = container(objs, 'anvil-boot-server');
+    // The same user whatever the mode, so a volume written in one mode is usable in another.
+    expect(c.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, readOnlyRootFilesystem: true });
     if (privileged) {
+      // Added capabilities never reach a non-root process's effective set; setpriv (file capability
+      // cap_net_bind_service=p in the image) raises it into the ambient set, which needs no_new_privs off.
       expect(c.securityContext.capabilities).toEqual({ drop: ['ALL'], add: ['NET_BIND_SERVICE'] });
+      expect(c.securityContext.allowPrivilegeEscalation).toBe(true);
+      expect(c.command).toEqual(['setpriv', '--inh-caps=+net_bind_service', '--ambient-caps=+net_bind_service', '--', 'node', 'dist/boot-server/src/main.js']);
     } else {
       expect(c.securityContext.capabilities).toEqual({ drop: ['ALL'] });
-      expect(c.securityContext.runAsNonRoot).toBe(true);
+      expect(c.securityContext.allowPrivilegeEscalation).toBe(false);
+      expect(c.command).toEqual(['node', 'dist/boot-server/src/main.js']);
     }
     // The operator never gets a capability or root.
-    expect(container(objs, 'anvil-operator').securityContext).toMatchObject({ runAsNonRoot: true, capabilities: { drop: ['ALL'] } });
+    expect(container(objs, 'anvil-operator').securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 10001, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
     expect(container(objs, 'anvil-operator').securityContext.capabilities?.add).toBeUndefined();
+  });
+
+  it('gives the volume to user 10001 before the boot-server starts: an init container, root with CAP_CHOWN only, running the chart\'s script', () => {
+    const spec = podSpec(find(render(), 'Deployment', 'anvil-boot-server'));
+    expect(spec.securityContext).toMatchObject({ fsGroup: 10001, fsGroupChangePolicy: 'OnRootMismatch' });
+    const init = spec.initContainers ?? [];
+    expect(init.map((c) => c.name)).toEqual(['fix-ownership']);
+    const c = init[0]!;
+    expect(c.image).toBe('anvil:0.1.0');
+    expect(c.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: false,
+      runAsUser: 0,
+      runAsGroup: 0,
+      capabilities: { drop: ['ALL'], add: ['CHOWN'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(c.command).toEqual(['node', '-e', readFileSync(join(CHART, 'files', 'fix-ownership.js'), 'utf8'), '/var/lib/anvil', '10001', '10001']);
+    expect(c.volumeMounts).toEqual([{ name: 'data', mountPath: '/var/lib/anvil' }]);
+  });
+
+  it.each([
+    ['persistence off (an emptyDir, which fsGroup covers)', { bootServer: { persistence: { enabled: false } } }],
+    ['fixOwnership off (Pod Security "restricted")', { bootServer: { persistence: { fixOwnership: { enabled: false } } } }],
+  ])('has no root init container with %s', (_n, values) => {
+    const spec = podSpec(find(render(values), 'Deployment', 'anvil-boot-server'));
+    expect(spec.initContainers).toBeUndefined();
+    expect(spec.securityContext).toMatchObject({ fsGroup: 10001 });
+  });
+
+  it('relies on no ServiceAccount token Secret: the pods mount their token (projected from 1.21), the chart makes none', () => {
+    for (const objs of [render(), render({}, { files: [EVERYTHING] })]) {
+      expect(objs.filter((o) => o.kind === 'Secret' && (o as { type?: string }).type === 'kubernetes.io/service-account-token')).toEqual([]);
+      for (const d of objs.filter((o) => o.kind === 'Deployment')) {
+        expect([d.metadata.name, (podSpec(d) as { automountServiceAccountToken?: boolean }).automountServiceAccountToken]).toEqual([d.metadata.name, true]);
+        const secretVolumes = ((podSpec(d) as { volumes?: { secret?: { secretName: string } }[] }).volumes ?? []).flatMap((v) => (v.secret ? [v.secret.secretName] : []));
+        expect(secretVolumes.filter((n) => !n.endsWith('-tls'))).toEqual([]);
+      }
+    }
   });
 
   it('with hostNetwork the boot-server binds TFTP port 69 on the host and uses the cluster DNS', () => {
@@ -300,6 +371,16 @@ describe('helm template with every option on', () => {
     expect(find(objs, 'PodDisruptionBudget', 'anvil-operator').apiVersion).toBe('policy/v1beta1');
     expect(find(render({}, { kubeVersion: '1.21.0' }), 'PodDisruptionBudget', 'anvil-operator').apiVersion).toBe('policy/v1');
     expect(find(render({}, { kubeVersion: '1.33.0' }), 'PodDisruptionBudget', 'anvil-operator').apiVersion).toBe('policy/v1');
+    // helm template without a cluster or a version: current Kubernetes, where policy/v1beta1 is gone.
+    expect(find(render(), 'PodDisruptionBudget', 'anvil-operator').apiVersion).toBe('policy/v1');
+  });
+
+  it.each([
+    ['policy/v1 served (1.21+, as Argo CD passes --api-versions)', ['policy/v1/PodDisruptionBudget', 'policy/v1beta1/PodDisruptionBudget'], '1.20.0', 'policy/v1'],
+    ['only policy/v1 served', ['policy/v1/PodDisruptionBudget'], '1.20.0', 'policy/v1'],
+    ['only policy/v1beta1 served (what a 1.20 cluster reports)', ['policy/v1beta1/PodDisruptionBudget'], '1.33.0', 'policy/v1beta1'],
+  ])('picks the PodDisruptionBudget version the cluster serves before its version number: %s', (_n, apiVersions, kubeVersion, want) => {
+    expect(find(render({}, { apiVersions, kubeVersion }), 'PodDisruptionBudget', 'anvil-operator').apiVersion).toBe(want);
   });
 
   it('limits the boot-server to the provisioning CIDRs and the operator to the allowed namespaces', () => {

@@ -127,30 +127,72 @@ true
 {{- if not .Values.watchNamespaces -}}true{{- end -}}
 {{- end -}}
 
-{{/* PodDisruptionBudget: policy/v1 from Kubernetes 1.21, policy/v1beta1 before. */}}
+{{/* PodDisruptionBudget: policy/v1 where the cluster serves it (1.21+), policy/v1beta1 where only that is served (1.20;
+gone in 1.25). Without discovery (helm template) the Kubernetes version decides: --kube-version, or --api-versions
+policy/v1/PodDisruptionBudget as Argo CD passes it. */}}
 {{- define "anvil.pdb.apiVersion" -}}
-{{- if and (.Capabilities.APIVersions.Has "policy/v1") (semverCompare ">=1.21-0" .Capabilities.KubeVersion.Version) -}}
+{{- if .Capabilities.APIVersions.Has "policy/v1/PodDisruptionBudget" -}}
+policy/v1
+{{- else if .Capabilities.APIVersions.Has "policy/v1beta1/PodDisruptionBudget" -}}
+policy/v1beta1
+{{- else if semverCompare ">=1.21-0" .Capabilities.KubeVersion.Version -}}
 policy/v1
 {{- else -}}
 policy/v1beta1
 {{- end -}}
 {{- end -}}
 
+{{/* The one user every anvil process runs as, in every mode, so a volume written in one mode is usable in another. */}}
+{{- define "anvil.uid" -}}10001{{- end -}}
+
 {{/* Container securityContext shared by every container: nothing writable but volumes, no capabilities. */}}
 {{- define "anvil.containerSecurityContext" -}}
 allowPrivilegeEscalation: false
 readOnlyRootFilesystem: true
 runAsNonRoot: true
-runAsUser: 10001
-runAsGroup: 10001
+runAsUser: {{ include "anvil.uid" . }}
+runAsGroup: {{ include "anvil.uid" . }}
 capabilities:
   drop: [ALL]
 seccompProfile:
   type: RuntimeDefault
 {{- end -}}
 
+{{/* The boot-server's: the shared one, or, when it binds a port below 1024, the same user with CAP_NET_BIND_SERVICE
+as the only capability in its bounding set, gained through the image's setpriv (file capability
+cap_net_bind_service=p), which needs allowPrivilegeEscalation (no_new_privs would ignore file capabilities).
+Kubernetes puts added capabilities in the effective set of root processes only, hence setpriv. */}}
+{{- define "anvil.bootServer.securityContext" -}}
+{{- if include "anvil.bootServer.privilegedPort" . -}}
+allowPrivilegeEscalation: true
+readOnlyRootFilesystem: true
+runAsNonRoot: true
+runAsUser: {{ include "anvil.uid" . }}
+runAsGroup: {{ include "anvil.uid" . }}
+capabilities:
+  drop: [ALL]
+  add: [NET_BIND_SERVICE]
+seccompProfile:
+  type: RuntimeDefault
+{{- else -}}
+{{ include "anvil.containerSecurityContext" . }}
+{{- end -}}
+{{- end -}}
+
+{{/* The boot-server's command; setpriv raises CAP_NET_BIND_SERVICE into the ambient set, so node keeps it. */}}
+{{- define "anvil.bootServer.command" -}}
+{{- if include "anvil.bootServer.privilegedPort" . -}}
+[setpriv, --inh-caps=+net_bind_service, --ambient-caps=+net_bind_service, --, node, dist/boot-server/src/main.js]
+{{- else -}}
+[node, dist/boot-server/src/main.js]
+{{- end -}}
+{{- end -}}
+
+{{/* fsGroup makes volumes that support it (PVCs of most storage classes, emptyDir) writable by the group; the
+boot-server's fix-ownership init container covers those that do not (hostPath, local volumes). */}}
 {{- define "anvil.podSecurityContext" -}}
-fsGroup: 10001
+fsGroup: {{ include "anvil.uid" . }}
+fsGroupChangePolicy: OnRootMismatch
 seccompProfile:
   type: RuntimeDefault
 {{- end -}}
