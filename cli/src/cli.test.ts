@@ -33,7 +33,8 @@ describe('anvil validate (offline)', () => {
 
   it('explains usage errors', () => {
     const r = anvil('frobnicate', '--kubeconfig', '/nonexistent');
-    expect(r.status).not.toBe(0);
-    expect(anvil('validate').stderr).toContain('validate needs at least one file');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^anvil: unknown command "frobnicate"/);
+    expect(anvil('validate')).toMatchObject({ status: 2, stderr: expect.stringContaining('validate needs a FILE') });
   });
 });

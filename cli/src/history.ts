@@ -2,8 +2,7 @@
 // phases nested by name), read from the operator's history API (--api) or straight from the database
 // (--database-url, or --data-dir for the embedded one).
 import { existsSync } from 'node:fs';
-import type { HostKey, HistoryStore, Installation } from '../../shared/src/db/history-store.js';
-import { derivePhases, formatDuration, type Phase } from '../../shared/src/db/phases.js';
+import { derivePhases, formatDuration, type HostKey, type HistoryStore, type Installation, type Phase } from '../../shared/src/db/index.js';
 
 export interface InstallTimeline {
   installation: Installation;
@@ -89,15 +88,15 @@ export function renderTimeline(host: HostKey, timeline: readonly InstallTimeline
   return `${lines.join('\n')}\n`;
 }
 
-/** Runs the command; returns the exit code. */
-export async function runHistory(opts: HistoryCommandOptions, out: (s: string) => void): Promise<number> {
+/** Reads the timeline from the source the options name. */
+export async function readTimeline(opts: HistoryCommandOptions): Promise<InstallTimeline[]> {
   const limit = opts.limit ?? 10;
   let timeline: InstallTimeline[];
   if (opts.api) {
     timeline = await timelineFromApi(opts.api, opts.host, limit);
   } else {
     if (!opts.databaseUrl && !(opts.dataDir && existsSync(opts.dataDir))) throw new Error(`no embedded history database at ${opts.dataDir ?? '(none given)'}`);
-    const { openHistoryStore } = await import('../../shared/src/db/open.js');
+    const { openHistoryStore } = await import('../../shared/src/db/index.js');
     // Read-only: never migrate from the CLI. With --data-dir, stop the process that owns the directory first
     // (the embedded database is single-process) or read a copy.
     const store = await openHistoryStore({ databaseUrl: opts.databaseUrl, dataDir: opts.dataDir ?? '', migrate: false, poolSize: 2, applicationName: 'anvil-cli' });
@@ -110,6 +109,11 @@ export async function runHistory(opts: HistoryCommandOptions, out: (s: string) =
       await store.close();
     }
   }
-  out(renderTimeline(opts.host, timeline, opts.depth ?? 3));
+  return timeline;
+}
+
+/** Runs the command; returns the exit code. */
+export async function runHistory(opts: HistoryCommandOptions, out: (s: string) => void): Promise<number> {
+  out(renderTimeline(opts.host, await readTimeline(opts), opts.depth ?? 3));
   return 0;
 }

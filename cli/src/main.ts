@@ -1,182 +1,113 @@
 #!/usr/bin/env node
-// anvil: the command line (also `kubectl anvil` when installed as kubectl-anvil on PATH).
-import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { parseAllDocuments } from 'yaml';
-import type { AutoinstallTemplate, BareMetalHost } from '../../shared/src/api/index.js';
-import { installScript } from '../../shared/src/bootconfig/ipxe.js';
-import { assetURL } from '../../shared/src/bootconfig/boot-config.js';
-import type { KubeClient, KubeObject } from '../../shared/src/kube/index.js';
-import { RestKubeClient, loadKubeConfig } from '../../shared/src/kube/rest-client.js';
-import { BareMetalHostType } from '../../operator/src/controllers/baremetalhost/controller.js';
-import { HOST_MAC_INDEX, KubeHostPorts, hostMacIndex } from '../../operator/src/controllers/baremetalhost/kube-ports.js';
-import { AutoinstallTemplateType, makeHostRender } from '../../operator/src/controllers/baremetalhost/render-host.js';
-import { formatProblem, maskSecrets, validateTemplateChain } from '../../operator/src/render/index.js';
-import { runHistory } from './history.js';
-import { StaticReader } from './static-reader.js';
-import { hostsTable } from './table.js';
+// anvil: the command line. Installed as `anvil` and as `kubectl-anvil` (so that `kubectl anvil ...` works); bundled
+// into dist/cli by `npm run build:cli` (build.ts), which scripts/anvil runs when the bundle is missing or stale.
+// Commands are declared once in spec.ts; each one's code is loaded only when it runs.
+import './node-version.js';
+import { basename } from 'node:path';
+import { ApiError } from '../../shared/src/kube/index.js';
+import { checkArgs, parseCommandLine } from './argv.js';
+import type { Cluster, CommandContext } from './context.js';
+import { CliError, EXIT } from './errors.js';
+import { commandHelp, helpWidth, rootHelp } from './help.js';
+import { anvilVersion } from './version.js';
 
-const USAGE = `usage: anvil <command> [flags]
-
-commands:
-  hosts [-n NS | -A]                 list BareMetalHosts: state, MAC, template, progress, attempt
-  render HOST [-n NS] [--boot-server-url URL]
-                                     print what HOST would receive (user-data, meta-data, kernel args, iPXE), secrets masked
-  validate FILE...                   check AutoinstallTemplates offline: chains resolve, every template compiles
-  reinstall HOST [-n NS]             ask for a reinstall by bumping spec.provisioning.revision
-                                     (with GitOps, change the revision in Git instead: a sync would revert this)
-  history HOST [-n NS] (--api URL | --database-url URL | --data-dir DIR) [--limit N] [--depth N]
-                                     HOST's install timeline: attempts, results, installer phases with durations
-
-flags: --kubeconfig PATH (default: KUBECONFIG or ~/.kube/config), -n/--namespace NS (default: the context's)
-`;
-
-class UsageError extends Error {}
-
-function client(kubeconfig: string | undefined): { client: KubeClient; namespace: string } {
-  const kc = loadKubeConfig(kubeconfig);
-  const ctx = kc.getContextObject(kc.getCurrentContext());
-  return { client: new RestKubeClient(kc, { userAgent: 'anvil-cli' }), namespace: ctx?.namespace || 'default' };
+/** `kubectl anvil` when run as the kubectl plugin (kubectl-anvil), else `anvil`. */
+function programName(): string {
+  if (process.env.ANVIL_PROGRAM) return process.env.ANVIL_PROGRAM;
+  return basename(process.argv[1] ?? '').startsWith('kubectl') ? 'kubectl anvil' : 'anvil';
 }
 
-function readObjects(files: string[]): KubeObject[] {
-  return files.flatMap((f) =>
-    parseAllDocuments(readFileSync(f, 'utf8'))
-      .map((d) => {
-        if (d.errors.length) throw new UsageError(`${f}: ${d.errors[0]!.message}`);
-        return d.toJS() as KubeObject | null;
-      })
-      .filter((o): o is KubeObject => !!o),
-  );
-}
+/** kubectl's plugin completion calls `kubectl_complete-anvil ARGS...`: the same as `anvil __complete ARGS...`. */
+const completionShim = (): boolean => basename(process.argv[1] ?? '') === 'kubectl_complete-anvil';
 
-async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      kubeconfig: { type: 'string' },
-      namespace: { type: 'string', short: 'n' },
-      'all-namespaces': { type: 'boolean', short: 'A' },
-      'boot-server-url': { type: 'string' },
-      // history (cli/src/history.ts)
-      api: { type: 'string' },
-      'database-url': { type: 'string' },
-      'data-dir': { type: 'string' },
-      limit: { type: 'string' },
-      depth: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  const [command, ...args] = positionals;
-  if (values.help || !command) {
-    process.stdout.write(USAGE);
-    return command || values.help ? 0 : 2;
-  }
-  const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
-
-  if (command === 'validate') {
-    if (!args.length) throw new UsageError('validate needs at least one file');
-    const templates = readObjects(args).filter((o) => o.kind === 'AutoinstallTemplate') as (AutoinstallTemplate & KubeObject)[];
-    if (!templates.length) throw new UsageError('no AutoinstallTemplate found in the given files');
-    let bad = 0;
-    for (const t of templates) {
-      const lookup = (name: string) => templates.find((x) => x.metadata.name === name && (x.metadata.namespace ?? '') === (t.metadata.namespace ?? ''))?.spec;
-      const result = validateTemplateChain(t.metadata.name!, lookup);
-      if (result.problems.length) {
-        bad++;
-        out(`INVALID ${t.metadata.name}`);
-        for (const p of result.problems) out(`  ${formatProblem(p)}`);
-      } else {
-        out(`valid   ${t.metadata.name} (${result.resolved!.chain.join(' -> ')})`);
-      }
+function describeError(err: unknown): { message: string; code: number } {
+  if (err instanceof CliError) return { message: err.hint ? joinHint(err.message, err.hint) : err.message, code: err.exitCode };
+  if (err instanceof ApiError) {
+    if (err.code === 403) return { message: joinHint(err.message, 'Your user lacks the RBAC permission for this (docs/cli.md, "Permissions").'), code: EXIT.request };
+    if (err.code === 404 && !(err.details as { name?: string } | undefined)?.name) {
+      return { message: joinHint(`the cluster does not serve anvil's resources (${err.message})`, "Are anvil's CRDs installed? kubectl apply -f crds/ (or install the Helm chart)."), code: EXIT.request };
     }
-    return bad ? 1 : 0;
+    return { message: err.message, code: EXIT.request };
   }
-
-  // history: reads the install-history API or database; needs no kubeconfig (cli/src/history.ts).
-  if (command === 'history') {
-    const source = [values.api, values['database-url'], values['data-dir']].filter((v) => v !== undefined);
-    if (!args[0]) throw new UsageError('history needs a host name');
-    if (source.length !== 1) throw new UsageError('history needs exactly one of --api URL, --database-url URL, --data-dir DIR');
-    const int = (v: string | undefined, flag: string, min: number, max: number) => {
-      if (v === undefined) return undefined;
-      if (!/^\d+$/.test(v) || +v < min || +v > max) throw new UsageError(`${flag} must be an integer from ${min} to ${max}`);
-      return +v;
-    };
-    return runHistory(
-      { host: { namespace: values.namespace ?? 'default', name: args[0] }, api: values.api, databaseUrl: values['database-url'], dataDir: values['data-dir'], limit: int(values.limit, '--limit', 1, 1000), depth: int(values.depth, '--depth', 0, 100) },
-      out,
-    );
-  }
-
-  const { client: kube, namespace: defaultNs } = client(values.kubeconfig);
-  const namespace = values.namespace ?? defaultNs;
-
-  if (command === 'hosts') {
-    const list = await kube.list<BareMetalHost & KubeObject>(BareMetalHostType, values['all-namespaces'] ? {} : { namespace });
-    out(hostsTable(list.items, !!values['all-namespaces'], new Date()));
-    return 0;
-  }
-
-  const name = args[0];
-  if (!name) throw new UsageError(`${command} needs a host name`);
-  const host = await kube.get<BareMetalHost & KubeObject>(BareMetalHostType, { namespace, name });
-  if (!host) throw new UsageError(`BareMetalHost ${namespace}/${name} not found`);
-
-  if (command === 'reinstall') {
-    const revision = (host.spec.provisioning?.revision ?? 0) + 1;
-    await kube.patch(BareMetalHostType, { namespace, name }, 'merge', { spec: { provisioning: { revision } } });
-    out(`BareMetalHost ${namespace}/${name}: spec.provisioning.revision set to ${revision}; it will be reinstalled`);
-    if (host.metadata.annotations?.['argocd.argoproj.io/tracking-id'] || host.metadata.labels?.['kustomize.toolkit.fluxcd.io/name']) {
-      process.stderr.write('warning: this host is managed by GitOps; set the revision in Git too, or the next sync reverts it\n');
-    }
-    return 0;
-  }
-
-  if (command === 'render') {
-    const templates = await kube.list<AutoinstallTemplate & KubeObject>(AutoinstallTemplateType, { namespace });
-    const render = makeHostRender({ client: kube, templates: new StaticReader(templates.items) });
-    const bootServerURL = values['boot-server-url'] ?? process.env.BOOT_SERVER_URL ?? 'http://BOOT-SERVER';
-    const ports = new KubeHostPorts({ client: kube, hosts: new StaticReader([host], { [HOST_MAC_INDEX]: hostMacIndex }), bootConfigs: new StaticReader([]), recorder: { event() {} }, render, bootServerURL });
-    const ci = host.status?.currentInstall;
-    const token = 'TOKEN';
-    const outcome = await ports.render(host, { revision: host.spec.provisioning?.revision ?? 0, attempt: ci?.attempt ?? 1, installationId: ci?.installationId ?? 'preview', token });
-    if (!outcome.ok) {
-      out(`cannot render ${namespace}/${name}: ${outcome.reason}: ${outcome.message}`);
-      return 1;
-    }
-    const r = outcome.rendered;
-    const secretValues = await secretsOf(kube, host);
-    const mask = (s: string) => maskSecrets(s, secretValues);
-    out(`# template chain: ${r.templateChain.join(' -> ')}\n# content hash: ${r.contentHash}\n# secrets are masked; the per-install token is shown as TOKEN`);
-    out(`--- boot.ipxe\n${installScript({ hostRef: `${namespace}/${name}`, revision: host.spec.provisioning?.revision ?? 0, attempt: ci?.attempt ?? 1, kernelURL: assetURL(bootServerURL, r.boot.kernel), initrdURL: assetURL(bootServerURL, r.boot.initrd), kernelArgs: r.kernelArgs })}`);
-    out(`--- user-data\n${mask(r.userData)}`);
-    out(`--- meta-data\n${mask(r.metaData)}`);
-    if (r.networkConfig) out(`--- network-config\n${mask(r.networkConfig)}`);
-    if (r.vendorData) out(`--- vendor-data\n${mask(r.vendorData)}`);
-    return 0;
-  }
-  throw new UsageError(`unknown command "${command}"`);
+  const message = err instanceof Error ? err.message : String(err);
+  return { message: `internal error: ${message}${process.env.ANVIL_DEBUG && err instanceof Error && err.stack ? `\n${err.stack}` : ' (ANVIL_DEBUG=1 prints where; please report it)'}`, code: EXIT.internal };
 }
 
-async function secretsOf(kube: KubeClient, host: BareMetalHost): Promise<string[]> {
-  const values: string[] = [];
-  for (const ref of host.spec.secretRefs ?? []) {
-    const s = await kube.get<KubeObject & { data?: Record<string, string> }>({ group: '', version: 'v1', kind: 'Secret', plural: 'secrets', namespaced: true }, { namespace: host.metadata.namespace, name: ref.name });
-    for (const [k, v] of Object.entries(s?.data ?? {})) if (!ref.key || ref.key === k) values.push(Buffer.from(v, 'base64').toString('utf8'));
+const joinHint = (message: string, hint: string): string => `${message}${/[.?!]$/.test(message) ? '' : '.'} ${hint}`;
+
+async function main(argv: readonly string[], program: string, abort: AbortController): Promise<number> {
+  // Completion gets the words as typed, half-written flags included: they are its input, not flags of its own.
+  if (completionShim() || argv[0] === '__complete') {
+    const { complete } = await import('./commands/complete.js');
+    return complete(completionShim() ? argv : argv.slice(1), program, abort.signal);
   }
-  return values;
+  const line = parseCommandLine(argv, program);
+  const width = helpWidth();
+  const write = (text: string): void => void process.stdout.write(text.endsWith('\n') || text === '' ? text : `${text}\n`);
+  const command = line.command;
+  if (!command) {
+    if (line.flags.version) {
+      write(`anvil ${anvilVersion()}`);
+      return EXIT.ok;
+    }
+    write(rootHelp(program, width));
+    return EXIT.ok;
+  }
+  if (line.flags.help) {
+    write(commandHelp(command, program, width));
+    return EXIT.ok;
+  }
+  checkArgs(command, line.args, program);
+  const { flags } = line;
+  const loadOptions = {
+    ...(typeof flags.kubeconfig === 'string' ? { kubeconfig: flags.kubeconfig } : {}),
+    ...(typeof flags.context === 'string' ? { context: flags.context } : {}),
+  };
+  let cluster: Promise<Cluster> | undefined;
+  const ctx: CommandContext = {
+    program,
+    command,
+    args: line.args,
+    flags,
+    out: write,
+    warn: (text) => void process.stderr.write(`${program}: ${text}\n`),
+    cluster: () =>
+      (cluster ??= (async () => {
+        const { resolveClusterAccess } = await import('./kubeconfig.js');
+        const access = resolveClusterAccess(loadOptions);
+        const { HttpKubeClient } = await import('./kube-http.js');
+        const timeoutMs = typeof flags['request-timeout'] === 'number' ? flags['request-timeout'] : 30_000;
+        const client = new HttpKubeClient(access, { timeoutMs, userAgent: `anvil-cli/${anvilVersion()}` });
+        return { client, access, namespace: typeof flags.namespace === 'string' ? flags.namespace : access.namespace };
+      })()),
+    namespace: async () => (typeof flags.namespace === 'string' ? flags.namespace : (await import('./kubeconfig.js')).defaultNamespace(loadOptions)),
+    signal: abort.signal,
+    version: anvilVersion(),
+  };
+  const module = await command.load();
+  return module.run(ctx);
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+const abort = new AbortController();
+const program = programName();
+// Reading stops (`anvil hosts -w | head`): stop quietly, like kubectl.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  abort.abort('closed');
+  process.exit(EXIT.ok);
+});
+process.on('SIGINT', () => {
+  abort.abort('interrupted');
+  // Watching commands return as soon as the signal fires; one waiting on a request is stopped here.
+  setTimeout(() => process.exit(EXIT.interrupted), 100).unref();
+});
+
+main(process.argv.slice(2), program, abort).then(
+  (code) => process.exit(abort.signal.aborted && abort.signal.reason === 'interrupted' ? EXIT.interrupted : code),
   (err: unknown) => {
-    if (err instanceof UsageError || (err instanceof TypeError && 'code' in err)) {
-      process.stderr.write(`anvil: ${err.message}\n\n${USAGE}`);
-      process.exit(2);
-    }
-    process.stderr.write(`anvil: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
+    if (abort.signal.aborted) process.exit(abort.signal.reason === 'interrupted' ? EXIT.interrupted : EXIT.ok);
+    const { message, code } = describeError(err);
+    process.stderr.write(`${program}: ${message}\n`);
+    process.exit(code);
   },
 );
