@@ -43,7 +43,7 @@ if [[ "${1:-}" == --check ]]; then
 fi
 if missing "$key"; then
   log "refreshing the package lists"
-  apt-get update -qq
+  apt-get update -qq >&2
   key="$(versions)"
 fi
 if missing "$key"; then

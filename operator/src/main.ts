@@ -1,5 +1,6 @@
 // The operator process: configuration, wiring and signal handling only.
-import { RestKubeClient, loadKubeConfig } from '../../shared/src/kube/rest-client.js';
+import { RestKubeClient } from '../../shared/src/kube/rest-client.js';
+import { exitAfterFailedStart, loadKubeConfigOrExplain, urlHostPort } from '../../shared/src/startup.js';
 import { createLogger } from '../../shared/src/logging.js';
 import { helpText, loadConfig } from './config.js';
 import { configOrExit } from '../../shared/src/config/parse.js';
@@ -14,7 +15,7 @@ import { BareMetalHostType } from './controllers/baremetalhost/controller.js';
 async function main(): Promise<void> {
   const config = configOrExit(loadConfig, helpText);
   const log = createLogger('operator', config.logLevel);
-  const client = new RestKubeClient(loadKubeConfig(config.kubeconfig), { userAgent: 'anvil-operator' });
+  const client = new RestKubeClient(loadKubeConfigOrExplain(config.kubeconfig), { userAgent: 'anvil-operator' });
   // With an external database the operator serves the history API; migrations run here too (safe from every replica).
   const history = config.databaseURL ? await openHistoryStore({ databaseUrl: config.databaseURL, dataDir: '', log, applicationName: 'anvil-operator' }) : undefined;
   const manager = new Manager({
@@ -81,12 +82,23 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 
-  log.info({ namespaces: config.namespaces.length ? config.namespaces : 'all', controllers, leaderElect: config.leaderElect, metricsPort: config.metricsPort }, 'starting');
+  log.debug({ namespaces: config.namespaces.length ? config.namespaces : 'all', controllers, leaderElect: config.leaderElect, metricsPort: config.metricsPort }, 'starting');
   await manager.start();
-  log.info('running');
+  if (stopping) return; // start() also returns when a shutdown ended the wait for leadership
+  // Once leading with every cache synced: one line with where to look.
+  const base = `http://${urlHostPort(config.metricsHost, manager.healthAddress?.port ?? config.metricsPort)}`;
+  const https = config.https ? (manager.httpsAddress ? `https://${urlHostPort(config.https.host, manager.httpsAddress.port)}` : 'waiting for its certificate') : undefined;
+  log.info(
+    {
+      metrics: `${base}/metrics`,
+      health: `${base}/healthz`,
+      ...(https ? { https } : {}),
+      ...(history ? { historyAPI: `${base}/api/v1` } : {}),
+      namespaces: config.namespaces.length ? config.namespaces : 'all',
+      controllers,
+    },
+    'operator ready',
+  );
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`anvil operator failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(1);
-});
+main().catch((err: unknown) => exitAfterFailedStart('operator', err, '--metrics-port, --https-port'));
