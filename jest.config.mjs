@@ -19,7 +19,14 @@ const projects = [
     displayName: 'integration',
     testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
   },
+  // A real single-node cluster (kubelet, containerd, root): only with ANVIL_TEST_PROJECT=cluster (npm run test:cluster).
+  {
+    ...common,
+    displayName: 'cluster',
+    testMatch: ['<rootDir>/test/cluster/**/*.test.ts'],
+  },
 ];
+const explicitOnly = new Set(['cluster']);
 
 // `npm run test:unit -- <path>` picks its project here: jest's --selectProjects takes every argument after it as a
 // project name, so a path given after it would be swallowed.
@@ -29,6 +36,6 @@ if (only && !projects.some((p) => p.displayName === only)) {
 }
 
 export default {
-  projects: only ? projects.filter((p) => p.displayName === only) : projects,
+  projects: only ? projects.filter((p) => p.displayName === only) : projects.filter((p) => !explicitOnly.has(p.displayName)),
   testTimeout: 60000,
 };

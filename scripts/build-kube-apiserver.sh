@@ -1,18 +1,38 @@
 #!/usr/bin/env bash
-# Builds a real kube-apiserver (and kube-controller-manager) from Debian's `kubernetes` source package,
-# following ../shared/reference/kube-apiserver/README.md, and caches the binaries outside the checkout.
+# Builds the Kubernetes binaries anvil's tests run (kube-apiserver, kube-controller-manager, and for the single-node
+# cluster of `npm run test:cluster` also kubelet, kube-scheduler, kube-proxy and kubectl) from Debian's `kubernetes`
+# source package, following ../shared/reference/kube-apiserver/README.md, in one `make`, and caches them outside the
+# checkout. Installs Debian's etcd-server too.
 # Prints the directory holding the binaries on its last line.
 set -euo pipefail
 
 K8S_VERSION="1.20.2"
-# Bump when the local patches below change, so cached builds are rebuilt.
-PATCH_LEVEL="p2"
+# Bump when the local patches or the set of binaries below change, so cached builds are rebuilt.
+# Must match K8S_PATCH_LEVEL in test/harness/control-plane.ts.
+PATCH_LEVEL="p3"
+BINARIES=(kube-apiserver kube-controller-manager kubelet kube-scheduler kube-proxy kubectl)
 CACHE_ROOT="${ANVIL_CACHE_DIR:-$HOME/.cache/anvil}"
 OUT="$CACHE_ROOT/k8s-$K8S_VERSION-$PATCH_LEVEL"
 
 log() { echo "[build-kube-apiserver] $*" >&2; }
 
-if [[ -x "$OUT/kube-apiserver" && -x "$OUT/kube-controller-manager" ]] && command -v etcd >/dev/null; then
+cached() {
+  local b
+  for b in "${BINARIES[@]}"; do [[ -x "$OUT/$b" ]] || return 1; done
+  command -v etcd >/dev/null
+}
+
+if cached; then
+  log "cached: $OUT"
+  echo "$OUT"
+  exit 0
+fi
+
+# Two checkouts (or setup.sh and test:cluster) may ask at once: one builds, the other waits and finds the cache.
+mkdir -p "$CACHE_ROOT"
+exec 9>"$CACHE_ROOT/k8s-build.lock"
+flock 9
+if cached; then
   log "cached: $OUT"
   echo "$OUT"
   exit 0
@@ -61,12 +81,20 @@ done
 mkdir -p .go/src/k8s.io
 ln -sfn ../../.. .go/src/k8s.io/kubernetes
 mkdir -p "$WORK/home"
-log "building kube-apiserver and kube-controller-manager (a few minutes)"
+what=()
+for b in "${BINARIES[@]}"; do what+=("cmd/$b"); done
+log "building ${BINARIES[*]} (about 7-12 minutes on 2 cores)"
+started=$SECONDS
 GOPATH="$PWD/.go" PATH="/usr/lib/go-1.19/bin:$PATH" CGO_ENABLED=0 HOME="$WORK/home" GOFLAGS= \
-  make WHAT="cmd/kube-apiserver cmd/kube-controller-manager" >&2
+  make WHAT="${what[*]}" >&2
+log "make took $((SECONDS - started)) s"
 
-mkdir -p "$OUT"
-cp _output/bin/kube-apiserver _output/bin/kube-controller-manager "$OUT/"
+# Copied to a temporary directory and renamed, so an interrupted copy never looks like a complete cache.
+rm -rf "$OUT.tmp"
+mkdir -p "$OUT.tmp"
+for b in "${BINARIES[@]}"; do cp "_output/bin/$b" "$OUT.tmp/"; done
+rm -rf "$OUT"
+mv "$OUT.tmp" "$OUT"
 cd "$CACHE_ROOT"
 rm -rf "$WORK"
 log "built: $OUT"

@@ -84,7 +84,7 @@ else
 fi
 
 # The build prints what it builds on stderr and its binaries' directory on its last stdout line: all of it to the log.
-step kube "Kubernetes binaries and etcd" --estimate 600 --cached-when '^\[build-kube-apiserver\] cached:' -- \
+step kube "Kubernetes binaries and etcd" --estimate 900 --cached-when '^\[build-kube-apiserver\] cached:' -- \
   without_system_services bash scripts/build-kube-apiserver.sh
 # The benchmark anchors (tftpd-hpa, atftpd, nginx): unpacked into ~/.cache/anvil, never installed as services.
 if bash bench/setup-anchors.sh --check >/dev/null 2>&1; then

@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# shellcheck source=lib/node.sh
+source scripts/lib/node.sh
+require_project_node "$PWD"
 
 export PATH="$PWD/node_modules/.bin:$PATH"
 echo "== typecheck" >&2
@@ -21,4 +24,7 @@ console.log(`jest: ${r.numPassedTests} passed, ${failed} failed, ${r.numPendingT
 if (r.numTotalTests === 0) { console.error("no tests ran"); process.exit(1); }
 if (failed > 0 || !r.success) process.exit(1);
 ' || status=1
+# A real single-node cluster (kubelet + containerd) running anvil's image and chart as pods: issue 20.
+echo "== cluster" >&2
+npm run test:cluster || status=1
 exit $status

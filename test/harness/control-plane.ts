@@ -10,7 +10,7 @@ import { Agent, fetch } from 'undici';
 
 export const K8S_VERSION = '1.20.2';
 /** Must match PATCH_LEVEL in scripts/build-kube-apiserver.sh. */
-export const K8S_PATCH_LEVEL = 'p2';
+export const K8S_PATCH_LEVEL = 'p3';
 
 export function kubeBinDir(): string {
   const cache = process.env.ANVIL_CACHE_DIR ?? join(homedir(), '.cache', 'anvil');
