@@ -1,6 +1,9 @@
 import type { InformerHandlers } from '../../../shared/src/kube/informer.js';
 import type { KubeObject } from '../../../shared/src/kube/index.js';
 import { silentLogger } from '../../../shared/src/logging.js';
+import { ApiError } from '../../../shared/src/kube/index.js';
+import { pino } from 'pino';
+import { Writable } from 'node:stream';
 import { Controller } from './controller.js';
 import { ControllerMetrics } from './metrics.js';
 import type { Request } from './reconciler.js';
@@ -83,5 +86,34 @@ describe('Controller', () => {
     await settle();
     expect(reconciled.sort()).toEqual(['mapped', 'owner', 'p']);
     await controller.stop();
+  });
+  it('retries a conflict quietly (debug) and logs any other failure as an error', async () => {
+    const source = fakeSource();
+    const lines: { level: number; msg: string; key?: string }[] = [];
+    const sink = new Writable({ write: (chunk, _enc, cb) => (lines.push(JSON.parse(String(chunk))), cb()) });
+    const calls = new Map<string, number>();
+    let settle!: () => void;
+    const settled = new Promise<void>((resolve) => (settle = resolve));
+    const reconcile = async (r: Request): Promise<void> => {
+      const n = (calls.get(r.name) ?? 0) + 1;
+      calls.set(r.name, n);
+      if (calls.get('stale') === 2 && (calls.get('broken') ?? 0) >= 1) settle();
+      if (n > 1) return;
+      if (r.name === 'stale') throw new ApiError(409, 'Conflict', 'the object has been modified');
+      if (r.name === 'broken') throw new Error('boom');
+    };
+    const controller = new Controller(
+      { name: 'things', for: source as never, maxConcurrentReconciles: 1, reconciler: { reconcile } },
+      new ControllerMetrics(undefined, false),
+      pino({ level: 'debug' }, sink),
+    );
+    controller.start();
+    source.handlers[0]!.onAdd!(obj('stale'));
+    source.handlers[0]!.onAdd!(obj('broken'));
+    await settled;
+    await controller.stop();
+    const errors = lines.filter((l) => l.level >= 50);
+    expect(errors.map((l) => l.key)).toEqual(['ns/broken']);
+    expect(lines.find((l) => l.key === 'ns/stale')).toMatchObject({ level: 20, msg: expect.stringContaining('conflict') });
   });
 });

@@ -1,6 +1,6 @@
 // A controller: informer events become keys in a work queue; a bounded pool of workers reconciles them.
 import type { Logger } from 'pino';
-import type { KubeObject, ResourceType } from '../../../shared/src/kube/index.js';
+import { isConflict, type KubeObject, type ResourceType } from '../../../shared/src/kube/index.js';
 import type { InformerSet } from '../../../shared/src/kube/cache.js';
 import { keyOf } from '../../../shared/src/kube/informer.js';
 import type { ControllerMetrics } from './metrics.js';
@@ -89,7 +89,7 @@ export class Controller {
       w.source.addHandlers({ onAdd: enqueueMapped, onUpdate: (o, n) => o !== n && enqueueMapped(n), onDelete: enqueueMapped });
     }
     for (let i = 0; i < this.concurrency; i++) this.workers.push(this.worker());
-    this.log.info({ controller: this.name, workers: this.concurrency }, 'controller started');
+    this.log.debug({ workers: this.concurrency }, 'controller started');
   }
 
   /** Stops taking new work and waits for reconciles in flight to finish. */
@@ -135,7 +135,11 @@ export class Controller {
     } catch (err) {
       const delay = this.queue.addRateLimited(key);
       this.metrics.reconciled(this.name, 'error', elapsed());
-      this.log.error({ controller: this.name, key, err: err instanceof Error ? err.message : String(err), retryInMs: delay }, 'reconcile failed');
+      const message = err instanceof Error ? err.message : String(err);
+      // A 409 means this reconcile read an older version than the server has (a cache a moment behind, another
+      // writer): expected, and the retry reads the newer one, as controller-runtime's requeue on conflict does.
+      if (isConflict(err)) this.log.debug({ key, err: message, retryInMs: delay }, 'conflict, retrying from the newer version');
+      else this.log.error({ key, err: message, retryInMs: delay }, 'reconcile failed');
     }
   }
 }
