@@ -23,7 +23,10 @@ COPY boot-server/src boot-server/src
 COPY cli/src cli/src
 # Never loaded at run time, and half of node_modules: type declarations, source maps, READMEs, packages' own tests,
 # and add-ons for the Bare runtime (*.bare; Node loads *.node).
+# The embedded history starts from a database built here (pglite-template.tar.gz, ~4 MiB) instead of running initdb at
+# its first start, which needs ~1.1 GB (docs/benchmarks.md, "Memory").
 RUN npm run build \
+ && node dist/shared/src/db/drivers/pglite-template-cli.js dist/pglite-template.tar.gz \
  && npm prune --omit=dev --no-audit --no-fund \
  && rm -rf node_modules/.cache node_modules/@types \
  && find node_modules -type f \( -name '*.ts' -o -name '*.mts' -o -name '*.cts' -o -name '*.map' -o -iname '*.md' -o -name '*.bare' \) -delete \
@@ -68,8 +71,10 @@ WORKDIR /app
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# A 16 MiB young generation: Node otherwise sizes it from the machine's memory (up to 128 MiB), not the pod's limit.
 ENV PATH=/usr/local/bin:/usr/bin \
-    NODE_ENV=production
+    NODE_ENV=production \
+    NODE_OPTIONS=--max-semi-space-size=8
 USER 10001:10001
 # operator metrics/health and boot-server HTTP; TFTP on 6969/udp unprivileged (69 through setpriv, see the chart)
 EXPOSE 8080 6969/udp

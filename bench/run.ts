@@ -18,6 +18,8 @@ import { webhookBench } from './webhook.js';
 import { operatorScale } from './operator-scale.js';
 import { e2ePxe } from './e2e-pxe.js';
 import { discoveryFlood } from './discovery-flood.js';
+import { memoryBench } from './memory.js';
+import { cliStartup } from './cli.js';
 
 type Bench = { name: string; run: (ctx: BenchContext) => Promise<BenchmarkResult>; fullOnly?: boolean };
 
@@ -29,6 +31,8 @@ const BENCHMARKS: Bench[] = [
   { name: 'webhook', run: webhookBench },
   { name: 'operator-scale', run: operatorScale },
   { name: 'discovery-flood', run: discoveryFlood },
+  { name: 'memory', run: memoryBench },
+  { name: 'cli', run: cliStartup },
   { name: 'e2e-pxe', run: e2ePxe, fullOnly: true },
 ];
 

@@ -7,7 +7,8 @@ import { BOOT_CONFIG_LABEL } from '../../shared/src/bootconfig/boot-config.js';
 import { InformerSet } from '../../shared/src/kube/cache.js';
 import { Informer } from '../../shared/src/kube/informer.js';
 import { CoreResources, type KubeObject } from '../../shared/src/kube/index.js';
-import { RestKubeClient, loadKubeConfig } from '../../shared/src/kube/rest-client.js';
+import { RestKubeClient } from '../../shared/src/kube/rest-client.js';
+import { exitAfterFailedStart, loadKubeConfigOrExplain, urlHostPort } from '../../shared/src/startup.js';
 import { createLogger } from '../../shared/src/logging.js';
 import { BootConfigIndex } from './bootconfigs/index.js';
 import { helpText, loadConfig } from './config.js';
@@ -21,17 +22,18 @@ import { Quarantine } from './spool/quarantine.js';
 import type { SpoolRecord } from './spool/records.js';
 import { HostStatusSink } from './status/host-status-sink.js';
 import { startTftp } from './tftp-wiring.js';
-import { openHistorySink } from './history-wiring.js';
+import { openHistorySink, restartWithEmbeddedDatabaseFlags } from './history-wiring.js';
 import { startRetention } from './history/retention.js';
 import { historyRouter } from '../../operator/src/api/index.js';
 import { serveHttps } from '../../shared/src/tls/serve.js';
 
 async function main(): Promise<void> {
   const config = configOrExit(loadConfig, helpText);
+  restartWithEmbeddedDatabaseFlags(config);
   const log = createLogger('boot-server', config.logLevel);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const client = new RestKubeClient(loadKubeConfig(config.kubeconfig), { userAgent: 'anvil-boot-server' });
+  const client = new RestKubeClient(loadKubeConfigOrExplain(config.kubeconfig), { userAgent: 'anvil-boot-server' });
 
   const namespaces = config.namespaces.length ? config.namespaces : [undefined];
   const secrets = new InformerSet<KubeObject>(
@@ -92,7 +94,9 @@ async function main(): Promise<void> {
   });
   const tftp = config.tftpPort ? await startTftp(config, registry, log) : undefined;
   const addr = server.address();
-  log.info({ http: typeof addr === 'object' && addr ? addr.port : config.httpPort, https: https ? (https.port ?? 'waiting for certificate') : 'off', tftp: tftp?.port ?? 'off', publicURL: config.publicURL, history: history.describe }, 'boot-server running');
+  const httpPort = typeof addr === 'object' && addr ? addr.port : config.httpPort;
+  const httpsURL = !https || !config.https ? 'off' : https.port === undefined ? 'waiting for its certificate' : `https://${urlHostPort(config.https.host, https.port)}`;
+  log.info({ http: `http://${urlHostPort(config.httpHost, httpPort)}`, https: httpsURL, tftp: tftp ? `tftp://${urlHostPort(config.tftpHost, tftp.port)}` : 'off', publicURL: config.publicURL, history: history.describe }, 'boot-server ready');
 
   let stopping = false;
   const shutdown = async (signal: string): Promise<void> => {
@@ -115,7 +119,4 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`anvil boot-server failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(1);
-});
+main().catch((err: unknown) => exitAfterFailedStart('boot-server', err, '--http-port, --https-port, --tftp-port'));

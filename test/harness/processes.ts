@@ -27,6 +27,8 @@ export interface BootServerOptions {
   tftpPort?: number;
   extraArgs?: string[];
   env?: Record<string, string>;
+  /** A cgroup directory the process runs in from its first instruction (it joins before exec'ing node). */
+  cgroup?: string;
 }
 
 /** Starts boot-server/src/main.ts and waits until /healthz answers. Reuse `dir` to restart with the same spool. */
@@ -37,9 +39,11 @@ export async function startBootServer(options: BootServerOptions): Promise<Runni
   const url = `http://${host}:${port}`;
   const logFile = join(dir, `boot-server-${Date.now()}.log`);
   const fd = openSync(logFile, 'a');
+  const [command, ...prefix] = options.cgroup ? ['/bin/sh', '-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', options.cgroup, process.execPath] : [process.execPath];
   const child = spawn(
-    process.execPath,
+    command!,
     [
+      ...prefix,
       '--import', 'tsx', join(ROOT, 'boot-server', 'src', 'main.ts'),
       '--kubeconfig', options.kubeconfig,
       '--http-host', host, '--http-port', String(port), '--public-url', url,

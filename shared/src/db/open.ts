@@ -49,7 +49,7 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<SqlDataba
     });
   }
   const { openPglite } = await import('./drivers/pglite.js');
-  return openPglite({ dataDir: opts.dataDir });
+  return openPglite({ dataDir: opts.dataDir, log: opts.log });
 }
 
 export async function openHistoryStore(opts: OpenHistoryStoreOptions): Promise<SqlHistoryStore> {
