@@ -106,6 +106,8 @@ export interface Cluster {
   nsrun(command: string[], options?: RunOptions): Promise<string>;
   /** Imports a docker-archive tar into the node's containerd (pods use it with imagePullPolicy Never). */
   importImage(tar: string): Promise<void>;
+  /** Gives an image in the node's containerd another name (a "new" tag of the same image, to roll pods). */
+  tagImage(source: string, target: string): Promise<void>;
   /** A ServiceAccount token from the TokenRequest API (no auto-created token Secrets since Kubernetes 1.24). */
   requestToken(namespace: string, serviceAccount: string, expirationSeconds?: number): Promise<string>;
   /** Nodes, pods, events and the tail of every component's log: for failure messages. */
@@ -189,6 +191,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     nsrun,
     importImage: async (tar) => {
       await nsrun(['ctr', '--address', env.CONTAINERD_SOCKET ?? '', '-n', 'k8s.io', 'images', 'import', tar], { timeoutMs: 600_000 });
+    },
+    tagImage: async (source, target) => {
+      await nsrun(['ctr', '--address', env.CONTAINERD_SOCKET ?? '', '-n', 'k8s.io', 'images', 'tag', '--force', source, target]);
     },
     requestToken: async (namespace, serviceAccount, expirationSeconds = 3600) => {
       const request = { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds } };

@@ -31,6 +31,19 @@ export function controlPlaneMissing(): string | undefined {
   return undefined;
 }
 
+/** Whether a Kubernetes binary still has a flag (the insecure `--port` is gone from newer releases). */
+export function helpListsFlag(binary: string, flag: string): boolean {
+  let help: string;
+  try {
+    help = execFileSync(binary, ['--help'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    // some releases print their help on stderr and exit non-zero
+    const e = err as { stdout?: string; stderr?: string };
+    help = `${e.stdout ?? ''}${e.stderr ?? ''}`;
+  }
+  return new RegExp(`^ +${flag.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[ =]`, 'm').test(help);
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
@@ -232,7 +245,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
         '--leader-elect=false',
         '--bind-address', '127.0.0.1',
         '--secure-port', '0',
-        '--port', '0',
+        ...(helpListsFlag(join(bin, 'kube-controller-manager'), '--port') ? ['--port', '0'] : []),
       ]);
     }
   } catch (err) {
