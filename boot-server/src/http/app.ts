@@ -1,15 +1,16 @@
 // The boot-server's HTTP side: iPXE scripts, NoCloud seeds, cached assets and the installer's progress webhook.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import { macDashed, normalizeMac, tokenMatches, type BootConfig } from '../../../shared/src/bootconfig/boot-config.js';
-import { eventKey } from '../../../shared/src/install/installer-events.js';
-import { checkInstallerEvent } from '../../../shared/src/install/normalize.js';
 import type { BootConfigIndex } from '../bootconfigs/index.js';
-import type { BootRequestRecord, HostRef, InstallRef, SpoolRecord } from '../spool/records.js';
+import type { BootRequestRecord, HostRef, SpoolRecord } from '../spool/records.js';
 import { AssetError, type AssetCache } from './assets.js';
 import { entryScript, unknownMachineScript } from './ipxe-scripts.js';
 import { RateLimiter, type RateLimitOptions } from './rate-limit.js';
+import { DEFAULT_EVENT_GRACE_MS, DEFAULT_MAX_WEBHOOK_BYTES, MAC_PATTERN, NOT_FOUND, WebhookReceiver, installRef, textAnswer, type EventOutcome, type WebhookAnswer } from './webhook.js';
+import { sendAnswer, webhookFastPath } from './webhook-fast-path.js';
 
 export interface BootHttpDeps {
   index: BootConfigIndex;
@@ -31,15 +32,11 @@ export interface BootHttpDeps {
   extraRoutes?: express.Router;
 }
 
-export const DEFAULT_EVENT_GRACE_MS = 30 * 60 * 1000;
-const MAC_PATTERN = /^[0-9a-fA-F]{2}([-:][0-9a-fA-F]{2}){5}$/;
+export { DEFAULT_EVENT_GRACE_MS };
+const WEBHOOK_ROUTE = '/webhook/:mac/:token';
 const NOCLOUD_FILES = { 'user-data': 'UserData', 'meta-data': 'MetaData', 'vendor-data': 'VendorData', 'network-config': 'NetworkConfig' } as const;
 
 const hostRef = (c: BootConfig): HostRef => ({ namespace: c.hostNamespace, name: c.hostName, uid: c.hostUID });
-const installRef = (c: BootConfig): InstallRef | undefined =>
-  c.install
-    ? { installationId: c.install.installationId, revision: c.install.revision, attempt: c.install.attempt, ...(c.install.template ? { template: c.install.template } : {}) }
-    : undefined;
 
 export function createBootApp(deps: BootHttpDeps): express.Express {
   const app = express();
@@ -50,13 +47,17 @@ export function createBootApp(deps: BootHttpDeps): express.Express {
   const notFound = (res: Response): void => void res.status(404).type('text/plain').send('not found\n');
   const limiter = new RateLimiter(deps.rateLimit ?? { perSecond: 50, burst: 500 });
   const rateLimited = new Counter({ name: 'anvil_boot_http_rate_limited_total', help: 'Requests without a valid token refused with 429 because their source address sent too many', registers: [deps.registry] });
-  /** Counts a request without a valid token against its source address; answers 429 and returns true when over. */
-  const overLimit = (req: Request, res: Response): boolean => {
-    if (limiter.take(req.socket.remoteAddress ?? '')) return false;
+  /** Counts a request without a valid token against its source address: the 429 to answer when it is over. */
+  const rateLimitAnswer = (ip: string, path: string): WebhookAnswer | undefined => {
+    if (limiter.take(ip)) return undefined;
     rateLimited.inc();
-    logBad('rate limited', { ip: req.socket.remoteAddress, path: redact(req.path) });
-    res.status(429).set('Retry-After', String(limiter.retryAfterSeconds())).type('text/plain').send('too many requests from this address; slow down\n');
-    return true;
+    logBad('rate limited', { ip, path: redact(path) });
+    return { ...textAnswer(429, 'too many requests from this address; slow down\n'), retryAfter: String(limiter.retryAfterSeconds()) };
+  };
+  const overLimit = (req: Request, res: Response): boolean => {
+    const limited = rateLimitAnswer(req.socket.remoteAddress ?? '', req.path);
+    if (limited) sendAnswer(res, limited);
+    return !!limited;
   };
   // Bad input is logged, but at most a few lines a second so a flood cannot drown the log.
   let logBudget = 0;
@@ -70,14 +71,43 @@ export function createBootApp(deps: BootHttpDeps): express.Express {
     if (logBudget-- > 0) deps.log.info(fields, msg);
   };
 
+  const answered = (req: IncomingMessage, route: string, path: string, status: number, startedAt: bigint): void => {
+    requests.inc({ route, code: String(status) });
+    if (deps.log.isLevelEnabled('debug')) deps.log.debug({ method: req.method, path: redact(path), status, ip: req.socket.remoteAddress, ms: Number(process.hrtime.bigint() - startedAt) / 1e6 }, 'request');
+  };
   app.use((req, res, next) => {
     const start = process.hrtime.bigint();
-    res.on('finish', () => {
-      const route = (req.route?.path as string | undefined) ?? 'unmatched';
-      requests.inc({ route, code: String(res.statusCode) });
-      deps.log.debug({ method: req.method, path: redact(req.path), status: res.statusCode, ip: req.socket.remoteAddress, ms: Number(process.hrtime.bigint() - start) / 1e6 }, 'request');
-    });
+    res.on('finish', () => answered(req, (req.route?.path as string | undefined) ?? 'unmatched', req.path, res.statusCode, start));
     next();
+  });
+
+  const receiver = new WebhookReceiver({
+    index: deps.index,
+    spool: deps.spool,
+    eventGraceMs: deps.eventGraceMs ?? DEFAULT_EVENT_GRACE_MS,
+    refuseUnknown: (ip, path) => {
+      const limited = rateLimitAnswer(ip, path);
+      if (limited) return limited;
+      events.inc({ outcome: 'unauthorized' });
+      logBad('webhook refused: unknown host or token', { ip, path: redact(path) });
+      return NOT_FOUND;
+    },
+    countEvent: (outcome: EventOutcome) => events.inc({ outcome }),
+  });
+  const failed = (err: unknown, path: string): void => deps.log.error({ err: err instanceof Error ? err.message : String(err), path: redact(path) }, 'request failed');
+  const fastPath = webhookFastPath({
+    receiver,
+    maxBytes: deps.maxWebhookBytes ?? DEFAULT_MAX_WEBHOOK_BYTES,
+    onAnswer: (req, status, startedAt) => answered(req, WEBHOOK_ROUTE, req.url ?? '', status, startedAt),
+    onError: failed,
+  });
+  // In front of everything express does (the app function calls app.handle, for app.listen and the HTTPS listener
+  // alike): the plain webhook post never reaches express.
+  const expressHandle = (app as unknown as { handle: (req: IncomingMessage, res: ServerResponse, next?: NextFunction) => void }).handle.bind(app);
+  Object.assign(app, {
+    handle: (req: IncomingMessage, res: ServerResponse, next?: NextFunction): void => {
+      if (!fastPath(req, res)) expressHandle(req, res, next);
+    },
   });
 
   const bootRequest = (req: Request, mac: string, served: string, config?: BootConfig, facts?: Record<string, string>): BootRequestRecord => ({
@@ -160,46 +190,12 @@ export function createBootApp(deps: BootHttpDeps): express.Express {
 
   // The installer posts each event once, synchronously, and does not retry: answer fast, after the event is durable.
   // Everything acknowledged must be storable by every sink, so the body is checked and normalised before the ack.
-  app.post('/webhook/:mac/:token', express.text({ type: () => true, limit: deps.maxWebhookBytes ?? 64 * 1024 }), async (req, res, next) => {
+  // Plain posts are answered by the fast path above; this route takes the rest (other case, percent-encoded,
+  // compressed bodies, other charsets) with express's body parser, and the same receiver.
+  app.post(WEBHOOK_ROUTE, express.text({ type: () => true, limit: deps.maxWebhookBytes ?? DEFAULT_MAX_WEBHOOK_BYTES }), async (req, res, next) => {
     try {
       const { mac, token } = req.params;
-      const config = MAC_PATTERN.test(mac) ? deps.index.byMac(mac) : undefined;
-      const target = config ? webhookTarget(config, token, deps.index, deps.eventGraceMs ?? DEFAULT_EVENT_GRACE_MS) : undefined;
-      if (!config || !target) {
-        if (overLimit(req, res)) return;
-        events.inc({ outcome: 'unauthorized' });
-        logBad('webhook refused: unknown host or token', { ip: req.socket.remoteAddress, path: redact(req.path) });
-        return notFound(res);
-      }
-      let body: unknown;
-      try {
-        body = JSON.parse(typeof req.body === 'string' ? req.body : '');
-      } catch {
-        events.inc({ outcome: 'malformed' });
-        return void res.status(400).json({ error: 'body is not valid JSON' });
-      }
-      const checked = checkInstallerEvent(body);
-      if ('error' in checked) {
-        events.inc({ outcome: 'invalid' });
-        return void res.status(400).json({ error: checked.error });
-      }
-      const receivedAt = new Date().toISOString();
-      await deps.spool.append([
-        {
-          kind: 'installer-event',
-          receivedAt,
-          mac: normalizeMac(mac),
-          host: hostRef(config),
-          installationId: target.installationId,
-          install: target,
-          eventKey: eventKey(checked.event, receivedAt),
-          event: checked.event,
-          raw: checked.raw,
-          ...(target.afterVerdict ? { afterVerdict: true } : {}),
-        },
-      ]);
-      events.inc({ outcome: target.afterVerdict ? 'accepted-after-verdict' : 'accepted' });
-      res.status(200).json({ accepted: true });
+      sendAnswer(res, await receiver.receive(mac, token, typeof req.body === 'string' ? req.body : '', req.socket.remoteAddress ?? '', req.path));
     } catch (err) {
       next(err);
     }
@@ -218,31 +214,12 @@ export function createBootApp(deps: BootHttpDeps): express.Express {
   });
   // Errors a client can cause get their status; anything else is a 500 without internals.
   app.use((err: Error & { status?: number; type?: string }, req: Request, res: Response, _next: NextFunction) => {
-    if (err.type === 'entity.too.large') return void res.status(413).json({ error: `body larger than ${deps.maxWebhookBytes ?? 65536} bytes` });
+    if (err.type === 'entity.too.large') return void res.status(413).json({ error: `body larger than ${deps.maxWebhookBytes ?? DEFAULT_MAX_WEBHOOK_BYTES} bytes` });
     if (err.status && err.status >= 400 && err.status < 500) return void res.status(err.status).json({ error: err.message });
-    deps.log.error({ err: err.message, path: redact(req.path) }, 'request failed');
+    failed(err, req.path);
     if (!res.headersSent) res.status(500).json({ error: 'internal error' });
   });
   return app;
-}
-
-/**
- * Which installation a webhook post belongs to: the current install (token of the published attempt), or the attempt
- * whose verdict just arrived while its grace period lasts. Undefined: refuse.
- */
-function webhookTarget(config: BootConfig, token: string, index: BootConfigIndex, graceMs: number): (InstallRef & { afterVerdict?: boolean }) | undefined {
-  const install = config.mode === 'install' ? config.install : undefined;
-  if (install && tokenMatches(token, install.tokenSha256)) return installRef(config);
-  const closed = config.closedInstall;
-  if (!closed || !tokenMatches(token, closed.tokenSha256)) return undefined;
-  if (index.graceEnded(closed.installationId) || Date.now() > Date.parse(closed.closedAt) + graceMs) return undefined;
-  return {
-    installationId: closed.installationId,
-    revision: closed.revision,
-    attempt: closed.attempt,
-    ...(closed.template ? { template: closed.template } : {}),
-    afterVerdict: true,
-  };
 }
 
 const TOKEN_ROUTES = new Set(['nocloud', 'webhook']);

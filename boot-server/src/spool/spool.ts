@@ -42,10 +42,22 @@ const SEGMENT_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL 
 const READ_CHUNK = 1024 * 1024;
 const segName = (seq: number): string => `seg-${String(seq).padStart(16, '0')}.jsonl`;
 
-interface PendingAppend {
-  data: Buffer;
+/** The appends of one group commit: their lines, and the one promise all of their callers wait for. */
+interface CommitGroup {
+  lines: string[];
+  done: Promise<void>;
   resolve: () => void;
   reject: (err: Error) => void;
+}
+
+function commitGroup(): CommitGroup {
+  let resolve!: () => void;
+  let reject!: (err: Error) => void;
+  const done = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { lines: [], done, resolve, reject };
 }
 
 export class Spool<T> {
@@ -58,7 +70,8 @@ export class Spool<T> {
   private nextSeq: number;
   /** Segments below this sequence number are closed. A segment created while roll() awaits its close is not. */
   private closedBelow: number;
-  private pending: PendingAppend[] = [];
+  /** The appends waiting for the next commit (none: undefined). */
+  private pending: CommitGroup | undefined;
   private writing: Promise<void> | undefined;
   private closed = false;
 
@@ -77,20 +90,20 @@ export class Spool<T> {
   append(records: T[]): Promise<void> {
     if (this.closed) return Promise.reject(new Error('spool is closed'));
     if (!records.length) return Promise.resolve();
-    const data = Buffer.from(records.map((r) => `${JSON.stringify(r)}\n`).join(''), 'utf8');
-    return new Promise((resolve, reject) => {
-      this.pending.push({ data, resolve, reject });
-      this.writing ??= this.flushLoop();
-    });
+    const group = (this.pending ??= commitGroup());
+    for (const r of records) group.lines.push(`${JSON.stringify(r)}\n`);
+    this.writing ??= this.flushLoop();
+    return group.done;
   }
 
   private async flushLoop(): Promise<void> {
     try {
-      while (this.pending.length) {
-        const batch = this.pending.splice(0);
+      while (this.pending) {
+        const group = this.pending;
+        this.pending = undefined;
         try {
           const seg = await this.activeSegment();
-          const buf = Buffer.concat(batch.map((p) => p.data));
+          const buf = Buffer.from(group.lines.join(''), 'utf8');
           // A short write (a full disk) would leave the tail unwritten: write on until all of it is, or it throws.
           for (let done = 0; done < buf.length; ) {
             const { bytesWritten } = await seg.fh.write(buf, done, buf.length - done, seg.size + done);
@@ -100,10 +113,10 @@ export class Spool<T> {
           if (!constants.O_DSYNC) await seg.fh.datasync();
           seg.size += buf.length;
           this.segments.get(seg.seq)!.size = seg.size;
-          for (const p of batch) p.resolve();
+          group.resolve();
           for (const listener of this.commitListeners) listener();
         } catch (err) {
-          for (const p of batch) p.reject(err instanceof Error ? err : new Error(String(err)));
+          group.reject(err instanceof Error ? err : new Error(String(err)));
         }
       }
     } finally {
