@@ -219,10 +219,21 @@ export interface VmRun {
  */
 export async function bootVm(
   mac: string,
-  options: { net: LabNetwork; timeoutMs: number; until?: () => Promise<boolean>; onSerial?: (text: string, ms: number) => void; firmware?: 'bios' | 'uefi' },
+  options: {
+    /** The lab whose tap0 the VM's NIC uses; or `netns` for a tap in another namespace. */
+    net?: LabNetwork;
+    /** QEMU runs through `enter` (a command prefix such as nsenter) on the tap device `tap` of that namespace. */
+    netns?: { enter: string[]; tap: string };
+    timeoutMs: number;
+    until?: () => Promise<boolean>;
+    onSerial?: (text: string, ms: number) => void;
+    firmware?: 'bios' | 'uefi';
+  },
 ): Promise<VmRun> {
   let serial = '';
-  const netdev = ['-netdev', 'tap,id=n0,ifname=tap0,script=no,downscript=no'];
+  const enter = options.netns?.enter ?? (options.net ? ['ip', 'netns', 'exec', options.net.ns] : undefined);
+  if (!enter?.length) throw new Error('bootVm needs a lab network (net) or a namespace (netns)');
+  const netdev = ['-netdev', `tap,id=n0,ifname=${options.netns?.tap ?? 'tap0'},script=no,downscript=no`];
   let machine: string[];
   let varsDir: string | undefined;
   if (options.firmware === 'uefi') {
@@ -239,7 +250,7 @@ export async function bootVm(
     machine = ['-boot', 'n', ...netdev, '-device', `e1000,netdev=n0,mac=${mac}`];
   }
   const started = performance.now();
-  const qemu = spawn('ip', ['netns', 'exec', options.net.ns, 'qemu-system-x86_64', '-m', '512', '-nographic', '-no-reboot', ...machine], {
+  const qemu = spawn(enter[0]!, [...enter.slice(1), 'qemu-system-x86_64', '-m', '512', '-nographic', '-no-reboot', ...machine], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output = (d: Buffer): void => {

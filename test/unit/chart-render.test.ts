@@ -156,6 +156,14 @@ describe('helm template with default values', () => {
     expect((find(objs, 'PodDisruptionBudget', 'anvil-operator').spec as { minAvailable: number }).minAvailable).toBe(1);
   });
 
+  it('gives both processes a startup probe, so a slow first start is not killed by the liveness probe', () => {
+    for (const name of ['anvil-operator', 'anvil-boot-server']) {
+      const c = container(objs, name) as unknown as Record<string, { httpGet: { path: string }; periodSeconds: number; failureThreshold: number } | undefined>;
+      expect(c.startupProbe?.httpGet.path).toBe('/healthz');
+      expect(c.startupProbe!.periodSeconds * c.startupProbe!.failureThreshold).toBeGreaterThanOrEqual(120);
+    }
+  });
+
   it('uses the image tag of the chart appVersion', () => {
     expect((podSpec(find(objs, 'Deployment', 'anvil-operator')).containers[0] as unknown as { image: string }).image).toBe('anvil:0.1.0');
   });
