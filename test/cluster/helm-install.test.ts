@@ -2,9 +2,8 @@
 // defaults (plus the local image), every pod Ready, then the quickstart applied: the operator takes the host to
 // Provisioning and the boot-server pod serves the iPXE scripts a machine would fetch.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { chownSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startCluster, type Cluster } from '../harness/cluster.js';
+import { createBootServerVolume, startCluster, type Cluster } from '../harness/cluster.js';
 import { waitFor } from '../harness/kube.js';
 import { ROOT } from '../harness/processes.js';
 
@@ -44,29 +43,9 @@ function restarts(list: Pod[]): string[] {
   );
 }
 
-/** The chart's boot-server claims a 20Gi ReadWriteOnce volume; this cluster has no provisioner: a hostPath volume. */
-async function createBootServerVolume(): Promise<void> {
-  const path = join(cluster.dir, 'pv', 'boot-server');
-  mkdirSync(path, { recursive: true });
-  // hostPath volumes get no fsGroup ownership change: the image's non-root user must own it
-  chownSync(path, 10001, 10001);
-  const pv = {
-    apiVersion: 'v1',
-    kind: 'PersistentVolume',
-    metadata: { name: 'anvil-boot-server-data' },
-    spec: {
-      capacity: { storage: '20Gi' },
-      accessModes: ['ReadWriteOnce'],
-      persistentVolumeReclaimPolicy: 'Retain',
-      hostPath: { path, type: 'Directory' },
-    },
-  };
-  await cluster.kubectl(['apply', '-f', '-'], { input: JSON.stringify(pv) });
-}
-
 describe('helm install of charts/anvil on a real node', () => {
   test('with the defaults and the local image, every pod becomes Ready', async () => {
-    await createBootServerVolume();
+    await createBootServerVolume(cluster);
     await cluster.helm(
       [
         'install', RELEASE, join(ROOT, 'charts', 'anvil'), '--namespace', NS, '--create-namespace',

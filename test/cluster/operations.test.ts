@@ -3,9 +3,9 @@
 // installer keeps posting events (no acknowledged event lost, no 404, no reinstall), and `helm uninstall` + `helm
 // install` (CRDs, hosts, the volume and the history stay; the reinstalled release picks up where it was).
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCommand, startCluster, type Cluster, type RunResult } from '../harness/cluster.js';
+import { createBootServerVolume, runCommand, startCluster, type Cluster, type RunResult } from '../harness/cluster.js';
 import { waitFor } from '../harness/kube.js';
 import { ROOT } from '../harness/processes.js';
 import { webhookURLOf } from '../harness/replay.js';
@@ -77,20 +77,6 @@ const atServiceIP = (url: string, base: string) => {
   const u = new URL(url);
   return `${base}${u.pathname}${u.search}`;
 };
-
-/** The chart's boot-server claims a ReadWriteOnce volume; this cluster has no provisioner: a hostPath volume. */
-async function createBootServerVolume(): Promise<void> {
-  const path = join(cluster.dir, 'pv', 'boot-server');
-  mkdirSync(path, { recursive: true });
-  chownSync(path, 10001, 10001);
-  const pv = {
-    apiVersion: 'v1',
-    kind: 'PersistentVolume',
-    metadata: { name: 'anvil-boot-server-data' },
-    spec: { capacity: { storage: '20Gi' }, accessModes: ['ReadWriteOnce'], persistentVolumeReclaimPolicy: 'Retain', hostPath: { path, type: 'Directory' } },
-  };
-  await cluster.kubectl(['apply', '-f', '-'], { input: JSON.stringify(pv) });
-}
 
 const helmValues = (tag: string) => ['--set', 'image.repository=localhost/anvil', '--set', `image.tag=${tag}`, '--set', 'image.pullPolicy=Never'];
 
@@ -203,7 +189,7 @@ let first: { attempt: number; installationId: string };
 
 describe('operations on charts/anvil on a real node', () => {
   test('install, then a host installed to Provisioned', async () => {
-    await createBootServerVolume();
+    await createBootServerVolume(cluster);
     await helmInstall(TAG);
     await cluster.kubectl(['apply', '-n', HOSTS_NS, '-f', join(ROOT, 'examples', 'quickstart')]);
     const installer = await bootIntoInstaller(FIRST);

@@ -5,9 +5,9 @@
 // webhook) and ends Provisioned, with its install timeline in the history API.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createHash } from 'node:crypto';
-import { chownSync, mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startCluster, type Cluster } from '../harness/cluster.js';
+import { createBootServerVolume, startCluster, type Cluster } from '../harness/cluster.js';
 import { startClusterPxeLab, type ClusterPxeLab } from '../harness/cluster-pxe-lab.js';
 import { waitFor } from '../harness/kube.js';
 import { ROOT } from '../harness/processes.js';
@@ -65,20 +65,6 @@ async function fromNode(path: string): Promise<string> {
   return c().nsrun(['curl', '-sSf', '--max-time', '10', `${publicURL}${path}`]);
 }
 
-/** The chart's boot-server claims a 20Gi ReadWriteOnce volume; this cluster has no provisioner: a hostPath volume. */
-async function createBootServerVolume(): Promise<void> {
-  const path = join(c().dir, 'pv', 'boot-server');
-  mkdirSync(path, { recursive: true });
-  chownSync(path, 10001, 10001);
-  const pv = {
-    apiVersion: 'v1',
-    kind: 'PersistentVolume',
-    metadata: { name: 'anvil-boot-server-data' },
-    spec: { capacity: { storage: '20Gi' }, accessModes: ['ReadWriteOnce'], persistentVolumeReclaimPolicy: 'Retain', hostPath: { path, type: 'Directory' } },
-  };
-  await c().kubectl(['apply', '-f', '-'], { input: JSON.stringify(pv) });
-}
-
 beforeAll(async () => {
   const missing = labMissing();
   if (missing) throw new Error(missing);
@@ -95,7 +81,7 @@ afterAll(async () => {
 
 describe('a VM PXE-boots from the boot-server pod and ends Provisioned', () => {
   test('helm install with hostNetwork and the node address as public URL: every pod Ready', async () => {
-    await createBootServerVolume();
+    await createBootServerVolume(c());
     await c().helm(
       [
         'install', 'anvil', join(ROOT, 'charts', 'anvil'), '--namespace', NS, '--create-namespace',

@@ -2,7 +2,7 @@
 // test/cluster, started and stopped by scripts/cluster/start.sh and stop.sh inside a private network + mount namespace.
 // Binaries: scripts/build-kube-apiserver.sh, or another release from ANVIL_K8S_BIN. Images: scripts/cluster/build-images.sh.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kubeBinDir } from './control-plane.js';
@@ -219,4 +219,21 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       await stopCluster(dir);
     },
   };
+}
+
+/**
+ * The PersistentVolume the chart's boot-server claims (ReadWriteOnce, 20Gi): this cluster has no provisioner, so a
+ * hostPath directory, owned by the image's non-root user (hostPath volumes get no fsGroup ownership change).
+ */
+export async function createBootServerVolume(cluster: Cluster): Promise<void> {
+  const path = join(cluster.dir, 'pv', 'boot-server');
+  mkdirSync(path, { recursive: true });
+  chownSync(path, 10001, 10001);
+  const pv = {
+    apiVersion: 'v1',
+    kind: 'PersistentVolume',
+    metadata: { name: 'anvil-boot-server-data' },
+    spec: { capacity: { storage: '20Gi' }, accessModes: ['ReadWriteOnce'], persistentVolumeReclaimPolicy: 'Retain', hostPath: { path, type: 'Directory' } },
+  };
+  await cluster.kubectl(['apply', '-f', '-'], { input: JSON.stringify(pv) });
 }
