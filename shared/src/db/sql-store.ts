@@ -139,6 +139,12 @@ function installationRow(i: InstallStarted, startedAt: Date): typeof installatio
   };
 }
 
+// Every writer inserts rows in one global key order: two batches holding the same keys in different orders (a
+// re-shipped batch, concurrent shippers) otherwise lock each other's rows crosswise and deadlock (40P01) until the
+// retries run out.
+const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const inKeyOrder = <T>(items: readonly T[], key: (t: T) => string): T[] => [...items].sort((a, b) => byKey(key(a), key(b)));
+
 function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
@@ -194,7 +200,7 @@ export class SqlHistoryStore implements HistoryStore {
     }
     if (invalid) this.log?.warn({ invalid }, 'history: dropped install starts that can never be stored');
     let inserted = 0;
-    for (const chunk of chunks([...rows.values()], CHUNK)) {
+    for (const chunk of chunks(inKeyOrder([...rows.values()], (r) => r.id), CHUNK)) {
       inserted += await this.tx(async (tx) => (await tx.insert(installations).values(chunk).onConflictDoNothing({ target: installations.id }).returning({ id: installations.id })).length);
     }
     return { inserted, invalid };
@@ -231,7 +237,7 @@ export class SqlHistoryStore implements HistoryStore {
     const { events, invalid } = normalizeEvents(inputs);
     if (invalid) this.log?.warn({ invalid }, 'history: dropped installer events that can never be stored');
     let inserted = 0;
-    for (const chunk of chunks(events, CHUNK)) {
+    for (const chunk of chunks(inKeyOrder(events, (e) => `${e.installationId} ${e.eventKey}`), CHUNK)) {
       inserted += await this.tx(async (tx) => rowsOf(await tx.execute(insertEventsStatement(chunk))).length);
     }
     return { inserted, invalid };
@@ -241,7 +247,7 @@ export class SqlHistoryStore implements HistoryStore {
     const { requests, invalid } = normalizeBootRequests(inputs);
     if (invalid) this.log?.warn({ invalid }, 'history: dropped boot requests that can never be stored');
     let inserted = 0;
-    for (const chunk of chunks(requests, CHUNK)) {
+    for (const chunk of chunks(inKeyOrder(requests, (r) => r.id), CHUNK)) {
       inserted += await this.tx(async (tx) => {
         const rows = await tx.insert(bootRequests).values(chunk).onConflictDoNothing({ target: bootRequests.id }).returning({ id: bootRequests.id });
         return rows.length;
