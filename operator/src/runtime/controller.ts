@@ -5,7 +5,8 @@ import type { InformerSet } from '../../../shared/src/kube/cache.js';
 import { keyOf } from '../../../shared/src/kube/informer.js';
 import type { ControllerMetrics } from './metrics.js';
 import { ItemExponentialBackoff } from './rate-limiter.js';
-import { parseRequestKey, requestKey, type Reconciler, type Request } from './reconciler.js';
+import { parseRequestKey, requestKey, type Reconciler, type Request, type Result } from './reconciler.js';
+import { done, requeueAfter, requeueWithBackoff, type ReconcileResult } from './result.js';
 import { WorkQueue } from './workqueue.js';
 import { controllerOf } from './owner-references.js';
 
@@ -119,13 +120,13 @@ export class Controller {
     const started = performance.now();
     const elapsed = (): number => (performance.now() - started) / 1000;
     try {
-      const result = (await this.options.reconciler.reconcile(parseRequestKey(key))) ?? {};
-      if (result.requeueAfterMs !== undefined && result.requeueAfterMs > 0) {
+      const result = asReconcileResult(await this.options.reconciler.reconcile(parseRequestKey(key)));
+      if (result.kind === 'requeueAfter' || result.kind === 'commitThenContinue') {
         this.queue.forget(key);
         // Node fires a timer longer than 2^31-1 ms at once (after a warning): a far-away requeue would spin.
-        this.queue.addAfter(key, Math.min(result.requeueAfterMs, MAX_TIMER_MS));
+        this.queue.addAfter(key, result.kind === 'commitThenContinue' ? 1 : Math.min(result.ms, MAX_TIMER_MS));
         this.metrics.reconciled(this.name, 'requeue_after', elapsed());
-      } else if (result.requeue) {
+      } else if (result.kind === 'requeueWithBackoff') {
         this.queue.addRateLimited(key);
         this.metrics.reconciled(this.name, 'requeue', elapsed());
       } else {
@@ -142,4 +143,11 @@ export class Controller {
       else this.log.error({ key, err: message, retryInMs: delay }, 'reconcile failed');
     }
   }
+}
+
+function asReconcileResult(r: ReconcileResult | Result | void): ReconcileResult {
+  if (!r) return done();
+  if ('kind' in r) return r;
+  if (r.requeueAfterMs !== undefined && r.requeueAfterMs > 0) return requeueAfter(r.requeueAfterMs);
+  return r.requeue ? requeueWithBackoff() : done();
 }

@@ -1,6 +1,8 @@
 // The reconcile contract, as controller-runtime's: level-based and idempotent; return requeueAfter to be called
 // again later, throw to be retried with per-item exponential backoff.
 
+import type { ReconcileResult } from './result.js';
+
 export interface Request {
   namespace?: string;
   name: string;
@@ -14,7 +16,8 @@ export interface Result {
 }
 
 export interface Reconciler {
-  reconcile(request: Request): Promise<Result | void>;
+  // Transitional: the legacy Result shape is being replaced by ReconcileResult (./result.ts) controller by controller.
+  reconcile(request: Request): Promise<ReconcileResult | Result | void>;
 }
 
 export const requestKey = (r: Request): string => (r.namespace ? `${r.namespace}/${r.name}` : r.name);
