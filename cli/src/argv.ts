@@ -2,11 +2,11 @@
 // arguments, --flag=value or --flag value, -n value or -nvalue, grouped short booleans (-Aw), `--` ends the flags.
 // Global flags may come before the command, a command's own flags only after it.
 import { UsageError } from './errors.js';
-import { COMMANDS, findCommand, flagsOf, type CommandSpec, type FlagSpec } from './spec.js';
+import type { CommandSpec, FlagSpec, FlagValue, FlagValues } from './command.js';
+import { COMMANDS, findCommand, flagsOf } from './spec.js';
 import { didYouMean } from './suggest.js';
 
-export type FlagValue = string | number | boolean;
-export type FlagValues = Readonly<Record<string, FlagValue | undefined>>;
+export type { FlagValue, FlagValues } from './command.js';
 
 export interface CommandLine {
   /** undefined for the bare program (`anvil`, `anvil --version`). */

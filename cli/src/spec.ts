@@ -1,52 +1,8 @@
 // The one declaration of anvil's commands and flags. The parser (argv.ts), the help (help.ts), shell completion
 // (commands/completion.ts) and docs/cli.md's tables all follow it; a command's code is imported only when it runs.
-import type { CommandContext } from './context.js';
+import type { CommandSpec, FlagSpec } from './command.js';
 
-export type FlagType = 'string' | 'boolean' | 'int' | 'duration';
-
-/** What completion offers for a flag's value or an argument. */
-export type Completion = 'files' | 'hosts' | 'namespaces' | 'contexts' | 'choices' | 'commands' | 'none';
-
-export interface FlagSpec {
-  /** Long name, without the dashes. */
-  name: string;
-  short?: string;
-  type: FlagType;
-  /** Placeholder of the value in help, e.g. PATH. */
-  value?: string;
-  description: string;
-  choices?: readonly string[];
-  min?: number;
-  max?: number;
-  complete?: Completion;
-  hidden?: boolean;
-}
-
-export interface ArgSpec {
-  name: string;
-  required: boolean;
-  variadic?: boolean;
-  complete?: Completion;
-  choices?: readonly string[];
-}
-
-export interface CommandModule {
-  run(ctx: CommandContext): Promise<number>;
-}
-
-export interface CommandSpec {
-  name: string;
-  summary: string;
-  /** Paragraphs shown by `anvil help COMMAND` below the usage line. */
-  details?: string[];
-  args: ArgSpec[];
-  flags: FlagSpec[];
-  /** Talks to the Kubernetes API (the cluster flags apply). */
-  cluster: boolean;
-  examples?: string[];
-  hidden?: boolean;
-  load: () => Promise<CommandModule>;
-}
+export type { ArgSpec, CommandModule, CommandSpec, Completion, FlagSpec, FlagType } from './command.js';
 
 export const GLOBAL_FLAGS: readonly FlagSpec[] = [
   { name: 'kubeconfig', type: 'string', value: 'PATH', complete: 'files', description: 'kubeconfig file (default: the files in KUBECONFIG, else ~/.kube/config, else the pod\'s service account)' },

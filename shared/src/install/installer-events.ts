@@ -4,15 +4,9 @@
 // acknowledges it (normalize.ts), and turns it into a status update with these pure functions. The BareMetalHost
 // controller moves its state machine on from that status.
 
-export interface InstallerEvent {
-  name: string;
-  event_type: string;
-  description?: string;
-  result?: string;
-  origin?: string;
-  timestamp?: number;
-  level?: string;
-}
+import type { InstallerEvent } from './event.js';
+
+export type { InstallerEvent };
 
 export type InstallVerdict = 'SUCCESS' | 'FAIL' | undefined;
 

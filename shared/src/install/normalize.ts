@@ -2,7 +2,7 @@
 // storable by every sink (PostgreSQL/CockroachDB text and jsonb, the Kubernetes status), forever. So strings become
 // valid UTF-8 without NUL, sizes are bounded and timestamps representable; what cannot be made sense of is refused
 // with a message that says what to fix.
-import type { InstallerEvent } from './installer-events.js';
+import type { InstallerEvent } from './event.js';
 
 export const LIMITS = {
   name: 1024,
