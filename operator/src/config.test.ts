@@ -1,4 +1,6 @@
-import { ConfigError, loadConfig } from './config.js';
+import { fileURLToPath } from 'node:url';
+import { documentedFlagTable } from '../../shared/src/config/flag-docs-check.js';
+import { ConfigError, FLAGS, helpText, loadConfig } from './config.js';
 
 describe('operator config', () => {
   it('has sane defaults', () => {
@@ -35,6 +37,29 @@ describe('operator config', () => {
     expect(loadConfig([], {})).toMatchObject({ https: undefined });
     expect(loadConfig(['--tls-cert-file', '/tls/tls.crt'], { TLS_KEY_FILE: '/tls/tls.key', HTTPS_PORT: '9443' })).toMatchObject({ https: { certFile: '/tls/tls.crt', keyFile: '/tls/tls.key', port: 9443, host: '0.0.0.0' } });
     expect(() => loadConfig(['--tls-cert-file', '/tls/tls.crt'], {})).toThrow(/tls-cert-file and tls-key-file go together/);
+  });
+
+  it('binds HTTPS to the metrics address unless --https-host says otherwise', () => {
+    const tls = ['--tls-cert-file', 'c', '--tls-key-file', 'k'];
+    expect(loadConfig([...tls, '--metrics-host', '10.0.0.1'], {})).toMatchObject({ https: { host: '10.0.0.1', port: 8443 } });
+    expect(loadConfig([...tls, '--metrics-host', '10.0.0.1'], { HTTPS_HOST: '10.0.0.2' })).toMatchObject({ https: { host: '10.0.0.2' } });
+  });
+
+  it('takes the namespaces of the Lease and the Certificates and its identity from the pod', () => {
+    const c = loadConfig(['--certificate-issuer', 'ca', '--certificate', 'a=b'], { POD_NAMESPACE: 'anvil-system', POD_NAME: 'anvil-operator-0' });
+    expect(c).toMatchObject({ leaderElectionNamespace: 'anvil-system', identity: 'anvil-operator-0', certificates: { namespace: 'anvil-system' } });
+    expect(loadConfig([], {})).toMatchObject({ leaderElectionNamespace: 'default', identity: expect.stringMatching(new RegExp(`_${process.pid}$`)) });
+  });
+
+  it('lists every flag with its variable in --help', () => {
+    expect(helpText()).toMatch(/^ {2}--leader-elect BOOL +run leader election \(default true\) \[LEADER_ELECT\]$/m);
+    expect(helpText()).toMatch(/^ {2}--certificate NAME=SAN,SAN,\.\.\. .*\(repeatable; env:\s+';'-separated\) \[CERTIFICATES\]$/m);
+    expect(helpText()).toMatch(/^ {2}--help +print this help$/m);
+  });
+
+  it('is documented in docs/configuration.md as declared', () => {
+    const { actual, expected } = documentedFlagTable(fileURLToPath(new URL('../../docs/configuration.md', import.meta.url)), 'operator', FLAGS);
+    expect(actual).toEqual(expected);
   });
 
   it('reads the Certificates to keep from repeated flags or a ;-separated variable', () => {

@@ -1,183 +1,113 @@
-// Operator configuration from flags and environment, validated up front with every problem reported at once.
+// Operator configuration: every flag declared once below; parsing, environment fallbacks, help and the table in
+// docs/configuration.md follow from the declarations. Every problem is reported at once.
 import { hostname } from 'node:os';
-import { parseArgs } from 'node:util';
-import { LOG_LEVELS } from '../../shared/src/logging.js';
+import { kubeconfigFlag, logLevelFlag } from '../../shared/src/config/common-flags.js';
 import { parseCertificateFlag, parseIssuerFlag, type CertificateSettings } from './controllers/certificates/desired.js';
-import { HTTPS_FLAGS, httpsHelp, parseHttpsConfig, type HttpsConfig } from '../../shared/src/tls/config.js';
-import { ConfigError, NAMESPACE_PATTERN, parseBaseURL, parseBool, parseInteger, parseNamespaces } from '../../shared/src/config/parse.js';
+import { httpsConfig, httpsFlags, type HttpsConfig } from '../../shared/src/tls/config.js';
+import { ConfigError, namespaceCheck } from '../../shared/src/config/parse.js';
+import { bool, configFromFlags, derived, int, list, text, url, type FlagValues } from '../../shared/src/config/flags.js';
+import { helpText as renderHelp } from '../../shared/src/config/flag-docs.js';
 
 export { ConfigError };
 
-export interface OperatorConfig {
-  kubeconfig: string | undefined;
-  namespaces: string[];
-  metricsPort: number;
-  metricsHost: string;
-  leaderElect: boolean;
-  leaderElectionNamespace: string;
-  leaderElectionId: string;
-  identity: string;
-  logLevel: string;
-  maxConcurrentReconciles: number;
-  resyncPeriodSeconds: number;
-  bootServerURL: string;
-  retryBaseSeconds: number;
-  /** Power actions (power on/off, reset, boot device) running at once across all hosts. */
-  maxConcurrentPowerOps: number;
-  /** How often each host's BMC is asked for the power state. */
-  powerPollSeconds: number;
-  /** Upper bound of one BMC request. */
-  bmcTimeoutSeconds: number;
-  databaseURL: string | undefined;
+const goDuration = (what: string) => (d: string) => (/^([0-9]+(\.[0-9]+)?(h|m|s|ms))+$/.test(d) ? undefined : `${what} must be a Go duration such as 2160h or 90m, got "${d}"`);
+const podNamespace = derived('POD_NAMESPACE or "default"', ({ env }) => env.POD_NAMESPACE ?? 'default');
+
+const OPERATOR_FLAGS = {
+  kubeconfig: kubeconfigFlag(),
+  namespaces: list({ name: 'namespace', env: 'WATCH_NAMESPACE', value: 'NS[,NS...]', separator: ',', check: namespaceCheck('namespace'), help: 'namespaces to watch; all when unset' }),
+  metricsPort: int({ name: 'metrics-port', env: 'METRICS_PORT', label: 'metrics port', default: 8080, min: 0, max: 65535, help: 'port for /metrics, /healthz, /readyz' }),
+  metricsHost: text({ name: 'metrics-host', env: 'METRICS_HOST', value: 'ADDR', default: '0.0.0.0', help: 'address to bind' }),
+  leaderElect: bool({ name: 'leader-elect', env: 'LEADER_ELECT', label: 'leader-elect', default: true, help: 'run leader election' }),
+  leaderElectionNamespace: text({
+    name: 'leader-election-namespace',
+    env: 'LEADER_ELECTION_NAMESPACE',
+    value: 'NS',
+    default: podNamespace,
+    check: namespaceCheck('leader election namespace'),
+    help: 'namespace of the Lease',
+  }),
+  leaderElectionId: text({
+    name: 'leader-election-id',
+    env: 'LEADER_ELECTION_ID',
+    value: 'NAME',
+    default: 'anvil-operator',
+    check: (id) => (/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(id) ? undefined : `leader election id "${id}" is not a valid object name`),
+    help: 'name of the Lease',
+  }),
+  identity: text({ name: 'identity', env: 'POD_NAME', value: 'NAME', default: derived('hostname_pid', () => `${hostname()}_${process.pid}`), help: "this replica's identity" }),
+  logLevel: logLevelFlag(),
+  maxConcurrentReconciles: int({ name: 'max-concurrent-reconciles', env: 'MAX_CONCURRENT_RECONCILES', label: 'max concurrent reconciles', default: 4, min: 1, max: 1000, help: 'workers per controller' }),
+  resyncPeriodSeconds: int({ name: 'resync-period', env: 'RESYNC_PERIOD', value: 'SECONDS', label: 'resync period', default: 600, min: 0, max: 86400 * 7, help: 'periodic resync of every cached object; 0 turns it off' }),
+  bootServerURL: url({ name: 'boot-server-url', env: 'BOOT_SERVER_URL', label: 'boot server URL', default: 'http://127.0.0.1:8080', help: 'base URL machines reach the boot-server at' }),
+  retryBaseSeconds: int({ name: 'retry-base-seconds', env: 'RETRY_BASE_SECONDS', label: 'retry base seconds', default: 30, min: 1, max: 86400, help: 'first retry delay after a failed install; doubles per retry' }),
+  maxConcurrentPowerOps: int({ name: 'max-concurrent-power-ops', env: 'MAX_CONCURRENT_POWER_OPS', label: 'max concurrent power ops', default: 10, min: 1, max: 10000, help: 'power actions running at once across all hosts' }),
+  powerPollSeconds: int({ name: 'power-poll-seconds', env: 'POWER_POLL_SECONDS', label: 'power poll seconds', default: 60, min: 1, max: 86400, help: 'how often each BMC is asked for the power state' }),
+  bmcTimeoutSeconds: int({ name: 'bmc-timeout-seconds', env: 'BMC_TIMEOUT_SECONDS', label: 'BMC timeout seconds', default: 20, min: 1, max: 600, help: 'upper bound of one BMC request' }),
+  databaseURL: text({
+    name: 'database-url',
+    env: 'DATABASE_URL',
+    value: 'URL',
+    help: 'install history in PostgreSQL/CockroachDB: serve its API at /api/v1 on the metrics port (with the embedded database the boot-server serves it)',
+  }),
+} as const;
+
+/** cert-manager Certificates the operator keeps in place for anvil's HTTPS listeners. */
+const CERTIFICATE_FLAGS = {
+  issuer: text({ name: 'certificate-issuer', env: 'CERTIFICATE_ISSUER', value: '[Issuer/|ClusterIssuer/]NAME', help: "cert-manager issuer for anvil's HTTPS listeners; enables --certificate" }),
+  issuerGroup: text({
+    name: 'certificate-issuer-group',
+    env: 'CERTIFICATE_ISSUER_GROUP',
+    value: 'G',
+    check: (g) => (/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/.test(g) ? undefined : `certificate issuer group "${g}" is not an API group name such as cert-manager.io`),
+    help: 'API group of that issuer (default cert-manager.io; external issuers have their own)',
+  }),
+  certificates: list({ name: 'certificate', env: 'CERTIFICATES', value: 'NAME=SAN,SAN,...', separator: ';', repeatable: true, help: 'a Certificate to keep in place; its Secret is NAME-tls' }),
+  namespace: text({
+    name: 'certificate-namespace',
+    env: 'CERTIFICATE_NAMESPACE',
+    value: 'NS',
+    default: podNamespace,
+    check: namespaceCheck('certificate namespace'),
+    help: 'namespace of those Certificates',
+  }),
+  duration: text({ name: 'certificate-duration', env: 'CERTIFICATE_DURATION', value: 'D', default: '2160h', check: goDuration('certificate duration'), help: 'requested lifetime' }),
+  renewBefore: text({ name: 'certificate-renew-before', env: 'CERTIFICATE_RENEW_BEFORE', value: 'D', default: '360h', check: goDuration('certificate renew-before'), help: 'renew this long before expiry' }),
+} as const;
+
+/** In help order; the HTTPS listener binds the metrics address unless told otherwise. */
+export const FLAGS = {
+  operator: OPERATOR_FLAGS,
+  https: httpsFlags({ port: 8443, httpHostKey: 'metricsHost' }),
+  certificates: CERTIFICATE_FLAGS,
+} as const;
+
+export type OperatorConfig = FlagValues<typeof OPERATOR_FLAGS> & {
   /** The metrics/health/history routes also over HTTPS when a certificate is configured. */
   https: HttpsConfig | undefined;
   /** cert-manager Certificates the operator keeps in place; undefined without --certificate-issuer. */
   certificates: CertificateSettings | undefined;
-}
+};
 
-const HELP = () => `anvil operator
-
-Flags (environment variable in brackets):
-  --kubeconfig PATH                 kubeconfig file; in-cluster config when unset [KUBECONFIG]
-  --namespace NS[,NS...]            namespaces to watch; all when unset [WATCH_NAMESPACE]
-  --metrics-port N                  port for /metrics, /healthz, /readyz (default 8080) [METRICS_PORT]
-  --metrics-host ADDR               address to bind (default 0.0.0.0) [METRICS_HOST]
-  --leader-elect BOOL               run leader election (default true) [LEADER_ELECT]
-  --leader-election-namespace NS    namespace of the Lease (default: POD_NAMESPACE or "default") [LEADER_ELECTION_NAMESPACE]
-  --leader-election-id NAME         name of the Lease (default anvil-operator) [LEADER_ELECTION_ID]
-  --identity NAME                   this replica's identity (default: POD_NAME or hostname_pid) [POD_NAME]
-  --log-level LEVEL                 ${LOG_LEVELS.join('|')} (default info) [LOG_LEVEL]
-  --max-concurrent-reconciles N     workers per controller (default 4) [MAX_CONCURRENT_RECONCILES]
-  --resync-period SECONDS           periodic resync of every cached object (default 600, 0 = off) [RESYNC_PERIOD]
-  --boot-server-url URL             base URL machines reach the boot-server at (default http://127.0.0.1:8080) [BOOT_SERVER_URL]
-  --retry-base-seconds N            first retry delay after a failed install; doubles per retry (default 30) [RETRY_BASE_SECONDS]
-  --max-concurrent-power-ops N      power actions running at once across all hosts (default 10) [MAX_CONCURRENT_POWER_OPS]
-  --power-poll-seconds N            how often each BMC is asked for the power state (default 60) [POWER_POLL_SECONDS]
-  --bmc-timeout-seconds N           upper bound of one BMC request (default 20) [BMC_TIMEOUT_SECONDS]
-  --database-url URL                install history in PostgreSQL/CockroachDB: serve its API at /api/v1 on the metrics
-                                    port (with the embedded database the boot-server serves it) [DATABASE_URL]
-${httpsHelp(8443)}  --certificate-issuer [Issuer/|ClusterIssuer/]NAME
-                                    cert-manager issuer for anvil's HTTPS listeners; enables --certificate [CERTIFICATE_ISSUER]
-  --certificate-issuer-group G       API group of that issuer (default cert-manager.io; external issuers have their own)
-                                    [CERTIFICATE_ISSUER_GROUP]
-  --certificate NAME=SAN,SAN,...    a Certificate to keep in place (repeatable; env: ';'-separated); its Secret is NAME-tls
-                                    [CERTIFICATES]
-  --certificate-namespace NS        namespace of those Certificates (default: POD_NAMESPACE or "default") [CERTIFICATE_NAMESPACE]
-  --certificate-duration D          requested lifetime (default 2160h) [CERTIFICATE_DURATION]
-  --certificate-renew-before D      renew this long before expiry (default 360h) [CERTIFICATE_RENEW_BEFORE]
-  --help                            print this help
-`;
-
-export const helpText = (): string => HELP();
+export const helpText = (): string => renderHelp('anvil operator', FLAGS);
 
 /** Parses argv and env; throws ConfigError listing every problem, or returns 'help' when --help is given. */
-export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): OperatorConfig | 'help' {
-  let values: Record<string, string | string[] | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        kubeconfig: { type: 'string' },
-        namespace: { type: 'string' },
-        'metrics-port': { type: 'string' },
-        'metrics-host': { type: 'string' },
-        'leader-elect': { type: 'string' },
-        'leader-election-namespace': { type: 'string' },
-        'leader-election-id': { type: 'string' },
-        identity: { type: 'string' },
-        'log-level': { type: 'string' },
-        'max-concurrent-reconciles': { type: 'string' },
-        'resync-period': { type: 'string' },
-        'boot-server-url': { type: 'string' },
-        'retry-base-seconds': { type: 'string' },
-        'max-concurrent-power-ops': { type: 'string' },
-        'power-poll-seconds': { type: 'string' },
-        'bmc-timeout-seconds': { type: 'string' },
-        'database-url': { type: 'string' },
-        ...Object.fromEntries(HTTPS_FLAGS.map((k) => [k, { type: 'string' as const }])),
-        'certificate-issuer': { type: 'string' },
-        certificate: { type: 'string', multiple: true },
-        'certificate-namespace': { type: 'string' },
-        'certificate-issuer-group': { type: 'string' },
-        'certificate-duration': { type: 'string' },
-        'certificate-renew-before': { type: 'string' },
-        help: { type: 'boolean' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new ConfigError([(err as Error).message]);
-  }
-  if (values.help) return 'help';
-  const get = (flag: string, envName: string): string | undefined => (values[flag] as string | undefined) ?? env[envName];
-  const problems: string[] = [];
+export const loadConfig = (argv: string[], env: NodeJS.ProcessEnv): OperatorConfig | 'help' =>
+  configFromFlags(FLAGS, argv, env, (values, problems) => ({
+    ...values.operator,
+    https: httpsConfig(values.https, problems),
+    certificates: certificateSettings(values.certificates, problems),
+  }));
 
-  const namespaces = parseNamespaces(get('namespace', 'WATCH_NAMESPACE'), problems);
-
-  const logLevel = get('log-level', 'LOG_LEVEL') ?? 'info';
-  if (!LOG_LEVELS.includes(logLevel as never)) problems.push(`log level must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
-
-  const leaderElectionNamespace = get('leader-election-namespace', 'LEADER_ELECTION_NAMESPACE') ?? env.POD_NAMESPACE ?? 'default';
-  if (!NAMESPACE_PATTERN.test(leaderElectionNamespace)) problems.push(`leader election namespace "${leaderElectionNamespace}" is not a valid namespace name`);
-  const leaderElectionId = get('leader-election-id', 'LEADER_ELECTION_ID') ?? 'anvil-operator';
-  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(leaderElectionId)) problems.push(`leader election id "${leaderElectionId}" is not a valid object name`);
-
-  const bootServerURL = parseBaseURL('boot server URL', get('boot-server-url', 'BOOT_SERVER_URL') ?? 'http://127.0.0.1:8080', problems);
-
-  const config: OperatorConfig = {
-    kubeconfig: get('kubeconfig', 'KUBECONFIG') || undefined,
-    namespaces,
-    metricsPort: parseInteger('metrics port', get('metrics-port', 'METRICS_PORT') ?? '8080', 0, 65535, problems),
-    metricsHost: get('metrics-host', 'METRICS_HOST') ?? '0.0.0.0',
-    leaderElect: parseBool('leader-elect', get('leader-elect', 'LEADER_ELECT') ?? 'true', problems),
-    leaderElectionNamespace,
-    leaderElectionId,
-    identity: get('identity', 'POD_NAME') ?? `${hostname()}_${process.pid}`,
-    logLevel,
-    maxConcurrentReconciles: parseInteger('max concurrent reconciles', get('max-concurrent-reconciles', 'MAX_CONCURRENT_RECONCILES') ?? '4', 1, 1000, problems),
-    resyncPeriodSeconds: parseInteger('resync period', get('resync-period', 'RESYNC_PERIOD') ?? '600', 0, 86400 * 7, problems),
-    bootServerURL,
-    retryBaseSeconds: parseInteger('retry base seconds', get('retry-base-seconds', 'RETRY_BASE_SECONDS') ?? '30', 1, 86400, problems),
-    maxConcurrentPowerOps: parseInteger('max concurrent power ops', get('max-concurrent-power-ops', 'MAX_CONCURRENT_POWER_OPS') ?? '10', 1, 10000, problems),
-    powerPollSeconds: parseInteger('power poll seconds', get('power-poll-seconds', 'POWER_POLL_SECONDS') ?? '60', 1, 86400, problems),
-    bmcTimeoutSeconds: parseInteger('BMC timeout seconds', get('bmc-timeout-seconds', 'BMC_TIMEOUT_SECONDS') ?? '20', 1, 600, problems),
-    databaseURL: get('database-url', 'DATABASE_URL') || undefined,
-    https: undefined,
-    certificates: undefined,
-  };
-  config.https = parseHttpsConfig(get, { port: 8443, host: config.metricsHost }, problems);
-  config.certificates = parseCertificates(values.certificate as string[] | undefined, get, env, problems);
-  if (problems.length) throw new ConfigError(problems);
-  return config;
-}
-
-function parseCertificates(
-  flags: string[] | undefined,
-  get: (flag: string, envName: string) => string | undefined,
-  env: NodeJS.ProcessEnv,
-  problems: string[],
-): CertificateSettings | undefined {
-  const entries = flags ?? (env.CERTIFICATES ?? '').split(';').filter((e) => e.trim());
-  const issuerValue = get('certificate-issuer', 'CERTIFICATE_ISSUER');
+function certificateSettings(flags: FlagValues<typeof CERTIFICATE_FLAGS>, problems: string[]): CertificateSettings | undefined {
+  const { issuer: issuerValue, issuerGroup, certificates: entries, namespace, duration, renewBefore } = flags;
   if (!issuerValue) {
     if (entries.length) problems.push('--certificate needs --certificate-issuer (the cert-manager Issuer or ClusterIssuer to ask)');
     return undefined;
   }
   const issuer = parseIssuerFlag(issuerValue, problems);
-  const group = get('certificate-issuer-group', 'CERTIFICATE_ISSUER_GROUP');
-  if (issuer && group) {
-    if (/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/.test(group)) issuer.group = group;
-    else problems.push(`certificate issuer group "${group}" is not an API group name such as cert-manager.io`);
-  }
+  if (issuer && issuerGroup) issuer.group = issuerGroup;
   if (!entries.length) problems.push('--certificate-issuer needs at least one --certificate NAME=SAN,...');
   const certificates = entries.map((e) => parseCertificateFlag(e, problems)).filter((c) => c !== undefined);
-  const namespace = get('certificate-namespace', 'CERTIFICATE_NAMESPACE') ?? env.POD_NAMESPACE ?? 'default';
-  if (!NAMESPACE_PATTERN.test(namespace)) problems.push(`certificate namespace "${namespace}" is not a valid namespace name`);
-  const duration = get('certificate-duration', 'CERTIFICATE_DURATION') ?? '2160h';
-  const renewBefore = get('certificate-renew-before', 'CERTIFICATE_RENEW_BEFORE') ?? '360h';
-  for (const [name, d] of [['certificate duration', duration], ['certificate renew-before', renewBefore]] as const) {
-    if (!/^([0-9]+(\.[0-9]+)?(h|m|s|ms))+$/.test(d)) problems.push(`${name} must be a Go duration such as 2160h or 90m, got "${d}"`);
-  }
   return issuer ? { namespace, issuer, certificates, duration, renewBefore } : undefined;
 }

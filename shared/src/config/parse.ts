@@ -25,14 +25,11 @@ export function parseInteger(name: string, v: string, min: number, max: number, 
   return n;
 }
 
-export function parseNamespaces(v: string | undefined, problems: string[]): string[] {
-  const namespaces = (v ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  for (const ns of namespaces) if (!NAMESPACE_PATTERN.test(ns) || ns.length > 63) problems.push(`namespace "${ns}" is not a valid namespace name`);
-  return namespaces;
-}
+/** Checks a namespace name; the problem names it as `what` (e.g. "leader election namespace"). */
+export const namespaceCheck =
+  (what: string) =>
+  (ns: string): string | undefined =>
+    NAMESPACE_PATTERN.test(ns) && ns.length <= 63 ? undefined : `${what} "${ns}" is not a valid namespace name`;
 
 /** An http(s) base URL without query or fragment, trailing slashes removed. */
 export function parseBaseURL(name: string, v: string, problems: string[]): string {
