@@ -3,15 +3,14 @@
 // description carries this object's owner marker: a VMID someone else reused is left alone.
 import type { ProxmoxTemplateVersion } from '../../../../shared/src/api/index.js';
 import { ProxmoxError } from '../../proxmox/errors.js';
-import type { PhaseResult, TemplateContext } from './phases.js';
+import { done, requeueAfter, type ReconcileResult } from '../../runtime/result.js';
+import { importStorage, type TemplateContext } from './context.js';
 import { ownerKey, parseOwnerMarker, type OwnerMarker } from './settings.js';
 import { importVolumeFor } from './source.js';
 
-const importStorage = (ctx: TemplateContext): string => ctx.template.spec.vm?.importStorage ?? 'local';
-
 /** The downloaded image a version was built from (versions built from the same image share it). */
 function imageVolumeOf(ctx: TemplateContext, v: ProxmoxTemplateVersion): string | undefined {
-  return v.imageURL && v.checksum ? importVolumeFor(importStorage(ctx), { url: v.imageURL, checksum: v.checksum }) : undefined;
+  return v.imageURL && v.checksum ? importVolumeFor(importStorage(ctx.template), { url: v.imageURL, checksum: v.checksum }) : undefined;
 }
 
 /** Deletes a VM (purging its disks) when `owned` accepts its marker; true when it is gone or was never there. */
@@ -71,9 +70,9 @@ export async function pruneVersions(ctx: TemplateContext): Promise<void> {
 
 /**
  * The finalizer's work: every version's template, the build in progress and the downloaded images are removed.
- * Returns 'done' when the finalizer can go, or when to look again.
+ * Returns done() when the finalizer can go, or when to look again.
  */
-export async function deleteEverything(ctx: TemplateContext): Promise<'done' | PhaseResult> {
+export async function deleteEverything(ctx: TemplateContext): Promise<ReconcileResult> {
   const { status, template } = ctx;
   const task = status.currentTask;
   if (task) {
@@ -84,7 +83,7 @@ export async function deleteEverything(ctx: TemplateContext): Promise<'done' | P
     });
     if (state?.status === 'running') {
       status.message = `deleting: waiting for task ${task.type} (${task.upid}) to end`;
-      return { requeueAfterMs: ctx.config.taskPollMs };
+      return requeueAfter(ctx.config.taskPollMs);
     }
     delete status.currentTask;
   }
@@ -101,5 +100,5 @@ export async function deleteEverything(ctx: TemplateContext): Promise<'done' | P
     await ctx.ports.history.finished({ id: build.id, result: 'CANCELLED', finishedAt: ctx.now, failureReason: 'the ProxmoxTemplate was deleted' });
     delete status.build;
   }
-  return 'done';
+  return done();
 }

@@ -7,12 +7,14 @@ import type { CacheReader } from '../../../../shared/src/kube/cache.js';
 import type { KubeClient, KubeObject, ResourceType } from '../../../../shared/src/kube/index.js';
 import { addFinalizer, hasFinalizer, removeFinalizer } from '../../runtime/finalizers.js';
 import { PatchHelper } from '../../runtime/patch-helper.js';
-import type { Reconciler, Request, Result } from '../../runtime/reconciler.js';
-import { deleteEverything } from './cleanup.js';
-import { runTemplatePhases, type PhaseResult, type TemplateContext } from './phases.js';
-import { defaultTemplateControllerConfig, TemplateConfigError, type TemplateControllerConfig, type TemplatePorts } from './ports.js';
+import type { Reconciler, Request } from '../../runtime/reconciler.js';
+import { done, requeueAfter, requeueWithBackoff, type ReconcileResult } from '../../runtime/result.js';
 import type { ProxmoxApi } from '../../proxmox/ports.js';
 import { ProxmoxError } from '../../proxmox/errors.js';
+import { deleteEverything } from './cleanup.js';
+import type { TemplateContext } from './context.js';
+import { defaultTemplateControllerConfig, TemplateConfigError, type TemplateControllerConfig, type TemplatePorts } from './ports.js';
+import { runTemplatePhases } from './runner.js';
 
 export const ProxmoxTemplateType: ResourceType = { group: GROUP, version: VERSION, kind: PROXMOXTEMPLATE_KIND, plural: PROXMOXTEMPLATE_PLURAL, namespaced: true };
 export const TEMPLATE_FINALIZER = 'anvil.dev/proxmoxtemplate';
@@ -42,7 +44,7 @@ export class ProxmoxTemplateReconciler implements Reconciler {
     this.config = { ...defaultTemplateControllerConfig, ...given };
   }
 
-  async reconcile(req: Request): Promise<Result> {
+  async reconcile(req: Request): Promise<ReconcileResult> {
     const { client, templates } = this.deps;
     const key = `${req.namespace}/${req.name}`;
     let cached = templates.get(req.namespace, req.name);
@@ -50,8 +52,8 @@ export class ProxmoxTemplateReconciler implements Reconciler {
       cached = await client.get<Template>(ProxmoxTemplateType, { namespace: req.namespace, name: req.name });
     }
     this.replaced.delete(key);
-    if (!cached) return {};
-    if (cached.metadata.annotations?.[PAUSED_ANNOTATION] === 'true') return {};
+    if (!cached) return done();
+    if (cached.metadata.annotations?.[PAUSED_ANNOTATION] === 'true') return done();
     let template = structuredClone(cached);
     if (template.metadata.deletionTimestamp) return this.finalize(template);
     if (!hasFinalizer(template, TEMPLATE_FINALIZER)) template = await addFinalizer(client, ProxmoxTemplateType, template, TEMPLATE_FINALIZER);
@@ -64,38 +66,38 @@ export class ProxmoxTemplateReconciler implements Reconciler {
     // Decisions were made on what we read: a conflict means someone changed the object, so reconcile again on fresh data.
     const outcome = await new PatchHelper(client, ProxmoxTemplateType, template, { rebaseOnConflict: false }).patch(draft);
     if (outcome.writes && template.metadata.resourceVersion) this.replaced.set(key, template.metadata.resourceVersion);
-    if (result.requeue) this.deps.log.debug({ template: `${req.namespace}/${req.name}`, message: draft.status.message }, 'retrying with backoff');
+    if (result.kind === 'requeueWithBackoff') this.deps.log.debug({ template: `${req.namespace}/${req.name}`, message: draft.status.message }, 'retrying with backoff');
     return result;
   }
 
-  private async finalize(template: Template): Promise<Result> {
-    if (!hasFinalizer(template, TEMPLATE_FINALIZER)) return {};
+  private async finalize(template: Template): Promise<ReconcileResult> {
+    if (!hasFinalizer(template, TEMPLATE_FINALIZER)) return done();
     const { client, ports } = this.deps;
     const draft = structuredClone(template);
     draft.status ??= {};
     draft.status.phase = 'Deleting';
     const ctx = this.context(template, draft.status);
-    let result: 'done' | PhaseResult;
+    let result: ReconcileResult;
     if (template.spec.retainPolicy === 'Retain') {
       const kept = (draft.status.versions ?? []).map((v) => `v${v.version} (VMID ${v.vmid})`).join(', ') || 'none';
       ports.event(template, 'Normal', 'TemplatesRetained', `retainPolicy is Retain: templates left on Proxmox: ${kept}`);
       if (draft.status.build) await ports.history.finished({ id: draft.status.build.id, result: 'CANCELLED', finishedAt: ctx.now, failureReason: 'the ProxmoxTemplate was deleted' });
-      result = 'done';
+      result = done();
     } else {
       result = await this.deleteTemplates(ctx);
     }
-    if (result !== 'done') {
+    if (result.kind !== 'done') {
       await new PatchHelper(client, ProxmoxTemplateType, template, { rebaseOnConflict: false }).patch(draft);
       return result;
     }
     if (template.spec.retainPolicy !== 'Retain') ports.event(template, 'Normal', 'TemplatesDeleted', 'the templates and images this object built were removed from Proxmox');
     await ports.forget(template);
     await removeFinalizer(client, ProxmoxTemplateType, template, TEMPLATE_FINALIZER);
-    return {};
+    return done();
   }
 
   /** Deletion errors stay in status with a way out: a PVE that cannot be reached would otherwise block deletion forever. */
-  private async deleteTemplates(ctx: TemplateContext): Promise<'done' | PhaseResult> {
+  private async deleteTemplates(ctx: TemplateContext): Promise<ReconcileResult> {
     const way = 'set spec.retainPolicy to Retain to delete the object and leave the templates on Proxmox';
     try {
       ctx.api = await this.deps.ports.connect(ctx.template);
@@ -104,7 +106,7 @@ export class ProxmoxTemplateReconciler implements Reconciler {
       if (!(err instanceof ProxmoxError) && !(err instanceof TemplateConfigError)) throw err;
       ctx.status.message = `cannot remove the templates yet: ${err.message}; ${way}`;
       this.deps.ports.event(ctx.template, 'Warning', 'DeleteFailed', ctx.status.message);
-      return (err as { transient?: boolean }).transient ? { requeue: true } : { requeueAfterMs: this.config.retryBaseMs };
+      return (err as { transient?: boolean }).transient ? requeueWithBackoff() : requeueAfter(this.config.retryBaseMs);
     }
   }
 
