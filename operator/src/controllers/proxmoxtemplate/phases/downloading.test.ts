@@ -73,9 +73,7 @@ describe('phase Downloading', () => {
     expect(ctx.status.phase).toBe('Downloading');
   });
 
-  // Known gap, kept as it was in this refactor (issue 21 changes no behaviour): a task PVE no longer knows counts as
-  // done, and the build moves on to Creating without looking for the image. When that is fixed, drop `.failing`.
-  it.failing('looks at the storage again when the task is gone (node rebooted): starts the download anew', async () => {
+  it('looks at the storage again when the task is gone (node rebooted): starts the download anew', async () => {
     const { ctx, api } = downloadingContext();
     ctx.status.currentTask = { upid: 'UPID:pve:lost', type: 'download' };
     await expect(downloading(ctx)).resolves.toEqual(requeueAfter(fixtureConfig.taskPollMs));

@@ -11,7 +11,9 @@ export const downloading: PhaseHandler = async (ctx) => {
     // Another template downloading the same image (same name: it carries the checksum) may have won the race.
     const outcome = await pollTask(ctx, present);
     if (outcome !== 'ok') return notOk(ctx, outcome);
-  } else if (!(await present())) {
+  }
+  // Also after a finished task: a task PVE no longer knows (node rebooted) counts as finished, so look for the image.
+  if (!(await present())) {
     const upid = await ctx.api.downloadUrl({
       storage: storage!,
       url: build.imageURL!,
