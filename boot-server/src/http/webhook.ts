@@ -50,7 +50,7 @@ interface ConfigRefs {
   install?: InstallRef;
 }
 
-const hostRef = (c: BootConfig): HostRef => ({ namespace: c.hostNamespace, name: c.hostName, uid: c.hostUID });
+export const hostRef = (c: BootConfig): HostRef => ({ namespace: c.hostNamespace, name: c.hostName, uid: c.hostUID });
 export const installRef = (c: BootConfig): InstallRef | undefined =>
   c.install
     ? { installationId: c.install.installationId, revision: c.install.revision, attempt: c.install.attempt, ...(c.install.template ? { template: c.install.template } : {}) }

@@ -1,0 +1,19 @@
+// The record of a boot request (an iPXE script or a NoCloud file served, or an unknown machine turned away), as the
+// history and the host's status see it.
+import type { Request } from 'express';
+import { normalizeMac, type BootConfig } from '../../../shared/src/bootconfig/boot-config.js';
+import type { BootRequestRecord } from '../spool/records.js';
+import { redact } from './redact.js';
+import { hostRef, installRef } from './webhook.js';
+
+export const bootRequest = (req: Request, mac: string, served: string, config?: BootConfig, facts?: Record<string, string>): BootRequestRecord => ({
+  kind: 'boot-request',
+  time: new Date().toISOString(),
+  mac: normalizeMac(mac),
+  clientIP: req.socket.remoteAddress ?? '',
+  path: redact(req.path),
+  served,
+  ...(config ? { host: hostRef(config) } : {}),
+  ...(config?.install ? { installationId: config.install.installationId, install: installRef(config)! } : {}),
+  ...(facts && Object.keys(facts).length ? { facts } : {}),
+});
