@@ -232,6 +232,11 @@ describe('BareMetalHost lifecycle on a real API server', () => {
     await client.delete(HostType, { namespace: ns, name: 'dup-a' });
     await waitFor('dup-a gone', async () => (await client.get(HostType, { namespace: ns, name: 'dup-a' })) === undefined);
     await waitFor('dup-a boot config removed', async () => (await bootConfig('dup-a')) === undefined);
+    // Deletion is the Deleting state (there is no Deprovisioning): the finalizer path records it.
+    await waitFor('dup-a Deleting event', async () => {
+      const events = await client.list<KubeObject & { reason?: string; regarding?: { name?: string } }>(CoreResources.event, { namespace: ns });
+      return events.items.some((e) => e.regarding?.name === 'dup-a' && e.reason === 'Deleting');
+    });
     await waitState('dup-b', 'Provisioning');
   });
 

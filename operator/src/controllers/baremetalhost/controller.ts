@@ -7,9 +7,10 @@ import type { KubeClient, KubeObject, ResourceType } from '../../../../shared/sr
 import { addFinalizer, hasFinalizer, removeFinalizer } from '../../runtime/finalizers.js';
 import type { CacheReader } from '../../../../shared/src/kube/cache.js';
 import { PatchHelper } from '../../runtime/patch-helper.js';
-import type { Reconciler, Request, Result } from '../../runtime/reconciler.js';
+import type { Reconciler, Request } from '../../runtime/reconciler.js';
+import { done, type ReconcileResult } from '../../runtime/result.js';
 import { defaultStateMachineConfig, type HostPorts, type StateMachineConfig } from './ports.js';
-import { runStateMachine } from './states.js';
+import { runStateMachine, type HostContext } from './states.js';
 
 export const BareMetalHostType: ResourceType = { group: GROUP, version: VERSION, kind: BAREMETALHOST_KIND, plural: BAREMETALHOST_PLURAL, namespaced: true };
 export const HOST_FINALIZER = 'anvil.dev/baremetalhost';
@@ -26,15 +27,15 @@ export interface BareMetalHostReconcilerDeps {
 export class BareMetalHostReconciler implements Reconciler {
   constructor(private readonly deps: BareMetalHostReconcilerDeps) {}
 
-  async reconcile(req: Request): Promise<Result> {
+  async reconcile(req: Request): Promise<ReconcileResult> {
     const { client, hosts, ports } = this.deps;
     const cached = hosts.get(req.namespace, req.name);
-    if (!cached) return {};
-    if (cached.metadata.annotations?.[PAUSED_ANNOTATION] === 'true') return {};
+    if (!cached) return done();
+    if (cached.metadata.annotations?.[PAUSED_ANNOTATION] === 'true') return done();
     let host = structuredClone(cached);
 
     if (host.metadata.deletionTimestamp) {
-      if (!hasFinalizer(host, HOST_FINALIZER)) return {};
+      if (!hasFinalizer(host, HOST_FINALIZER)) return done();
       if (host.status?.state !== 'Deleting') {
         const draft = structuredClone(host);
         draft.status = { ...draft.status, state: 'Deleting' };
@@ -43,17 +44,17 @@ export class BareMetalHostReconciler implements Reconciler {
       }
       await ports.deleteBootConfig(host);
       await removeFinalizer(client, BareMetalHostType, host, HOST_FINALIZER);
-      return {};
+      return done();
     }
     if (!hasFinalizer(host, HOST_FINALIZER)) host = await addFinalizer(client, BareMetalHostType, host, HOST_FINALIZER);
 
     const draft = structuredClone(host);
     draft.status ??= {};
-    const ctx = { host, status: draft.status, now: this.deps.now?.() ?? new Date(), ports, config: this.deps.config ?? defaultStateMachineConfig };
+    const ctx: HostContext = { host, status: draft.status, now: this.deps.now?.() ?? new Date(), ports, config: this.deps.config ?? defaultStateMachineConfig };
     const result = await runStateMachine(ctx);
     if (host.metadata.generation !== undefined) draft.status.observedGeneration = host.metadata.generation;
     await new PatchHelper(client, BareMetalHostType, host, { rebaseOnConflict: false }).patch(draft);
-    return result.requeueAfterMs ? { requeueAfterMs: result.requeueAfterMs } : {};
+    return result;
   }
 }
 
