@@ -10,7 +10,7 @@ import { historyRouter } from './api/index.js';
 import { openHistoryStore } from '../../shared/src/db/open.js';
 import { CertificateManager } from './controllers/certificates/certificate-manager.js';
 import { registerHostMetrics } from './metrics/host-metrics.js';
-import { BareMetalHostType } from './controllers/baremetalhost/controller.js';
+import { AnvilResources, type BareMetalHost } from '../../shared/src/api/index.js';
 
 async function main(): Promise<void> {
   const config = configOrExit(loadConfig, helpText);
@@ -45,7 +45,7 @@ async function main(): Promise<void> {
     // Template builds go into the install history when the operator has a database.
     proxmox: history ? { history } : {},
   });
-  registerHostMetrics({ hosts: manager.informer(BareMetalHostType), registry: manager.metrics.registry, isLeader: () => manager.isLeader });
+  registerHostMetrics({ hosts: manager.informer<BareMetalHost>(AnvilResources.bareMetalHost), registry: manager.metrics.registry, isLeader: () => manager.isLeader });
   if (config.certificates) {
     const podName = process.env.POD_NAME;
     manager.addRunnable(

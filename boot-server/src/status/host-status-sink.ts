@@ -2,14 +2,12 @@
 // part; the operator owns the rest). Patches are guarded by the installation id, so a late event of a replaced
 // attempt is dropped instead of being attributed to the new one.
 import type { Logger } from 'pino';
-import { BAREMETALHOST_KIND, BAREMETALHOST_PLURAL, GROUP, VERSION } from '../../../shared/src/api/index.js';
+import { AnvilResources } from '../../../shared/src/api/index.js';
 import { bootRequestPatch, installerEventsPatch, type InstallationMemory, type JsonPatchOp } from '../../../shared/src/install/host-status-updates.js';
-import { ApiError, type KubeClient, type ResourceType } from '../../../shared/src/kube/index.js';
+import { ApiError, type KubeClient } from '../../../shared/src/kube/index.js';
 import { forEachLimit } from '../spool/for-each-limit.js';
 import type { Sink, SinkBatching } from '../spool/shipper.js';
 import type { BootRequestRecord, InstallerEventRecord, SpoolRecord } from '../spool/records.js';
-
-const HostType: ResourceType = { group: GROUP, version: VERSION, kind: BAREMETALHOST_KIND, plural: BAREMETALHOST_PLURAL, namespaced: true };
 
 /** Installations whose failure/verdict this process has recorded, so a later batch keeps the deepest failure. */
 const MEMORY_LIMIT = 50_000;
@@ -75,7 +73,7 @@ export class HostStatusSink implements Sink<SpoolRecord> {
 
   private async apply(namespace: string, name: string, ops: JsonPatchOp[], what: string): Promise<void> {
     try {
-      await this.client.patch(HostType, { namespace, name }, 'json', ops, { subresource: 'status' });
+      await this.client.patch(AnvilResources.bareMetalHost, { namespace, name }, 'json', ops, { subresource: 'status' });
     } catch (err) {
       // 404: the host is gone; 422: the guard failed (a replaced attempt) or the host has no status yet. Neither
       // gets better by retrying; the records stay in the install history.

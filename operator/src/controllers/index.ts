@@ -1,19 +1,20 @@
 // Every controller the operator runs is registered here. Each lives in its own folder under controllers/.
 import type { Logger } from 'pino';
-import type { AutoinstallTemplate, BareMetalHost, ProxmoxTemplate } from '../../../shared/src/api/index.js';
+import { AnvilResources, type AutoinstallTemplate, type BareMetalHost, type ProxmoxTemplate } from '../../../shared/src/api/index.js';
 import { BOOT_CONFIG_LABEL, normalizeMac } from '../../../shared/src/bootconfig/boot-config.js';
 import { CoreResources, type KubeObject } from '../../../shared/src/kube/index.js';
 import type { TemplateRenderer } from '../render/index.js';
 import type { Manager } from '../runtime/manager.js';
+import { watch } from '../runtime/controller.js';
 import type { Request } from '../runtime/reconciler.js';
 import { AutoinstallTemplateReconciler } from './autoinstalltemplate/controller.js';
-import { BareMetalHostReconciler, BareMetalHostType, hostChangeMatters } from './baremetalhost/controller.js';
+import { BareMetalHostReconciler, hostChangeMatters } from './baremetalhost/controller.js';
 import { HOST_MAC_INDEX, HOST_SECRET_INDEX, KubeHostPorts, hostMacIndex, hostSecretIndex } from './baremetalhost/kube-ports.js';
-import { AutoinstallTemplateType, makeHostRender } from './baremetalhost/render-host.js';
+import { makeHostRender } from './baremetalhost/render-host.js';
 import { PowerReconciler, powerChangeMatters } from './power/controller.js';
 import { KubePowerPorts } from './power/kube-ports.js';
 import type { PowerControllerConfig } from './power/ports.js';
-import { ProxmoxTemplateReconciler, ProxmoxTemplateType, templateChangeMatters } from './proxmoxtemplate/controller.js';
+import { ProxmoxTemplateReconciler, templateChangeMatters } from './proxmoxtemplate/controller.js';
 import { KubeTemplatePorts, type KubeTemplatePortsDeps } from './proxmoxtemplate/kube-ports.js';
 import type { TemplateControllerConfig } from './proxmoxtemplate/ports.js';
 import { ConcurrencyLimiter } from '../power/limiter.js';
@@ -39,13 +40,10 @@ export interface PowerSettings extends Partial<PowerControllerConfig> {
   adapters?: DriverAdapters;
 }
 
-type Host = BareMetalHost & KubeObject;
-type Template = AutoinstallTemplate & KubeObject;
-
 /** Registers the controllers and returns their names. */
 export function registerControllers(manager: Manager, deps: ControllerDeps): string[] {
-  const hosts = manager.informer<Host>(BareMetalHostType);
-  const templates = manager.informer<Template>(AutoinstallTemplateType);
+  const hosts = manager.informer<BareMetalHost>(AnvilResources.bareMetalHost);
+  const templates = manager.informer<AutoinstallTemplate>(AnvilResources.autoinstallTemplate);
   const bootConfigs = manager.informer<KubeObject>(CoreResources.secret, { labelSelector: `${BOOT_CONFIG_LABEL}=true` });
   // Only the metadata of the Secrets hosts may reference (never their values, never anvil's own boot configs): a
   // Secret's resourceVersion tells whether a host must be rendered again, and its changes re-validate the hosts.
@@ -64,8 +62,8 @@ export function registerControllers(manager: Manager, deps: ControllerDeps): str
   });
   const toRequests = (list: KubeObject[]): Request[] => list.map((h) => ({ namespace: h.metadata.namespace!, name: h.metadata.name! }));
   const hostsInNamespace = (obj: KubeObject): Request[] => toRequests(hosts.list(obj.metadata.namespace));
-  const hostsSharingMac = (obj: KubeObject): Request[] => {
-    const mac = (obj as Host).spec?.bootMACAddress;
+  const hostsSharingMac = (obj: BareMetalHost): Request[] => {
+    const mac = obj.spec?.bootMACAddress;
     if (!mac) return [];
     return ports
       .hostsWithMac(normalizeMac(mac))
@@ -75,15 +73,15 @@ export function registerControllers(manager: Manager, deps: ControllerDeps): str
 
   manager.addController({
     name: 'baremetalhost',
-    for: hosts as never,
+    for: hosts,
     owns: [bootConfigs],
     watches: [
       // A template change can make an invalid host valid (or the reverse); installed hosts are not reinstalled by it.
-      { source: templates as never, map: hostsInNamespace },
+      watch(templates, hostsInNamespace),
       // When a host gives up a MAC (deleted, changed), the host that was refused it may now take it.
-      { source: hosts as never, map: hostsSharingMac },
+      watch(hosts, hostsSharingMac),
       // A Secret created, changed or deleted changes what its hosts render (or whether they can).
-      { source: referencedSecrets, map: (obj) => toRequests(hosts.byIndex(HOST_SECRET_INDEX, `${obj.metadata.namespace}/${obj.metadata.name}`)) },
+      watch(referencedSecrets, (obj) => toRequests(hosts.byIndex(HOST_SECRET_INDEX, `${obj.metadata.namespace}/${obj.metadata.name}`))),
     ],
     updatePredicate: hostChangeMatters,
     maxConcurrentReconciles: deps.maxConcurrentReconciles,
@@ -98,9 +96,9 @@ export function registerControllers(manager: Manager, deps: ControllerDeps): str
 
   manager.addController({
     name: 'autoinstalltemplate',
-    for: templates as never,
+    for: templates,
     // A base template's change changes the validity of every template that extends or includes it.
-    watches: [{ source: templates as never, map: (obj) => templates.list(obj.metadata.namespace).map((t) => ({ namespace: t.metadata.namespace!, name: t.metadata.name! })) }],
+    watches: [watch(templates, (obj) => toRequests(templates.list(obj.metadata.namespace)))],
     updatePredicate: (o, n) => o.metadata.generation !== n.metadata.generation,
     maxConcurrentReconciles: deps.maxConcurrentReconciles,
     reconciler: new AutoinstallTemplateReconciler(client, templates),
@@ -108,7 +106,7 @@ export function registerControllers(manager: Manager, deps: ControllerDeps): str
   const { maxConcurrentOps = 10, requestTimeoutMs = 20_000, adapters, ...powerConfig } = deps.power ?? {};
   manager.addController({
     name: 'power',
-    for: hosts as never,
+    for: hosts,
     updatePredicate: powerChangeMatters,
     maxConcurrentReconciles: deps.maxConcurrentReconciles,
     reconciler: new PowerReconciler({
@@ -120,11 +118,11 @@ export function registerControllers(manager: Manager, deps: ControllerDeps): str
     }),
   });
 
-  const proxmoxTemplates = manager.informer<ProxmoxTemplate & KubeObject>(ProxmoxTemplateType);
+  const proxmoxTemplates = manager.informer<ProxmoxTemplate>(AnvilResources.proxmoxTemplate);
   const { history, fetchText, clientOptions, ...proxmoxConfig } = deps.proxmox ?? {};
   manager.addController({
     name: 'proxmoxtemplate',
-    for: proxmoxTemplates as never,
+    for: proxmoxTemplates,
     updatePredicate: templateChangeMatters,
     maxConcurrentReconciles: deps.maxConcurrentReconciles,
     reconciler: new ProxmoxTemplateReconciler({

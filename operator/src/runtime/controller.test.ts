@@ -4,23 +4,60 @@ import { silentLogger } from '../../../shared/src/logging.js';
 import { ApiError } from '../../../shared/src/kube/index.js';
 import { pino } from 'pino';
 import { Writable } from 'node:stream';
-import { Controller } from './controller.js';
+import { Controller, watch, type ControllerOptions } from './controller.js';
 import { ControllerMetrics } from './metrics.js';
 import type { Request } from './reconciler.js';
 
 /** The part of an InformerSet a controller uses: its type and its handlers. */
-function fakeSource() {
-  const handlers: InformerHandlers<KubeObject>[] = [];
+function fakeSource<T extends KubeObject = KubeObject>() {
+  const handlers: InformerHandlers<T>[] = [];
   return {
     type: { group: 'anvil.dev', version: 'v1alpha1', kind: 'Thing', plural: 'things', namespaced: true },
-    addHandlers: (h: InformerHandlers<KubeObject>) => void handlers.push(h),
+    addHandlers: (h: InformerHandlers<T>) => void handlers.push(h),
     handlers,
   };
+}
+
+/** Gives the event loop turns until the condition holds (counted in turns, not time). */
+async function turnsUntil(condition: () => boolean): Promise<void> {
+  for (let turn = 0; !condition(); turn++) {
+    if (turn > 10_000) throw new Error('condition never held');
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
 }
 
 const obj = (name: string): KubeObject => ({ metadata: { namespace: 'ns', name, resourceVersion: '1' } });
 
 describe('Controller', () => {
+  it('type-checks a kind\'s wiring: the predicate and each watch map take the objects of their own cache', async () => {
+    type Thing = KubeObject<{ size: number }>;
+    type Paint = KubeObject<{ color: string }>;
+    const things = fakeSource<Thing>();
+    const paints = fakeSource<Paint>();
+    const reconciled: string[] = [];
+    const options: ControllerOptions<Thing> = {
+      name: 'things',
+      for: things,
+      updatePredicate: (o, n) => o.spec?.size !== n.spec?.size,
+      watches: [watch(paints, (p) => [{ namespace: 'ns', name: `for-${p.spec?.color}` }])],
+      reconciler: { reconcile: async (r: Request) => void reconciled.push(r.name) },
+    };
+    // @ts-expect-error a map written for one kind cannot watch another
+    watch(paints, (t: Thing) => [{ name: String(t.spec?.size) }]);
+    const controller = new Controller(options, new ControllerMetrics(undefined, false), silentLogger());
+    controller.start();
+    const thing: Thing = { metadata: { namespace: 'ns', name: 't', resourceVersion: '2' }, spec: { size: 1 } };
+    // Same size: dropped by the predicate (it would otherwise be reconciled before the paint, the queue being FIFO).
+    things.handlers[0]!.onUpdate!({ ...thing, metadata: { ...thing.metadata, resourceVersion: '1' } }, thing);
+    paints.handlers[0]!.onAdd!({ metadata: { namespace: 'ns', name: 'p' }, spec: { color: 'red' } });
+    await turnsUntil(() => reconciled.length >= 1);
+    expect(reconciled).toEqual(['for-red']);
+    things.handlers[0]!.onUpdate!(thing, { ...thing, spec: { size: 2 } });
+    await turnsUntil(() => reconciled.length >= 2);
+    await controller.stop();
+    expect(reconciled).toEqual(['for-red', 't']);
+  });
+
   it('gives the event loop a turn between reconciles that need no I/O', async () => {
     const source = fakeSource();
     const done: string[] = [];
@@ -31,7 +68,7 @@ describe('Controller', () => {
       if (done.length === 1000) allDone();
     };
     const controller = new Controller(
-      { name: 'things', for: source as never, maxConcurrentReconciles: 4, reconciler: { reconcile } },
+      { name: 'things', for: source, maxConcurrentReconciles: 4, reconciler: { reconcile } },
       new ControllerMetrics(undefined, false),
       silentLogger(),
     );
@@ -53,9 +90,9 @@ describe('Controller', () => {
     const controller = new Controller(
       {
         name: 'things',
-        for: primary as never,
-        owns: [owned as never],
-        watches: [{ source: watched as never, map: () => [{ namespace: 'ns', name: 'mapped' }] }],
+        for: primary,
+        owns: [owned],
+        watches: [{ source: watched, map: () => [{ namespace: 'ns', name: 'mapped' }] }],
         reconciler: { reconcile: async (r: Request) => void reconciled.push(r.name) },
       },
       new ControllerMetrics(undefined, false),
@@ -103,7 +140,7 @@ describe('Controller', () => {
       if (r.name === 'broken') throw new Error('boom');
     };
     const controller = new Controller(
-      { name: 'things', for: source as never, maxConcurrentReconciles: 1, reconciler: { reconcile } },
+      { name: 'things', for: source, maxConcurrentReconciles: 1, reconciler: { reconcile } },
       new ControllerMetrics(undefined, false),
       pino({ level: 'debug' }, sink),
     );

@@ -1,8 +1,7 @@
 // A controller: informer events become keys in a work queue; a bounded pool of workers reconciles them.
 import type { Logger } from 'pino';
 import { isConflict, type KubeObject, type ResourceType } from '../../../shared/src/kube/index.js';
-import type { InformerSet } from '../../../shared/src/kube/cache.js';
-import { keyOf } from '../../../shared/src/kube/informer.js';
+import { keyOf, type InformerHandlers } from '../../../shared/src/kube/informer.js';
 import type { ControllerMetrics } from './metrics.js';
 import { ItemExponentialBackoff } from './rate-limiter.js';
 import { parseRequestKey, requestKey, type Reconciler, type Request, type Result } from './reconciler.js';
@@ -12,28 +11,39 @@ import { controllerOf } from './owner-references.js';
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-export interface Watch<T extends KubeObject = KubeObject> {
-  source: InformerSet<T>;
-  /** Maps a changed object to the requests it affects. */
-  map: (obj: T) => Request[];
+/** What a controller needs of a cache (an InformerSet): its kind, and to be told of changes. */
+export interface EventSource<T extends KubeObject> {
+  readonly type: ResourceType;
+  addHandlers(handlers: InformerHandlers<T>): void;
 }
 
-export interface ControllerOptions {
+/** A secondary kind whose changes affect objects of the primary kind. Build one with watch() so the map type-checks. */
+export interface Watch<S extends KubeObject = KubeObject> {
+  source: EventSource<S>;
+  /** Maps a changed object to the requests it affects. */
+  map: (obj: S) => Request[];
+}
+
+/** A Watch whose map is checked against its source's kind, for a list of watches of different kinds. */
+export const watch = <S extends KubeObject>(source: EventSource<S>, map: (obj: S) => Request[]): Watch<never> => ({ source, map });
+
+export interface ControllerOptions<T extends KubeObject = KubeObject> {
   name: string;
   /** The primary kind; every change to an object enqueues that object. */
-  for: InformerSet<KubeObject>;
+  for: EventSource<T>;
   /** Kinds whose controller ownerReference points at the primary kind. */
-  owns?: InformerSet<KubeObject>[];
-  watches?: Watch[];
+  owns?: readonly EventSource<KubeObject>[];
+  /** Secondary kinds, each with its own object type (see watch()). */
+  watches?: readonly Watch<never>[];
   reconciler: Reconciler;
   maxConcurrentReconciles?: number;
   /** Drops update events the reconciler does not care about (e.g. status-only changes). */
-  updatePredicate?: (oldObj: KubeObject, newObj: KubeObject) => boolean;
+  updatePredicate?: (oldObj: T, newObj: T) => boolean;
   backoffBaseMs?: number;
   backoffMaxMs?: number;
 }
 
-export class Controller {
+export class Controller<T extends KubeObject = KubeObject> {
   readonly name: string;
   readonly queue: WorkQueue<string>;
   private readonly workers: Promise<void>[] = [];
@@ -41,7 +51,7 @@ export class Controller {
   private readonly workerGauge: { busy(): void; idle(): void };
 
   constructor(
-    private readonly options: ControllerOptions,
+    private readonly options: ControllerOptions<T>,
     private readonly metrics: ControllerMetrics,
     private readonly log: Logger,
   ) {
@@ -84,7 +94,7 @@ export class Controller {
       owned.addHandlers({ onAdd: enqueueOwner, onUpdate: (o, n) => o !== n && enqueueOwner(n), onDelete: enqueueOwner });
     }
     for (const w of this.options.watches ?? []) {
-      const enqueueMapped = (obj: KubeObject): void => {
+      const enqueueMapped = (obj: never): void => {
         for (const r of w.map(obj)) this.queue.add(requestKey(r));
       };
       w.source.addHandlers({ onAdd: enqueueMapped, onUpdate: (o, n) => o !== n && enqueueMapped(n), onDelete: enqueueMapped });

@@ -45,7 +45,7 @@ export class Manager {
   readonly metrics: ControllerMetrics;
   readonly recorder: EventRecorder & { flush(): Promise<void> };
   private readonly informerSets = new Map<string, InformerSet<KubeObject>>();
-  private readonly controllers: Controller[] = [];
+  private readonly controllers: Runnable[] = [];
   private readonly runnables: Runnable[] = [];
   private elector: LeaderElector | undefined;
   private server: Server | undefined;
@@ -96,11 +96,14 @@ export class Manager {
       this.informerSets.set(key, set);
       if (this.state === 'running' || this.state === 'starting') set.start();
     }
+    // The one unchecked step of the object model: the caches of all kinds share this map, and T is the caller's word
+    // for what objects of `type` look like (nothing at run time can check it; an informer's T is invariant).
     return set as unknown as InformerSet<T>;
   }
 
-  addController(options: ControllerOptions): Controller {
-    const c = new Controller(options, this.metrics, this.options.log.child({ controller: options.name }));
+  /** Adds a controller; its options type-check against the primary kind's object type (from the `for` cache). */
+  addController<T extends KubeObject>(options: ControllerOptions<T>): Controller<T> {
+    const c = new Controller<T>(options, this.metrics, this.options.log.child({ controller: options.name }));
     this.controllers.push(c);
     return c;
   }

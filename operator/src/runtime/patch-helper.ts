@@ -15,9 +15,11 @@ export interface PatchOutcome<T> {
 
 const MAX_ATTEMPTS = 8;
 
-type WithStatus = KubeObject & { status?: Record<string, unknown> & { conditions?: Condition[] } };
+/** Any status; conditions in it are merged by type when a write is re-applied after a conflict. */
+type Status = { conditions?: Condition[] };
+type WithStatus = KubeObject<unknown, Status>;
 
-function splitObject(obj: WithStatus): { main: Record<string, unknown>; status: Record<string, unknown> | undefined } {
+function splitObject(obj: WithStatus): { main: Record<string, unknown>; status: Status | undefined } {
   const { status, ...rest } = obj;
   const { resourceVersion: _rv, managedFields: _mf, generation: _g, creationTimestamp: _ct, uid: _uid, ...meta } = rest.metadata;
   return { main: { ...rest, metadata: meta }, status };

@@ -3,6 +3,7 @@ import { buildCrd, type CrdDefinition, type CustomResourceDefinition } from './c
 import { autoinstallTemplateDefinition, bareMetalHostDefinition, proxmoxTemplateDefinition } from './v1alpha1/index.js';
 
 export * from './v1alpha1/index.js';
+export { AnvilResources } from './types.js';
 export { buildCrd, crdName, type CrdDefinition, type CustomResourceDefinition, type PrinterColumn } from './crd.js';
 export type { Condition, ConditionStatus } from './schema.js';
 export { CONDITION_STATUSES } from './schema.js';

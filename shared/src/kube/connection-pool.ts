@@ -18,6 +18,9 @@ interface KubeConfigInternals {
   [POOLED]?: PoolState;
 }
 
+/** client-node's private dispatcher hook, and our pool state kept on the same object (all optional: may be absent). */
+const internalsOf = (kc: KubeConfig): KubeConfigInternals => kc as object as KubeConfigInternals;
+
 interface PoolState {
   key?: string;
   dispatcher?: Dispatcher | undefined;
@@ -29,7 +32,7 @@ interface PoolState {
  * no such hook (requests then still work, one connection each). Idempotent.
  */
 export function poolConnections(kc: KubeConfig): boolean {
-  const internals = kc as unknown as KubeConfigInternals;
+  const internals = internalsOf(kc);
   if (internals[POOLED]) return true;
   const original = internals.createDispatcher;
   if (typeof original !== 'function') return false;
@@ -52,7 +55,7 @@ export function poolConnections(kc: KubeConfig): boolean {
 
 /** How many dispatchers this kubeconfig has built since pooling started (for tests). */
 export function dispatchersBuilt(kc: KubeConfig): number {
-  return (kc as unknown as KubeConfigInternals)[POOLED]?.built ?? 0;
+  return internalsOf(kc)[POOLED]?.built ?? 0;
 }
 
 /** A digest of the dispatcher options (CA, client certificate and key, proxy, ...), never the secrets themselves. */

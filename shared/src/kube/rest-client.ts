@@ -16,6 +16,7 @@ import type {
   PatchType,
   ResourceType,
   WatchEvent,
+  WatchEventType,
   WatchHandle,
   WatchOptions,
 } from './types.js';
@@ -46,6 +47,17 @@ export interface RestClientOptions {
 }
 
 const DEFAULT_WATCH_BODY_TIMEOUT_MS = 11 * 60_000;
+
+/** A Kubernetes Status, as the server sends it with an error. */
+interface ApiStatus {
+  code?: number;
+  reason?: string;
+  message?: string;
+  details?: unknown;
+}
+
+/** One line of a watch stream: an ERROR carries a Status, every other event an object. */
+type WatchLine<T> = WatchEvent<T> & { type: Exclude<WatchEventType, 'ERROR'> } | { type: 'ERROR'; object: ApiStatus };
 
 /**
  * The longest server-side timeout (seconds) a watch may ask for with this body timeout: a margin below it (a quarter,
@@ -181,12 +193,12 @@ export class RestKubeClient implements KubeClient {
         const init: Parameters<typeof fetch>[1] = { method: 'GET', headers, signal: controller.signal, dispatcher: this.forWatches(dispatcher) };
         const res = await fetch(url, init);
         if (!res.ok || !res.body) throw toApiError(res.status, await res.text(), `WATCH ${url.pathname}`);
-        const lines = createInterface({ input: Readable.fromWeb(res.body as never), crlfDelay: Infinity });
+        const lines = createInterface({ input: Readable.fromWeb(res.body), crlfDelay: Infinity });
         for await (const line of lines) {
           if (!line.trim()) continue;
-          const event = JSON.parse(line) as WatchEvent<T>;
+          const event = JSON.parse(line) as WatchLine<T>;
           if (event.type === 'ERROR') {
-            const status = event.object as unknown as { code?: number; reason?: string; message?: string };
+            const status = event.object;
             throw new ApiError(status.code ?? 500, status.reason ?? 'Unknown', status.message ?? 'watch error', status);
           }
           onEvent(event);
@@ -251,7 +263,7 @@ export class RestKubeClient implements KubeClient {
 
 function toApiError(code: number, text: string, what: string): ApiError {
   try {
-    const status = JSON.parse(text) as { reason?: string; message?: string; details?: unknown };
+    const status = JSON.parse(text) as ApiStatus;
     return new ApiError(code, status.reason ?? 'Unknown', status.message ?? `${what}: HTTP ${code}`, status.details);
   } catch {
     return new ApiError(code, 'Unknown', `${what}: HTTP ${code}: ${text.slice(0, 200)}`);

@@ -1,5 +1,8 @@
 // The Kubernetes port: what anvil's domain and runtime need from an API server, with no client library types.
+// The one object model: every object, from the anvil.dev API types to the client wrapper, is a KubeObject (with
+// ObjectMeta as it appears in JSON); rest-client.ts is the only place that touches a client library.
 
+/** Object metadata as it appears in JSON (timestamps are RFC 3339 strings). */
 export interface ObjectMeta {
   name?: string;
   generateName?: string;
@@ -9,11 +12,13 @@ export interface ObjectMeta {
   generation?: number;
   creationTimestamp?: string;
   deletionTimestamp?: string;
+  deletionGracePeriodSeconds?: number;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   finalizers?: string[];
   ownerReferences?: OwnerReference[];
-  [key: string]: unknown;
+  /** Server-side apply bookkeeping; informers drop it on the way into their cache. */
+  managedFields?: unknown[];
 }
 
 export interface OwnerReference {
@@ -25,12 +30,28 @@ export interface OwnerReference {
   blockOwnerDeletion?: boolean;
 }
 
-export interface KubeObject {
+/**
+ * Any object the API server stores. Spec and Status type the two halves of a kind that has them (a Secret has
+ * neither, hence the index signature for its other top-level fields).
+ */
+export interface KubeObject<Spec = unknown, Status = unknown> {
   apiVersion?: string;
   kind?: string;
   metadata: ObjectMeta;
+  spec?: Spec;
+  status?: Status;
   [key: string]: unknown;
 }
+
+/** A custom resource of one of anvil's kinds: its apiVersion and kind fixed, a spec always present. */
+export interface CustomObject<Kind extends string, Spec, Status> extends KubeObject<Spec, Status> {
+  apiVersion: string;
+  kind: Kind;
+  spec: Spec;
+}
+
+export type SpecOf<T extends KubeObject> = NonNullable<T['spec']>;
+export type StatusOf<T extends KubeObject> = NonNullable<T['status']>;
 
 /** Identifies a REST resource: enough to build its URL paths. */
 export interface ResourceType {

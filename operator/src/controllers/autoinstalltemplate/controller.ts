@@ -1,53 +1,47 @@
 // The AutoinstallTemplate controller owns one concern: is this template (with its whole chain) usable?
 // It reports that as the Valid condition, with the nunjucks error and line when it is not.
-import { AUTOINSTALLTEMPLATE_CONDITIONS, type AutoinstallTemplate } from '../../../../shared/src/api/index.js';
+import { AUTOINSTALLTEMPLATE_CONDITIONS, AnvilResources, type AutoinstallTemplate, type AutoinstallTemplateStatus } from '../../../../shared/src/api/index.js';
 import { setCondition } from '../../../../shared/src/conditions.js';
-import type { KubeClient, KubeObject } from '../../../../shared/src/kube/index.js';
+import type { KubeClient } from '../../../../shared/src/kube/index.js';
 import type { CacheReader } from '../../../../shared/src/kube/cache.js';
-import { PatchHelper } from '../../runtime/patch-helper.js';
-import type { Reconciler, Request, Result } from '../../runtime/reconciler.js';
 import { formatProblem, validateTemplateChain } from '../../render/index.js';
-import { AutoinstallTemplateType } from '../baremetalhost/render-host.js';
-
-type Template = AutoinstallTemplate & KubeObject;
+import { done, type ReconcileResult } from '../../runtime/result.js';
+import { StatusReconciler, type StatusKind } from '../../runtime/status-reconciler.js';
 
 const MAX_MESSAGE = 2000;
 
-export class AutoinstallTemplateReconciler implements Reconciler {
-  constructor(
-    private readonly client: KubeClient,
-    private readonly templates: CacheReader<Template>,
-  ) {}
+/** Validates the template's chain; no finalizer (nothing to clean up) and no pause (validation has no side effects). */
+export class AutoinstallTemplateReconciler extends StatusReconciler<AutoinstallTemplate, AutoinstallTemplateStatus> {
+  constructor(client: KubeClient, templates: CacheReader<AutoinstallTemplate>) {
+    super({ client, type: AnvilResources.autoinstallTemplate, cache: templates, kind: new TemplateValidity(templates), pausable: false });
+  }
+}
 
-  async reconcile(req: Request): Promise<Result> {
-    const cached = this.templates.get(req.namespace, req.name);
-    if (!cached || cached.metadata.deletionTimestamp) return {};
-    const template = structuredClone(cached);
-    const draft = structuredClone(template);
-    draft.status ??= {};
-    const lookup = (name: string) => this.templates.get(req.namespace, name)?.spec;
-    const result = validateTemplateChain(req.name, lookup);
+class TemplateValidity implements StatusKind<AutoinstallTemplate, AutoinstallTemplateStatus> {
+  constructor(private readonly templates: CacheReader<AutoinstallTemplate>) {}
+
+  async observe(template: AutoinstallTemplate, status: AutoinstallTemplateStatus): Promise<ReconcileResult> {
+    const namespace = template.metadata.namespace;
+    const result = validateTemplateChain(template.metadata.name ?? '', (name: string) => this.templates.get(namespace, name)?.spec);
     const generation = template.metadata.generation;
     if (result.problems.length === 0 && result.resolved) {
-      draft.status.resolvedChain = result.resolved.chain;
-      draft.status.contentHash = result.resolved.contentHash;
-      draft.status.message = '';
-      draft.status.conditions = setCondition(draft.status.conditions, { type: AUTOINSTALLTEMPLATE_CONDITIONS.Valid, status: 'True', reason: 'Valid', message: `chain ${result.resolved.chain.join(' -> ')} compiles` }, generation);
-    } else {
-      const message = result.problems.map(formatProblem).join('; ').slice(0, MAX_MESSAGE);
-      if (result.resolved) {
-        draft.status.resolvedChain = result.resolved.chain;
-        draft.status.contentHash = result.resolved.contentHash;
-      } else {
-        delete draft.status.resolvedChain;
-        delete draft.status.contentHash;
-      }
-      draft.status.message = message;
-      const reason = result.kind === 'chain' ? 'ChainInvalid' : 'SyntaxError';
-      draft.status.conditions = setCondition(draft.status.conditions, { type: AUTOINSTALLTEMPLATE_CONDITIONS.Valid, status: 'False', reason, message }, generation);
+      status.resolvedChain = result.resolved.chain;
+      status.contentHash = result.resolved.contentHash;
+      status.message = '';
+      status.conditions = setCondition(status.conditions, { type: AUTOINSTALLTEMPLATE_CONDITIONS.Valid, status: 'True', reason: 'Valid', message: `chain ${result.resolved.chain.join(' -> ')} compiles` }, generation);
+      return done();
     }
-    if (generation !== undefined) draft.status.observedGeneration = generation;
-    await new PatchHelper(this.client, AutoinstallTemplateType, template as never).patch(draft as never);
-    return {};
+    const message = result.problems.map(formatProblem).join('; ').slice(0, MAX_MESSAGE);
+    if (result.resolved) {
+      status.resolvedChain = result.resolved.chain;
+      status.contentHash = result.resolved.contentHash;
+    } else {
+      delete status.resolvedChain;
+      delete status.contentHash;
+    }
+    status.message = message;
+    const reason = result.kind === 'chain' ? 'ChainInvalid' : 'SyntaxError';
+    status.conditions = setCondition(status.conditions, { type: AUTOINSTALLTEMPLATE_CONDITIONS.Valid, status: 'False', reason, message }, generation);
+    return done();
   }
 }

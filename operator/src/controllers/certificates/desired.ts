@@ -40,7 +40,13 @@ export interface CertificateSpec {
   privateKey: { algorithm: string; size: number; rotationPolicy: string };
 }
 
-export type Certificate = KubeObject & { spec?: CertificateSpec; status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[]; notAfter?: string } };
+/** What anvil reads of a Certificate's status (cert-manager writes it). */
+export interface CertificateStatus {
+  conditions?: { type: string; status: string; reason?: string; message?: string }[];
+  notAfter?: string;
+}
+
+export type Certificate = KubeObject<CertificateSpec, CertificateStatus>;
 
 export function desiredCertificate(settings: CertificateSettings, request: CertificateRequestSpec): Certificate {
   const ipAddresses = request.subjectAltNames.filter((n) => isIP(n) !== 0);

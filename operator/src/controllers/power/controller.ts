@@ -2,26 +2,36 @@
 // the observed power state, spec.online, spec.reboot and the power cycle that starts each install attempt. It
 // patches only status.power and its two conditions, merging with the state machine's writes on conflict.
 import type { Logger } from 'pino';
-import { PAUSED_ANNOTATION, type BareMetalHost } from '../../../../shared/src/api/index.js';
+import { AnvilResources, PAUSED_ANNOTATION, type BareMetalHost, type BareMetalHostStatus } from '../../../../shared/src/api/index.js';
 import { deepEqual } from '../../../../shared/src/json/merge-patch.js';
 import type { CacheReader } from '../../../../shared/src/kube/cache.js';
-import type { KubeClient, KubeObject } from '../../../../shared/src/kube/index.js';
-import { PatchHelper } from '../../runtime/patch-helper.js';
-import type { Reconciler, Request, Result } from '../../runtime/reconciler.js';
-import { BareMetalHostType } from '../baremetalhost/controller.js';
+import type { KubeClient } from '../../../../shared/src/kube/index.js';
+import { requestKey, type Request } from '../../runtime/reconciler.js';
+import type { ReconcileResult } from '../../runtime/result.js';
+import { StatusReconciler, type StatusKind } from '../../runtime/status-reconciler.js';
 import { defaultPowerControllerConfig, type PowerControllerConfig, type PowerPorts } from './ports.js';
 import { reconcilePower, type HostMemory } from './power-control.js';
 
 export interface PowerReconcilerDeps {
   client: KubeClient;
-  hosts: CacheReader<BareMetalHost & KubeObject>;
+  hosts: CacheReader<BareMetalHost>;
   ports: PowerPorts;
   log: Logger;
   config?: Partial<PowerControllerConfig>;
   now?: () => Date;
 }
 
-export class PowerReconciler implements Reconciler {
+/**
+ * A second writer of BareMetalHost status: no finalizer and no observedGeneration (the state machine owns both), and
+ * on a 409 its write is re-applied onto the latest object, since what it writes comes from the BMC, not from what it read.
+ */
+export class PowerReconciler extends StatusReconciler<BareMetalHost, BareMetalHostStatus> {
+  constructor(deps: PowerReconcilerDeps) {
+    super({ client: deps.client, type: AnvilResources.bareMetalHost, cache: deps.hosts, kind: new PowerControl(deps), observedGeneration: false, rebaseOnConflict: true });
+  }
+}
+
+class PowerControl implements StatusKind<BareMetalHost, BareMetalHostStatus> {
   private readonly memory = new Map<string, HostMemory>();
   private readonly config: PowerControllerConfig;
 
@@ -30,32 +40,23 @@ export class PowerReconciler implements Reconciler {
     this.config = { ...defaultPowerControllerConfig, ...given };
   }
 
-  async reconcile(req: Request): Promise<Result> {
-    const key = `${req.namespace}/${req.name}`;
-    const cached = this.deps.hosts.get(req.namespace, req.name);
-    if (!cached || cached.metadata.deletionTimestamp) {
-      this.memory.delete(key);
-      await this.deps.ports.forgetDriver(req.namespace ?? '', req.name);
-      return {};
-    }
-    if (cached.metadata.annotations?.[PAUSED_ANNOTATION] === 'true') return {};
+  async observe(host: BareMetalHost, status: BareMetalHostStatus): Promise<ReconcileResult> {
+    const key = requestKey({ namespace: host.metadata.namespace, name: host.metadata.name ?? '' });
     let memory = this.memory.get(key);
-    if (!memory || memory.uid !== cached.metadata.uid) this.memory.set(key, (memory = { consecutiveErrors: 0, uid: cached.metadata.uid }));
+    if (!memory || memory.uid !== host.metadata.uid) this.memory.set(key, (memory = { consecutiveErrors: 0, uid: host.metadata.uid }));
+    const result = await reconcilePower({ host, status, now: this.deps.now?.() ?? new Date(), ports: this.deps.ports, config: this.config, memory });
+    if (memory.consecutiveErrors && result.kind === 'requeueAfter') this.deps.log.debug({ host: key, errors: memory.consecutiveErrors, retryInMs: result.ms }, 'BMC error; backing off');
+    return result;
+  }
 
-    const draft = structuredClone(cached);
-    draft.status ??= {};
-    const result = await reconcilePower({ host: cached, status: draft.status, now: this.deps.now?.() ?? new Date(), ports: this.deps.ports, config: this.config, memory });
-    // Re-applied onto the latest object on a 409: what we write comes from the BMC, not from what we read.
-    await new PatchHelper(this.deps.client, BareMetalHostType, cached).patch(draft);
-    if (memory.consecutiveErrors) this.deps.log.debug({ host: key, errors: memory.consecutiveErrors, retryInMs: result.requeueAfterMs }, 'BMC error; backing off');
-    return result.requeueAfterMs ? { requeueAfterMs: result.requeueAfterMs } : {};
+  async forget(req: Request): Promise<void> {
+    this.memory.delete(requestKey(req));
+    await this.deps.ports.forgetDriver(req.namespace ?? '', req.name);
   }
 }
 
 /** Changes power control reacts to at once (everything else waits for the next poll): spec, pause, a new attempt. */
-export function powerChangeMatters(oldObj: KubeObject, newObj: KubeObject): boolean {
-  const o = oldObj as BareMetalHost & KubeObject;
-  const n = newObj as BareMetalHost & KubeObject;
+export function powerChangeMatters(o: BareMetalHost, n: BareMetalHost): boolean {
   if (o.metadata.generation !== n.metadata.generation) return true;
   if (o.metadata.annotations?.[PAUSED_ANNOTATION] !== n.metadata.annotations?.[PAUSED_ANNOTATION]) return true;
   if (o.metadata.deletionTimestamp !== n.metadata.deletionTimestamp) return true;

@@ -1,13 +1,12 @@
 // PowerPorts backed by the API server: credentials from the Secret named in spec.bmc, drivers kept per host while
 // their inputs stay the same (a Redfish session is reused), and one operator-wide limit on power actions.
-import type { BareMetalHost } from '../../../../shared/src/api/index.js';
+import { AnvilResources, type BareMetalHost } from '../../../../shared/src/api/index.js';
 import { bootConfigSecretName, fromSecret } from '../../../../shared/src/bootconfig/boot-config.js';
 import { CoreResources, isNotFound, type KubeClient, type KubeObject } from '../../../../shared/src/kube/index.js';
 import { PowerError, type BmcCredentials, type PowerDriver } from '../../power/driver.js';
 import type { ConcurrencyLimiter } from '../../power/limiter.js';
 import { createPowerDriver, needsCredentials, type DriverAdapters } from '../../power/registry.js';
 import type { EventRecorder } from '../../runtime/events.js';
-import { BareMetalHostType } from '../baremetalhost/controller.js';
 import type { PowerPorts } from './ports.js';
 
 export interface KubePowerPortsDeps {
@@ -58,7 +57,7 @@ export class KubePowerPorts implements PowerPorts {
   }
 
   async freshHost(host: BareMetalHost): Promise<BareMetalHost | undefined> {
-    return this.deps.client.get<BareMetalHost & KubeObject>(BareMetalHostType, { namespace: host.metadata.namespace, name: host.metadata.name! });
+    return this.deps.client.get<BareMetalHost>(AnvilResources.bareMetalHost, { namespace: host.metadata.namespace, name: host.metadata.name! });
   }
 
   async installerPublished(host: BareMetalHost, installationId: string): Promise<boolean> {
@@ -73,7 +72,7 @@ export class KubePowerPorts implements PowerPorts {
   }
 
   event(host: BareMetalHost, type: 'Normal' | 'Warning', reason: string, note: string): void {
-    this.deps.recorder.event(host as unknown as KubeObject, type, reason, 'PowerControl', note);
+    this.deps.recorder.event(host, type, reason, 'PowerControl', note);
   }
 
   private async credentials(host: BareMetalHost): Promise<{ credentials: BmcCredentials; version: string }> {

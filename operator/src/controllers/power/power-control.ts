@@ -6,6 +6,7 @@ import { BAREMETALHOST_CONDITIONS as C } from '../../../../shared/src/api/index.
 import { findCondition, kubeTime, removeCondition, setCondition, type ConditionInput } from '../../../../shared/src/conditions.js';
 import { isPowerError, PowerError, type PowerDriver } from '../../power/driver.js';
 import { reboot } from '../../power/reboot.js';
+import { done, requeueAfter, type ReconcileResult } from '../../runtime/result.js';
 import type { PowerControllerConfig, PowerPorts } from './ports.js';
 
 /** What the controller remembers about a host between reconciles (lost on restart; status is the durable record). */
@@ -33,10 +34,6 @@ export interface PowerContext {
   readonly memory: HostMemory;
 }
 
-export interface PowerResult {
-  requeueAfterMs?: number;
-}
-
 type Power = NonNullable<BareMetalHostStatus['power']>;
 
 function condition(ctx: PowerContext, input: ConditionInput): void {
@@ -50,14 +47,15 @@ function observe(ctx: PowerContext, power: Power, state: PowerState): void {
   power.observedAt = kubeTime(ctx.now);
 }
 
-export async function reconcilePower(ctx: PowerContext): Promise<PowerResult> {
+/** Power control polls: every result but a host without a BMC is a requeueAfter. */
+export async function reconcilePower(ctx: PowerContext): Promise<ReconcileResult> {
   const { host, status, memory, now } = ctx;
   if (!host.spec.bmc?.address) {
     if (status.conditions?.some((c) => c.type === C.BMCReachable || c.type === C.CredentialsValid)) {
       status.conditions = removeCondition(removeCondition(status.conditions, C.BMCReachable), C.CredentialsValid);
     }
     await ctx.ports.forgetDriver(host.metadata.namespace!, host.metadata.name!);
-    return {};
+    return done();
   }
   const firstSight = !status.power;
   const power: Power = (status.power ??= {});
@@ -67,7 +65,7 @@ export async function reconcilePower(ctx: PowerContext): Promise<PowerResult> {
   if (memory.rebootRequestId !== undefined && host.spec.reboot?.requestId === memory.rebootRequestId) power.lastRebootRequestId = memory.rebootRequestId;
 
   if (memory.retryAt !== undefined && memory.retryGeneration === host.metadata.generation && now.getTime() < memory.retryAt) {
-    return { requeueAfterMs: memory.retryAt - now.getTime() };
+    return requeueAfter(memory.retryAt - now.getTime());
   }
   let readOk = false;
   try {
@@ -81,8 +79,8 @@ export async function reconcilePower(ctx: PowerContext): Promise<PowerResult> {
     delete power.error;
     memory.consecutiveErrors = 0;
     delete memory.retryAt;
-    if (acted === 'wait') return { requeueAfterMs: Math.min(2_000, ctx.config.afterActionPollMs) };
-    return { requeueAfterMs: acted ? ctx.config.afterActionPollMs : ctx.config.pollIntervalMs };
+    if (acted === 'wait') return requeueAfter(Math.min(2_000, ctx.config.afterActionPollMs));
+    return requeueAfter(acted ? ctx.config.afterActionPollMs : ctx.config.pollIntervalMs);
   } catch (err) {
     if (!isPowerError(err)) throw err;
     if (!readOk) unreachable(ctx, power, err);
@@ -92,7 +90,7 @@ export async function reconcilePower(ctx: PowerContext): Promise<PowerResult> {
     memory.consecutiveErrors++;
     memory.retryAt = now.getTime() + delay;
     memory.retryGeneration = host.metadata.generation;
-    return { requeueAfterMs: delay };
+    return requeueAfter(delay);
   }
 }
 

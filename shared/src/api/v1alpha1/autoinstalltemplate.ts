@@ -1,7 +1,8 @@
 // AutoinstallTemplate: nunjucks templates for the files an installer needs, plus the boot recipe, composable by name.
 import * as s from '../schema.js';
 import type { CrdDefinition } from '../crd.js';
-import { type API_VERSION, HTTP_URL_PATTERN, SHA256_PATTERN, objectName, observedGeneration, type ObjectMeta } from './common.js';
+import type { CustomObject } from '../../kube/types.js';
+import { type API_VERSION, HTTP_URL_PATTERN, SHA256_PATTERN, objectName, observedGeneration } from './common.js';
 
 export const AUTOINSTALLTEMPLATE_KIND = 'AutoinstallTemplate';
 export const AUTOINSTALLTEMPLATE_PLURAL = 'autoinstalltemplates';
@@ -79,13 +80,9 @@ export type AutoinstallTemplateStatus = s.Static<typeof autoinstallTemplateStatu
 export type AutoinstallTemplateBoot = NonNullable<AutoinstallTemplateSpec['boot']>;
 export type BootArtifact = NonNullable<AutoinstallTemplateBoot['kernel']>;
 
-export type AutoinstallTemplate = {
+export interface AutoinstallTemplate extends CustomObject<typeof AUTOINSTALLTEMPLATE_KIND, AutoinstallTemplateSpec, AutoinstallTemplateStatus> {
   apiVersion: typeof API_VERSION;
-  kind: typeof AUTOINSTALLTEMPLATE_KIND;
-  metadata: ObjectMeta;
-  spec: AutoinstallTemplateSpec;
-  status?: AutoinstallTemplateStatus;
-};
+}
 
 export const autoinstallTemplateDefinition: CrdDefinition = {
   kind: AUTOINSTALLTEMPLATE_KIND,

@@ -9,31 +9,8 @@ export const CATEGORIES = ['anvil'] as const;
 /** Annotation that stops reconciliation of an object (any value) without losing its state; remove it to resume. */
 export const PAUSED_ANNOTATION = 'anvil.dev/paused';
 
-/** The object metadata anvil reads and writes, as it appears in JSON (timestamps are RFC 3339 strings). */
-export type ObjectMeta = {
-  name?: string;
-  generateName?: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  generation?: number;
-  creationTimestamp?: string;
-  deletionTimestamp?: string;
-  deletionGracePeriodSeconds?: number;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  finalizers?: string[];
-  ownerReferences?: OwnerReference[];
-};
-
-export type OwnerReference = {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  uid: string;
-  controller?: boolean;
-  blockOwnerDeletion?: boolean;
-};
+// One object model: the API types use the Kubernetes port's object metadata (shared/src/kube/types.ts).
+export type { ObjectMeta, OwnerReference } from '../../kube/types.js';
 
 export type ListMeta = { resourceVersion?: string; continue?: string; remainingItemCount?: number };
 
