@@ -1,7 +1,8 @@
 // How sightings of a machine become its one discovered_machines row, shared by the SQL and in-memory stores so both
 // count and merge the same way. A row is updated in place for every sighting; it never multiplies.
 import type { DiscoveredMachine, DiscoveredMachineInput } from './history-store.js';
-import { clean, normalizeMac, toDate } from './store-util.js';
+import { normalizeMac } from '../bootconfig/boot-config.js';
+import { clean, toDate } from './store-util.js';
 
 export const FACT_KEYS = ['lastIp', 'arch', 'platform', 'systemUuid'] as const;
 export type DiscoveryFacts = Pick<DiscoveredMachine, (typeof FACT_KEYS)[number]>;

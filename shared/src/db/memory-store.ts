@@ -2,6 +2,7 @@
 // unit tests of the operator, the boot-server and the API. The conformance suite (testing/conformance.ts) runs
 // against both. `failNext(err)` makes the next write throw, to test callers' retry paths.
 import { randomUUID } from 'node:crypto';
+import { normalizeMac } from '../bootconfig/boot-config.js';
 import type {
   BatchResult,
   BootRequest,
@@ -23,46 +24,20 @@ import type {
   TemplateBuild,
   TemplateBuildFinished,
   TemplateBuildStarted,
-  TemplateStats,
 } from './history-store.js';
 import { applySightings, sightingsByMac } from './discovery.js';
-import {
-  clean,
-  decodeCursor,
-  finishColumns,
-  HistoryQueryError,
-  isFailureEvidence,
-  isUuid,
-  MAX_FAILURE_EVENTS,
-  needsDerivedFailure,
-  normalizeBootRequests,
-  normalizeEvents,
-  normalizeMac,
-  pageLimit,
-  percentileCont,
-  requireDate,
-  toDate,
-  toPage,
-  type CursorKey,
-} from './store-util.js';
+import { bootRequestsNewestFirst, buildsNewestFirst, discoveredLatestFirst, eventsInTimeOrder, failuresNewestFirst, installationsNewestFirst } from './list-orders.js';
+import { finishInstallation, newInstallation } from './memory/installations.js';
+import { installStats } from './memory/stats.js';
+import { pageOfItems, type Keyset } from './paging.js';
+import { buildFinishColumns, HistoryQueryError, isUuid, normalizeBootRequests, normalizeEvents, requireDate, toBootRequest, toDate } from './store-util.js';
 
 const copy = <T>(x: T): T => structuredClone(x);
 
-/** Compare (time, id) pairs: by time, then by id as text (the same order PostgreSQL gives UUIDs). */
-const cmp = (a: [number, string], b: [number, string]) => (a[0] - b[0]) || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0);
-
-function descPage<T>(rows: T[], page: PageRequest | undefined, key: (x: T) => [Date, string]): Page<T> {
-  const limit = pageLimit(page);
-  const c = decodeCursor(page?.cursor, 2);
-  const k = (x: T): [number, string] => {
-    const [t, id] = key(x);
-    return [t.getTime(), id];
-  };
-  const sorted = rows.sort((a, b) => cmp(k(b), k(a))).filter((x) => !c || cmp(k(x), [c.times[0]!.getTime(), c.id]) < 0);
-  return toPage(sorted.slice(0, limit + 1).map(copy), limit, (x): CursorKey => {
-    const [t, id] = key(x);
-    return [t.toISOString(), id];
-  });
+/** A page of copies: callers cannot change the store through what it returns. */
+function pageOf<T>(items: readonly T[], page: PageRequest | undefined, order: Keyset<T>): Page<T> {
+  const p = pageOfItems(items, page, order);
+  return { ...p, items: p.items.map(copy) };
 }
 
 export class MemoryHistoryStore implements HistoryStore {
@@ -105,23 +80,7 @@ export class MemoryHistoryStore implements HistoryStore {
     if (!isUuid(i.installationId)) throw new HistoryQueryError(`installationId must be a UUID: ${i.installationId}`);
     const startedAt = requireDate(i.startedAt, 'startedAt');
     const id = i.installationId.toLowerCase();
-    if (this.installations.has(id)) return;
-    this.installations.set(id, {
-      id,
-      host: { namespace: i.host.namespace, name: i.host.name, uid: i.host.uid },
-      mac: normalizeMac(i.mac),
-      template: { name: i.template?.name ?? null, contentHash: i.template?.contentHash ?? null, generation: i.template?.generation ?? null },
-      revision: i.revision,
-      attempt: i.attempt,
-      startedAt,
-      finishedAt: null,
-      finishReceivedAt: null,
-      result: null,
-      durationSeconds: null,
-      failureReason: null,
-      failureMessage: null,
-      failureStage: null,
-    });
+    if (!this.installations.has(id)) this.installations.set(id, newInstallation(id, i, startedAt));
   }
 
   async recordInstallsStarted(inputs: readonly InstallStarted[]): Promise<BatchResult> {
@@ -147,15 +106,7 @@ export class MemoryHistoryStore implements HistoryStore {
     const receivedAt = f.receivedAt === undefined ? new Date() : requireDate(f.receivedAt, 'receivedAt');
     if (!row) return 'not-found';
     if (row.finishedAt) return 'already-finished';
-    const events = this.events.filter((e) => e.installationId === row.id);
-    const earliestEvent = events.reduce<Date | undefined>((min, e) => (!min || e.eventTime < min ? e.eventTime : min), undefined);
-    const evidence = needsDerivedFailure(f)
-      ? events
-          .filter(isFailureEvidence)
-          .sort((a, b) => a.eventTime.getTime() - b.eventTime.getTime() || a.receivedAt.getTime() - b.receivedAt.getTime())
-          .slice(0, MAX_FAILURE_EVENTS)
-      : undefined;
-    Object.assign(row, finishColumns(f, { finishedAt, receivedAt, startedAt: row.startedAt, earliestEvent }, evidence));
+    finishInstallation(row, f, { finishedAt, receivedAt }, this.events.filter((e) => e.installationId === row.id));
     return 'updated';
   }
 
@@ -177,8 +128,7 @@ export class MemoryHistoryStore implements HistoryStore {
     let inserted = 0;
     for (const r of requests) {
       if (this.bootRequests.has(r.id)) continue;
-      const { hostNamespace, hostName, ...rest } = r;
-      this.bootRequests.set(r.id, { ...rest, host: hostNamespace !== null && hostName !== null ? { namespace: hostNamespace, name: hostName } : null });
+      this.bootRequests.set(r.id, toBootRequest(r));
       inserted++;
     }
     return { inserted, invalid };
@@ -218,10 +168,7 @@ export class MemoryHistoryStore implements HistoryStore {
     const finishedAt = requireDate(f.finishedAt, 'finishedAt');
     if (!row) return 'not-found';
     if (row.finishedAt) return 'already-finished';
-    Object.assign(row, { finishedAt, result: f.result, failureReason: clean(f.failureReason) });
-    if (f.checksum !== undefined) row.checksum = f.checksum;
-    if (f.vmid !== undefined) row.vmid = f.vmid;
-    if (f.taskUpid !== undefined) row.taskUpid = f.taskUpid;
+    Object.assign(row, buildFinishColumns(f, finishedAt));
     return 'updated';
   }
 
@@ -232,66 +179,37 @@ export class MemoryHistoryStore implements HistoryStore {
 
   async listInstallations(host: HostKey, page?: PageRequest): Promise<Page<Installation>> {
     const rows = [...this.installations.values()].filter((i) => i.host.namespace === host.namespace && i.host.name === host.name);
-    return descPage(rows, page, (i) => [i.startedAt, i.id]);
+    return pageOf(rows, page, installationsNewestFirst);
   }
 
   async listInstallerEvents(installationId: string, page?: PageRequest): Promise<Page<StoredInstallerEvent>> {
-    const limit = pageLimit(page);
-    const c = decodeCursor(page?.cursor, 3);
-    if (!isUuid(installationId)) return { items: [] };
-    const key = (e: StoredInstallerEvent): [number, number, string] => [e.eventTime.getTime(), e.receivedAt.getTime(), e.id];
-    const order = (a: [number, number, string], b: [number, number, string]) => a[0] - b[0] || a[1] - b[1] || (a[2] < b[2] ? -1 : a[2] > b[2] ? 1 : 0);
-    const rows = this.events
-      .filter((e) => e.installationId === installationId.toLowerCase())
-      .sort((a, b) => order(key(a), key(b)))
-      .filter((e) => !c || order(key(e), [c.times[0]!.getTime(), c.times[1]!.getTime(), c.id]) > 0);
-    return toPage(rows.slice(0, limit + 1).map(copy), limit, (e) => [e.eventTime.toISOString(), e.receivedAt.toISOString(), e.id]);
+    const id = isUuid(installationId) ? installationId.toLowerCase() : undefined;
+    return pageOf(id ? this.events.filter((e) => e.installationId === id) : [], page, eventsInTimeOrder);
   }
 
   async listFailures(query: { since: Date; namespace?: string }, page?: PageRequest): Promise<Page<Installation>> {
     const rows = [...this.installations.values()].filter(
       (i) => i.result === 'FAIL' && i.finishReceivedAt && i.finishReceivedAt >= query.since && (query.namespace === undefined || i.host.namespace === query.namespace),
     );
-    return descPage(rows, page, (i) => [i.finishReceivedAt!, i.id]);
+    return pageOf(rows, page, failuresNewestFirst);
   }
 
   async installStats(window: { since: Date; until?: Date }): Promise<InstallStats> {
-    const since = window.since;
-    const until = window.until ?? new Date();
-    const rows = [...this.installations.values()].filter((i) => i.finishedAt && i.finishedAt >= since && i.finishedAt < until);
-    const stat = (rs: Installation[]): Omit<TemplateStats, 'template'> => {
-      const succeeded = rs.filter((r) => r.result === 'SUCCESS').length;
-      const failed = rs.filter((r) => r.result === 'FAIL').length;
-      const durations = rs
-        .filter((r) => r.result === 'SUCCESS' && r.durationSeconds !== null)
-        .map((r) => r.durationSeconds!)
-        .sort((a, b) => a - b);
-      return {
-        total: rs.length,
-        succeeded,
-        failed,
-        cancelled: rs.filter((r) => r.result === 'CANCELLED').length,
-        successRate: succeeded + failed ? succeeded / (succeeded + failed) : null,
-        p50DurationSeconds: percentileCont(durations, 0.5),
-        p95DurationSeconds: percentileCont(durations, 0.95),
-      };
-    };
-    const names = [...new Set(rows.map((r) => r.template.name))].sort((a, b) => (a ?? '').localeCompare(b ?? ''));
-    return { since, until, overall: stat(rows), templates: names.map((template) => ({ template, ...stat(rows.filter((r) => r.template.name === template)) })) };
+    return installStats(this.installations.values(), window);
   }
 
   async listBootRequests(mac: string, page?: PageRequest): Promise<Page<BootRequest>> {
     const m = normalizeMac(mac);
-    return descPage([...this.bootRequests.values()].filter((r) => r.mac === m), page, (r) => [r.time, r.id]);
+    return pageOf([...this.bootRequests.values()].filter((r) => r.mac === m), page, bootRequestsNewestFirst);
   }
 
   async listDiscovered(page?: PageRequest): Promise<Page<DiscoveredMachine>> {
-    return descPage([...this.discovered.values()], page, (d) => [d.lastSeen, d.id]);
+    return pageOf([...this.discovered.values()], page, discoveredLatestFirst);
   }
 
   async listTemplateBuilds(template: HostKey, page?: PageRequest): Promise<Page<TemplateBuild>> {
     const rows = [...this.builds.values()].filter((b) => b.template.namespace === template.namespace && b.template.name === template.name);
-    return descPage(rows, page, (b) => [b.startedAt, b.id]);
+    return pageOf(rows, page, buildsNewestFirst);
   }
 
   async prune(olderThan: Date): Promise<PruneResult> {

@@ -3,18 +3,12 @@
 // and re-posts curtin's events under them, so a name says where a step belongs; the installer's clock and the
 // order of delivery only pair starts with finishes. Used by the history API, `anvil history` and the stores (to
 // derive an install's failed stage and reason).
-import { stageOf } from '../install/installer-events.js';
+import { CURTIN_STEP_RE, lastSegment, ordered, type Ordered, type TimelineEvent } from './timeline.js';
 
-export interface TimelineEvent {
-  name: string;
-  eventType: string;
-  result: string | null;
-  description: string | null;
-  /** The installer's timestamp (durations are measured on this clock). */
-  eventTime: Date;
-  /** When the server received it; orders events with equal installer timestamps (installers' clocks are coarse). */
-  receivedAt?: Date;
-}
+export { deriveFailure, type DerivedFailure } from './derive-failure.js';
+export { normalizePhaseName, type TimelineEvent } from './timeline.js';
+
+const nonEmpty = (s: string | null | undefined): string | null => (s && s.trim() ? s : null);
 
 export interface Phase {
   /** The context's name, without trailing `/`. */
@@ -39,69 +33,6 @@ export interface Phase {
   finishDescription: string | null;
   /** A start that never got its finish is closed when an ancestor finishes: that ancestor's name. */
   closedBy: string | null;
-}
-
-/** Names may end in `/` (a subiquity context with an empty child name): that is the same context. */
-export const normalizePhaseName = (name: string): string => name.replace(/\/+$/, '') || name;
-
-const segments = (name: string): string[] => name.split('/');
-const lastSegment = (name: string): string => name.slice(name.lastIndexOf('/') + 1);
-const nonEmpty = (s: string | null | undefined): string | null => (s && s.trim() ? s : null);
-
-interface Ordered {
-  event: TimelineEvent;
-  name: string;
-  /** Position in the timeline (the sort order below). */
-  pos: number;
-}
-
-/**
- * Start and finish events in timeline order: by installer time, then by receive time, then as given. A finish that
- * would come before its own start with the same installer and receive times (a coarse clock, one batch) is put after it.
- */
-function ordered(events: readonly TimelineEvent[]): Ordered[] {
-  const recv = (e: TimelineEvent) => (e.receivedAt ? e.receivedAt.getTime() : 0);
-  const items = events
-    .map((event, i) => ({ event, i, name: normalizePhaseName(event.name), time: event.eventTime.getTime(), recv: recv(event) }))
-    .filter((x) => x.event.eventType === 'start' || x.event.eventType === 'finish')
-    .sort((a, b) => a.time - b.time || a.recv - b.recv || a.i - b.i);
-  type Item = (typeof items)[number];
-  const out: Item[] = [];
-  const open = new Map<string, number>();
-  const emit = (x: Item) => {
-    out.push(x);
-    open.set(x.name, Math.max(0, (open.get(x.name) ?? 0) + (x.event.eventType === 'start' ? 1 : -1)));
-  };
-  for (let from = 0; from < items.length; ) {
-    let to = from + 1;
-    while (to < items.length && items[to]!.time === items[from]!.time && items[to]!.recv === items[from]!.recv) to++;
-    if (to === from + 1) {
-      emit(items[from++]!);
-      continue;
-    }
-    // Within a group of equal times: starts not yet emitted, by name, so a finish can pull its own start ahead.
-    const pending = new Map<string, Item[]>();
-    for (let k = from; k < to; k++) {
-      const x = items[k]!;
-      if (x.event.eventType === 'start') (pending.get(x.name) ?? pending.set(x.name, []).get(x.name)!).push(x);
-    }
-    const emitted = new Set<Item>();
-    for (let k = from; k < to; k++) {
-      const x = items[k]!;
-      if (emitted.has(x)) continue;
-      if (x.event.eventType === 'start') pending.get(x.name)!.shift();
-      else if (!open.get(x.name)) {
-        const own = pending.get(x.name)?.shift();
-        if (own) {
-          emit(own);
-          emitted.add(own);
-        }
-      }
-      emit(x);
-    }
-    from = to;
-  }
-  return out.map((x, pos) => ({ event: x.event, name: x.name, pos }));
 }
 
 /** "a/b/c" -> ["a", "a/b"]: the names of the contexts that enclose it. */
@@ -250,9 +181,6 @@ function toPhase(p: Building, parent: number | null): Phase {
   };
 }
 
-// subiquity: @with_context(description="executing curtin install {name} step") async def run_curtin_step(...)
-const CURTIN_STEP_RE = /^executing curtin install (.+) step$/;
-
 /** The step a run_curtin_step phase ran: from its description, else from the curtin stage it contains. */
 function curtinStepOf(p: Building): string | undefined {
   for (const d of [p.start?.event.description, p.finish?.event.description]) {
@@ -268,63 +196,6 @@ function curtinStepOf(p: Building): string | undefined {
     stack.push(...c.children);
   }
   return stages.sort((a, b) => a.key - b.key)[0]?.stage;
-}
-
-export interface DerivedFailure {
-  /** The install stage the failing step belongs to (partitioning, extract, curthooks, ...); null when its name says nothing. */
-  stage: string | null;
-  /** The failing step's description (its name when it had none). */
-  reason: string;
-  /** The failing event's name (normalised). */
-  eventName: string;
-}
-
-// The steps subiquity runs curtin in (run_curtin_step's `name`), by the install stage they belong to.
-const CURTIN_STEP_STAGES: Record<string, string> = {
-  partitioning: 'partitioning',
-  formatting: 'partitioning',
-  extract: 'extract',
-  'populate recovery': 'extract',
-  swap: 'curthooks',
-  curthooks: 'curthooks',
-};
-
-// subiquity's command-list controllers (subiquity/Early/run/command_N, subiquity/Late/run/command_N), which
-// stageOf does not recognise by name.
-const CONTROLLER_STAGES: Record<string, string> = { Early: 'early_commands', Late: 'late_commands' };
-
-/**
- * Why an install failed, from its events: the deepest FAIL finish (the most name segments; its ancestors fail because
- * of it), the earliest on a tie. Its stage comes from its name (stageOf), else from the run_curtin_step it ran in, else
- * from the subiquity controller it belongs to. Undefined when no FAIL finish was received.
- */
-export function deriveFailure(events: readonly TimelineEvent[]): DerivedFailure | undefined {
-  const timeline = ordered(events);
-  let failed: Ordered | undefined;
-  for (const x of timeline) {
-    if (x.event.eventType !== 'finish' || x.event.result !== 'FAIL') continue;
-    if (!failed || segments(x.name).length > segments(failed.name).length) failed = x;
-  }
-  if (!failed) return undefined;
-  return { stage: failedStageOf(failed, timeline), reason: failed.event.description?.trim() || failed.name, eventName: failed.name };
-}
-
-function failedStageOf(failed: Ordered, timeline: readonly Ordered[]): string | null {
-  const byName = stageOf({ name: failed.name, event_type: 'finish', result: 'FAIL' });
-  if (byName) return byName;
-  const parts = segments(failed.name);
-  const at = parts.lastIndexOf('run_curtin_step');
-  if (at >= 0) {
-    const stepName = parts.slice(0, at + 1).join('/');
-    const starts = timeline.filter((x) => x.pos <= failed.pos && x.name === stepName && x.event.eventType === 'start');
-    const descriptions = [starts.at(-1)?.event.description, failed.name === stepName ? failed.event.description : undefined];
-    for (const d of descriptions) {
-      const m = d ? CURTIN_STEP_RE.exec(d.trim()) : null;
-      if (m) return CURTIN_STEP_STAGES[m[1]!] ?? m[1]!;
-    }
-  }
-  if (parts[0] === 'subiquity' && parts[1] && CONTROLLER_STAGES[parts[1]]) return CONTROLLER_STAGES[parts[1]]!;
-  return null;
 }
 
 /** 75 -> "1m15s", 3725 -> "1h02m05s", 0.4 -> "0s". */

@@ -1,8 +1,10 @@
-// Input normalization and keyset cursors shared by the SQL and in-memory stores, so both behave the same.
+// Input normalization shared by the SQL and in-memory stores, so both behave the same (keyset pages: paging.ts).
 import { createHash } from 'node:crypto';
+import { normalizeMac } from '../bootconfig/boot-config.js';
 import { eventKey, eventTime } from '../install/installer-events.js';
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type BootRequestInput, type InstallFinished, type InstallResult, type InstallerEventInput, type PageRequest, type TimeInput } from './history-store.js';
-import { deriveFailure, type TimelineEvent } from './phases.js';
+import type { BootRequest, BootRequestInput, InstallFinished, InstallResult, InstallerEventInput, StoredInstallerEvent, TemplateBuild, TemplateBuildFinished, TimeInput } from './history-store.js';
+import { deriveFailure } from './derive-failure.js';
+import type { TimelineEvent } from './timeline.js';
 
 export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (s: unknown): s is string => typeof s === 'string' && UUID_RE.test(s);
@@ -46,21 +48,7 @@ export function cleanJson(v: unknown): Record<string, unknown> | null {
   }
 }
 
-export const normalizeMac = (mac: string): string => mac.trim().toLowerCase().replace(/-/g, ':');
-
-export interface NormalizedEvent {
-  installationId: string;
-  eventKey: string;
-  name: string;
-  eventType: string;
-  result: string | null;
-  origin: string | null;
-  level: string | null;
-  description: string | null;
-  eventTime: Date;
-  receivedAt: Date;
-  raw: Record<string, unknown> | null;
-}
+export type NormalizedEvent = Omit<StoredInstallerEvent, 'id'>;
 
 /** Valid events, de-duplicated by (installationId, eventKey) keeping the first, and how many were invalid. */
 export function normalizeEvents(inputs: readonly InstallerEventInput[]): { events: NormalizedEvent[]; invalid: number } {
@@ -102,17 +90,7 @@ export function normalizeEvents(inputs: readonly InstallerEventInput[]): { event
   return { events, invalid };
 }
 
-export interface NormalizedBootRequest {
-  id: string;
-  time: Date;
-  mac: string;
-  clientIp: string;
-  path: string;
-  served: string;
-  hostNamespace: string | null;
-  hostName: string | null;
-  installationId: string | null;
-}
+export type NormalizedBootRequest = Omit<BootRequest, 'host'> & { hostNamespace: string | null; hostName: string | null };
 
 /** A UUID (version 8, RFC 9562 "custom") derived from a request's content: the same request gets the same id. */
 export function contentUuid(parts: readonly string[]): string {
@@ -155,37 +133,9 @@ export function normalizeBootRequests(inputs: readonly BootRequestInput[]): { re
   return { requests, invalid };
 }
 
-export function pageLimit(page: PageRequest | undefined): number {
-  const limit = page?.limit ?? DEFAULT_PAGE_SIZE;
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) throw new HistoryQueryError(`limit must be an integer from 1 to ${MAX_PAGE_SIZE}`);
-  return limit;
-}
-
-/** A keyset cursor: the sort key of the last item of a page (a time and a UUID, sometimes a second time). */
-export type CursorKey = [time: string, id: string] | [time: string, time2: string, id: string];
-
-export const encodeCursor = (key: CursorKey): string => Buffer.from(JSON.stringify(key)).toString('base64url');
-
-export function decodeCursor(cursor: string | undefined, parts: 2 | 3): { times: Date[]; id: string } | undefined {
-  if (cursor === undefined) return undefined;
-  let key: unknown;
-  try {
-    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    key = undefined;
-  }
-  if (!Array.isArray(key) || key.length !== parts || !key.every((k) => typeof k === 'string')) throw new HistoryQueryError('cursor is not valid: pass the "next" link or nextCursor of the previous page unchanged');
-  const id = key[parts - 1] as string;
-  const times = (key.slice(0, parts - 1) as string[]).map((t) => toDate(t));
-  if (!isUuid(id) || times.some((t) => !t)) throw new HistoryQueryError('cursor is not valid: pass the "next" link or nextCursor of the previous page unchanged');
-  return { times: times as Date[], id: id.toLowerCase() };
-}
-
-/** Cuts a fetched limit+1 rows into a page. */
-export function toPage<T>(rows: T[], limit: number, keyOf: (last: T) => CursorKey): { items: T[]; nextCursor?: string } {
-  if (rows.length <= limit) return { items: rows };
-  const items = rows.slice(0, limit);
-  return { items, nextCursor: encodeCursor(keyOf(items[items.length - 1]!)) };
+/** The stored form of a boot request: the host as one reference, or null when the request named none. */
+export function toBootRequest({ hostNamespace, hostName, ...r }: NormalizedBootRequest): BootRequest {
+  return { ...r, host: hostNamespace !== null && hostName !== null ? { namespace: hostNamespace, name: hostName } : null };
 }
 
 /** percentile_cont: linear interpolation between the closest ranks of sorted values. */
@@ -239,5 +189,17 @@ export function finishColumns(
     failureReason: clean(f.reason),
     failureMessage: clean(f.message ?? derived?.reason),
     failureStage: clean(f.failedStage ?? derived?.stage),
+  };
+}
+
+/** What a template build's first finish writes: the result, and the facts it reports (the ones it leaves out stay). */
+export function buildFinishColumns(f: TemplateBuildFinished, finishedAt: Date): Pick<TemplateBuild, 'finishedAt' | 'result' | 'failureReason'> & Partial<Pick<TemplateBuild, 'checksum' | 'vmid' | 'taskUpid'>> {
+  return {
+    finishedAt,
+    result: f.result,
+    failureReason: clean(f.failureReason),
+    ...(f.checksum !== undefined && { checksum: f.checksum }),
+    ...(f.vmid !== undefined && { vmid: f.vmid }),
+    ...(f.taskUpid !== undefined && { taskUpid: f.taskUpid }),
   };
 }
