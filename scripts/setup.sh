@@ -6,7 +6,7 @@
 #
 # One line per step on stderr; every step's full output goes to ~/.cache/anvil/logs/setup-<time>.log (the newest is
 # also setup-latest.log), which a failure points to. No service is enabled or started system-wide (see
-# scripts/lib/system-services.sh). ANVIL_SETUP_FAIL=<step> simulates a failing step: apt, npm, kube or anchors.
+# scripts/lib/system-services.sh). ANVIL_SETUP_FAIL=<step> simulates a failing step: apt, npm, kube, pglite or anchors.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -86,6 +86,9 @@ fi
 # The build prints what it builds on stderr and its binaries' directory on its last stdout line: all of it to the log.
 step kube "Kubernetes binaries and etcd" --estimate 900 --cached-when '^\[build-kube-apiserver\] cached:' -- \
   without_system_services bash scripts/build-kube-apiserver.sh
+# The embedded database's template the test boot-servers start from (as the image's do), keyed by PGlite's version.
+step pglite "embedded database template" --estimate 40 --cached-when '^\[pglite-template\] cached:' -- \
+  bash scripts/build-pglite-template.sh
 # The benchmark anchors (tftpd-hpa, atftpd, nginx): unpacked into ~/.cache/anvil, never installed as services.
 if bash bench/setup-anchors.sh --check >/dev/null 2>&1; then
   step_done anchors "benchmark anchors" "cached"

@@ -6,13 +6,13 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { newToken, sha256Hex, toSecret, type BootConfig } from '../../shared/src/bootconfig/boot-config.js';
 import { CoreResources, type KubeClient } from '../../shared/src/kube/index.js';
 import { ROOT } from './processes.js';
+import { pgliteTemplatePath } from './pglite-template.js';
 
 const MiB = 1024 * 1024;
 
@@ -133,17 +133,12 @@ export function createMemoryCgroup(name: string, limitBytes?: number): MemoryCgr
 
 // --- the embedded database's template ----------------------------------------------------------------------------
 
-function pgliteVersion(): string {
-  return (JSON.parse(readFileSync(join(ROOT, 'node_modules', '@electric-sql', 'pglite', 'package.json'), 'utf8')) as { version: string }).version;
-}
-
 /**
  * The template for the installed PGlite, built once into the cache (like the kube-apiserver binaries) by the CLI the
  * image build runs, in a process of its own: PGlite's initdb takes about 1.1 GB and half a minute.
  */
 export async function pgliteTemplate(): Promise<string> {
-  const cache = process.env.ANVIL_CACHE_DIR ?? join(homedir(), '.cache', 'anvil');
-  const file = join(cache, `pglite-template-${pgliteVersion()}.tar.gz`);
+  const file = pgliteTemplatePath();
   if (!existsSync(file)) {
     await promisify(execFile)(process.execPath, ['--import', 'tsx', join(ROOT, 'shared', 'src', 'db', 'drivers', 'pglite-template-cli.ts'), file], {
       cwd: ROOT,

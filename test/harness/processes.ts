@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './control-plane.js';
+import { cachedPgliteTemplate } from './pglite-template.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -31,6 +32,12 @@ export interface BootServerOptions {
   cgroup?: string;
 }
 
+/** The embedded history starts from the cached template, as in the image (ANVIL_PGLITE_TEMPLATE in `env` overrides). */
+function embeddedTemplateEnv(): Record<string, string> {
+  const template = cachedPgliteTemplate();
+  return template ? { ANVIL_PGLITE_TEMPLATE: template } : {};
+}
+
 /** Starts boot-server/src/main.ts and waits until /healthz answers. Reuse `dir` to restart with the same spool. */
 export async function startBootServer(options: BootServerOptions): Promise<RunningProcess> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'anvil-boot-'));
@@ -51,7 +58,7 @@ export async function startBootServer(options: BootServerOptions): Promise<Runni
       '--asset-dir', join(dir, 'assets'), '--spool-dir', join(dir, 'spool'), '--data-dir', join(dir, 'history'),
       ...(options.extraArgs ?? []),
     ],
-    { stdio: ['ignore', fd, fd], env: { ...process.env, NODE_OPTIONS: '', LOG_LEVEL: 'debug', ...options.env } },
+    { stdio: ['ignore', fd, fd], env: { ...process.env, NODE_OPTIONS: '', LOG_LEVEL: 'debug', ...embeddedTemplateEnv(), ...options.env } },
   );
   closeSync(fd);
   const logs = () => readFileSync(logFile, 'utf8');
