@@ -3,7 +3,7 @@
 // published: all the operator does before a machine boots), the operator's memory, and the API requests it made
 // per host, counted by the API server itself (audit log, filtered on the operator's User-Agent). Then a quiet
 // window: reconciles and API requests per second once nothing changes (watch-driven: should be none).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { anvilCrds, type BareMetalHost } from '../shared/src/api/index.js';
@@ -12,7 +12,8 @@ import { startControlPlane, type ControlPlane } from '../test/harness/control-pl
 import { clientFor, ensureNamespace, installCrds } from '../test/harness/kube.js';
 import type { BenchContext } from './context.js';
 import { createAll, macOf } from './lib/boot-fixture.js';
-import { HostType, counterSum, createTemplate, hostObject, startOperator, type RunningOperator } from './lib/operator.js';
+import { HostType, counterSum, createTemplate, hostObject, startOperator } from './lib/operator.js';
+import { auditCount, totalRequests, untilIdle, withoutCacheRequests } from './lib/operator-activity.js';
 import { memorySampler, treeMemory } from './lib/procs.js';
 import type { BenchmarkResult, Row } from './lib/results.js';
 
@@ -52,43 +53,6 @@ interface PhaseOutcome {
 }
 
 const HOST_RECONCILES = (text: string): number => counterSum(text, 'controller_runtime_reconcile_total', { controller: 'baremetalhost' });
-
-/** Polls the operator's /metrics until its work queues are empty and no reconcile ran for 3 s; returns when it last worked. */
-async function untilIdle(operator: RunningOperator, deadline: number, what: string): Promise<{ idleAt: number; reconciles: number }> {
-  let reconciles = -1;
-  let idleAt = performance.now();
-  for (let stable = 0; stable < 6; ) {
-    if (Date.now() > deadline) throw new Error(`${what}: the operator is still busy (${reconciles} reconciles so far)`);
-    const text = await operator.metrics();
-    const now = counterSum(text, 'controller_runtime_reconcile_total');
-    if (now === reconciles && counterSum(text, 'workqueue_depth') === 0) stable++;
-    else [stable, idleAt] = [0, performance.now()];
-    reconciles = now;
-    await sleep(500);
-  }
-  return { idleAt, reconciles };
-}
-
-const withoutCacheRequests = (byVerb: Record<string, number>): Record<string, number> =>
-  Object.fromEntries(Object.entries(byVerb).filter(([k]) => !k.startsWith('list ') && !k.startsWith('watch ')));
-const total = (byVerb: Record<string, number>): number => Object.values(byVerb).reduce((a, b) => a + b, 0);
-
-/** The operator's requests in the audit log since `offset` (bytes): one per request (a watch counts when it starts). */
-function auditCount(file: string, offset: number): { total: number; byVerb: Record<string, number>; end: number } {
-  const buf = readFileSync(file);
-  const byVerb: Record<string, number> = {};
-  let total = 0;
-  for (const line of buf.subarray(offset).toString('utf8').split('\n')) {
-    if (!line.includes('"anvil-operator"')) continue;
-    const e = JSON.parse(line) as { verb: string; stage: string; userAgent?: string; objectRef?: { resource?: string; subresource?: string } };
-    if (e.userAgent !== 'anvil-operator') continue;
-    if (e.stage !== (e.verb === 'watch' ? 'ResponseStarted' : 'ResponseComplete')) continue;
-    const key = `${e.verb} ${e.objectRef?.resource ?? '?'}${e.objectRef?.subresource ? `/${e.objectRef.subresource}` : ''}`;
-    byVerb[key] = (byVerb[key] ?? 0) + 1;
-    total++;
-  }
-  return { total, byVerb, end: buf.length };
-}
 
 const settled = (h: Host): boolean => h.status?.state === 'Provisioning' && !!h.status.conditions?.some((c) => c.type === 'BootConfigReady' && c.status === 'True');
 
@@ -182,7 +146,7 @@ async function scale(ctx: BenchContext, n: number, quietSeconds: number, resyncS
     const restart: PhaseOutcome = {
       seconds: (restartIdle.idleAt - restartT0) / 1000,
       hostReconciles: restartHostReconciles,
-      requests: total(withoutCacheRequests(afterRestart.byVerb)),
+      requests: totalRequests(withoutCacheRequests(afterRestart.byVerb)),
       byVerb: afterRestart.byVerb,
       rssMiB: treeMemory(second.server.pid).rssKiB / 1024,
     };
@@ -204,7 +168,7 @@ async function scale(ctx: BenchContext, n: number, quietSeconds: number, resyncS
       seconds: counterSum(afterText, 'controller_runtime_reconcile_time_seconds_sum', { controller: 'baremetalhost' }) - timeBefore,
       hostReconciles,
       meanReconcileMs: ((counterSum(afterText, 'controller_runtime_reconcile_time_seconds_sum', { controller: 'baremetalhost' }) - timeBefore) / hostReconciles) * 1000,
-      requests: total(withoutCacheRequests(afterResync.byVerb)),
+      requests: totalRequests(withoutCacheRequests(afterResync.byVerb)),
       byVerb: afterResync.byVerb,
       rssMiB: treeMemory(second.server.pid).rssKiB / 1024,
     };

@@ -3,9 +3,10 @@
 // one fsync for everything that arrived meanwhile). Readers (the shipper's sinks) follow it with their own cursors,
 // up to the last committed byte, also in the segment still being written; a segment is deleted once every reader
 // has passed it.
-import { closeSync, constants, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
+import { constants, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { READ_CHUNK, SEGMENT_FLAGS, fsyncDir, parseLines, pushParsed, readSegmentBytes, segName, segmentSeqs } from './segment-files.js';
 
 export interface SpoolOptions {
   dir: string;
@@ -31,16 +32,6 @@ interface SegmentState {
   size: number;
   closed: boolean;
 }
-
-const SEGMENT = /^seg-(\d{16})\.jsonl$/;
-/**
- * Segments are written with O_DSYNC: a write returns once its data is on disk, as write + fdatasync would, in one
- * system call instead of two (half the wait for a lone installer's event). Not O_APPEND: a write goes to the end of
- * what is committed, so a write that failed halfway is overwritten by the next one and readers never meet it.
- */
-const SEGMENT_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_DSYNC ?? 0);
-const READ_CHUNK = 1024 * 1024;
-const segName = (seq: number): string => `seg-${String(seq).padStart(16, '0')}.jsonl`;
 
 /** The appends of one group commit: their lines, and the one promise all of their callers wait for. */
 interface CommitGroup {
@@ -79,7 +70,7 @@ export class Spool<T> {
     this.dir = options.dir;
     this.maxSegmentBytes = options.maxSegmentBytes ?? 4 * 1024 * 1024;
     mkdirSync(this.dir, { recursive: true });
-    const seqs = this.segmentSeqs();
+    const seqs = segmentSeqs(this.dir);
     for (const seq of seqs) this.segments.set(seq, { seq, size: statSync(join(this.dir, segName(seq))).size, closed: true });
     // Never append to a segment from an earlier run: its tail may be torn. Start a fresh one.
     this.nextSeq = (seqs.at(-1) ?? 0) + 1;
@@ -179,7 +170,7 @@ export class Spool<T> {
       if (seg.seq > cur.seq) cur = { seq: seg.seq, offset: 0 };
       while (cur.offset < seg.size && records.length < maxRecords && bytes < maxBytes) {
         const remaining = seg.size - cur.offset;
-        let chunk = this.readBytes(seg.seq, cur.offset, Math.min(remaining, READ_CHUNK));
+        let chunk = readSegmentBytes(this.dir, seg.seq, cur.offset, Math.min(remaining, READ_CHUNK));
         if (!chunk) {
           // Deleted from outside the spool: its records are gone; go on with the next segment.
           if (seg.closed) this.segments.delete(seg.seq);
@@ -187,7 +178,7 @@ export class Spool<T> {
           break;
         }
         // One record longer than a chunk: read on to its end (records and segments are bounded).
-        if (chunk.lastIndexOf(10) < 0 && chunk.length < remaining) chunk = this.readBytes(seg.seq, cur.offset, remaining) ?? chunk;
+        if (chunk.lastIndexOf(10) < 0 && chunk.length < remaining) chunk = readSegmentBytes(this.dir, seg.seq, cur.offset, remaining) ?? chunk;
         const end = chunk.lastIndexOf(10);
         if (end < 0) {
           // The rest of a closed segment without a newline: a write torn by a crash, never acknowledged. (The
@@ -233,41 +224,10 @@ export class Spool<T> {
     }
   }
 
-  /** The bytes at offset (fewer at the end of the file), or undefined if the segment's file is gone. */
-  private readBytes(seq: number, offset: number, length: number): Buffer | undefined {
-    const buf = Buffer.allocUnsafe(length);
-    let fd: number;
-    try {
-      fd = openSync(join(this.dir, segName(seq)), 'r');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
-    }
-    try {
-      let got = 0;
-      while (got < length) {
-        const n = readSync(fd, buf, got, length - got, offset + got);
-        if (n === 0) break;
-        got += n;
-      }
-      return got === length ? buf : buf.subarray(0, got);
-    } finally {
-      closeSync(fd);
-    }
-  }
-
-  private segmentSeqs(): number[] {
-    return readdirSync(this.dir)
-      .map((f) => SEGMENT.exec(f)?.[1])
-      .filter((s): s is string => !!s)
-      .map(Number)
-      .sort((a, b) => a - b);
-  }
-
   /** Closed segments, oldest first, with their records (a torn last line from a crash is skipped: it was never acknowledged). */
   closedSegments(): { seq: number; records: T[] }[] {
     const activeSeq = this.active?.seq;
-    return this.segmentSeqs()
+    return segmentSeqs(this.dir)
       .filter((s) => s < this.closedBelow && s !== activeSeq)
       .map((seq) => ({ seq, records: parseLines<T>(readFileSync(join(this.dir, segName(seq)), 'utf8')) }));
   }
@@ -282,36 +242,5 @@ export class Spool<T> {
   async close(): Promise<void> {
     this.closed = true;
     await this.roll();
-  }
-}
-
-function pushParsed<T>(out: T[], line: string): void {
-  if (!line) return;
-  try {
-    out.push(JSON.parse(line) as T);
-  } catch {
-    // a torn write from a crash: that record was never acknowledged
-  }
-}
-
-function parseLines<T>(text: string): T[] {
-  const out: T[] = [];
-  for (const line of text.split('\n')) {
-    if (!line) continue;
-    try {
-      out.push(JSON.parse(line) as T);
-    } catch {
-      // a torn write from a crash: that record was never acknowledged
-    }
-  }
-  return out;
-}
-
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }

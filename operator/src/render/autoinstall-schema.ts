@@ -11,69 +11,12 @@
 // The top-level keys are those of autoinstall version 1 in Ubuntu 20.04 to 24.04 and later: anything else is
 // refused (subiquity ignores unknown keys with a warning in version 1, and refuses them in later versions).
 import type { SchemaObject } from 'ajv';
+import { aptSchema } from './autoinstall-apt-schema.js';
+import { commandList, stringList } from './autoinstall-schema-parts.js';
+import { storageSchema } from './autoinstall-storage-schema.js';
+import { netplanSchema } from './netplan-schema.js';
 
-/** A command: a string run with `sh -c`, or an argv list run directly. */
-const commandList = {
-  type: 'array',
-  description: 'A list of commands; each is a string (run with sh -c) or a list of strings (run directly).',
-  items: {
-    description: 'A command is a string or a list of strings.',
-    anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }],
-  },
-};
-
-const stringList = { type: 'array', items: { type: 'string' } };
-
-/** A disk match spec (storage layouts and disk actions). */
-const matchSpec = {
-  type: 'object',
-  description: 'Selects a disk by udev properties (glob patterns), SSD-ness, size or the install media.',
-  properties: {
-    model: { type: 'string' },
-    vendor: { type: 'string' },
-    path: { type: 'string' },
-    id_path: { type: 'string' },
-    devpath: { type: 'string' },
-    serial: { type: 'string' },
-    ssd: { type: 'boolean' },
-    size: { enum: ['largest', 'smallest'] },
-    'install-media': { type: 'boolean' },
-  },
-  additionalProperties: false,
-};
-
-/** curtin apt mirror list entries (apt.primary and apt.security in the legacy format). */
-const aptMirror = {
-  type: 'object',
-  properties: {
-    arches: stringList,
-    uri: { type: 'string' },
-    search: stringList,
-    search_dns: { type: 'boolean' },
-  },
-};
-
-/** A netplan version 2 configuration (also used for the NoCloud network-config). */
-export const netplanSchema: SchemaObject = {
-  type: 'object',
-  description: 'Netplan configuration (version 2).',
-  properties: {
-    version: { const: 2, description: 'The netplan format version; must be 2.' },
-    renderer: { enum: ['networkd', 'NetworkManager', 'sriov'] },
-    ethernets: { type: 'object', additionalProperties: { type: 'object' } },
-    wifis: { type: 'object', additionalProperties: { type: 'object' } },
-    bonds: { type: 'object', additionalProperties: { type: 'object' } },
-    bridges: { type: 'object', additionalProperties: { type: 'object' } },
-    vlans: { type: 'object', additionalProperties: { type: 'object' } },
-    tunnels: { type: 'object', additionalProperties: { type: 'object' } },
-    vrfs: { type: 'object', additionalProperties: { type: 'object' } },
-    modems: { type: 'object', additionalProperties: { type: 'object' } },
-    'dummy-devices': { type: 'object', additionalProperties: { type: 'object' } },
-    'virtual-ethernets': { type: 'object', additionalProperties: { type: 'object' } },
-    'nm-devices': { type: 'object', additionalProperties: { type: 'object' } },
-  },
-  required: ['version'],
-};
+export { netplanSchema } from './netplan-schema.js';
 
 export const autoinstallSchema: SchemaObject = {
   $id: 'https://anvil.dev/schemas/autoinstall-v1.json',
@@ -125,108 +68,8 @@ export const autoinstallSchema: SchemaObject = {
       description: 'HTTP proxy URL for the installer, apt and snapd.',
       pattern: '^[A-Za-z][A-Za-z0-9+.-]*://\\S+$',
     },
-    apt: {
-      type: 'object',
-      description: "APT configuration (curtin's apt format, with subiquity's mirror-selection, fallback and geoip).",
-      properties: {
-        preserve_sources_list: { type: 'boolean' },
-        primary: { type: 'array', items: aptMirror },
-        security: { type: 'array', items: aptMirror },
-        'mirror-selection': {
-          type: 'object',
-          properties: {
-            primary: {
-              type: 'array',
-              items: {
-                anyOf: [
-                  { const: 'country-mirror' },
-                  {
-                    type: 'object',
-                    properties: { uri: { type: 'string' }, arches: stringList },
-                    required: ['uri'],
-                    additionalProperties: false,
-                  },
-                ],
-              },
-            },
-          },
-          required: ['primary'],
-          additionalProperties: false,
-        },
-        fallback: { enum: ['abort', 'offline-install', 'continue-anyway'] },
-        geoip: { type: 'boolean' },
-        sources: {
-          type: 'object',
-          additionalProperties: {
-            type: 'object',
-            properties: {
-              source: { type: 'string' },
-              keyid: { type: 'string' },
-              key: { type: 'string' },
-              keyserver: { type: 'string' },
-              filename: { type: 'string' },
-              append: { type: 'boolean' },
-            },
-          },
-        },
-        sources_list: { type: 'string' },
-        disable_components: { type: 'array', items: { enum: ['main', 'universe', 'multiverse', 'restricted'] } },
-        disable_suites: stringList,
-        conf: { type: 'string' },
-        debconf_selections: { type: 'object', additionalProperties: { type: 'string' } },
-        proxy: { type: 'string' },
-        http_proxy: { type: 'string' },
-        https_proxy: { type: 'string' },
-        ftp_proxy: { type: 'string' },
-        add_apt_repo_match: { type: 'string' },
-        preferences: {
-          type: 'array',
-          items: {
-            type: 'object',
-            properties: { package: { type: 'string' }, pin: { type: 'string' }, 'pin-priority': { type: 'integer' } },
-            required: ['package', 'pin', 'pin-priority'],
-          },
-        },
-      },
-    },
-    storage: {
-      type: 'object',
-      description: 'Disk layout: a named layout, or curtin storage actions under config.',
-      properties: {
-        layout: {
-          type: 'object',
-          properties: {
-            name: { enum: ['lvm', 'direct', 'zfs', 'hybrid'] },
-            match: { anyOf: [matchSpec, { type: 'array', items: matchSpec }] },
-            password: { type: 'string' },
-            'sizing-policy': { enum: ['scaled', 'all'] },
-            'reset-partition': { type: ['boolean', 'string', 'integer'] },
-            'reset-partition-only': { type: 'boolean' },
-            ptable: { enum: ['gpt', 'msdos', 'vtoc'] },
-            encrypted: { type: 'boolean' },
-          },
-          required: ['name'],
-        },
-        config: {
-          type: 'array',
-          items: {
-            type: 'object',
-            properties: {
-              type: { type: 'string' },
-              id: { type: 'string' },
-              match: { anyOf: [matchSpec, { type: 'array', items: matchSpec }] },
-            },
-            required: ['type'],
-          },
-        },
-        swap: {
-          type: 'object',
-          properties: { size: { type: ['integer', 'string'] }, filename: { type: 'string' }, maxsize: { type: ['integer', 'string'] } },
-        },
-        grub: { type: 'object' },
-        version: { type: 'integer' },
-      },
-    },
+    apt: aptSchema,
+    storage: storageSchema,
     identity: {
       type: 'object',
       description: 'The first user of the installed system and its hostname.',

@@ -9,21 +9,20 @@
 //
 // Error messages never quote values from the documents (YAML parse errors carry no code frame), so a secret rendered
 // into a file cannot leak through a status message.
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { type Document, LineCounter, isMap, isNode, parseDocument, stringify, type DocumentOptions, type ParseOptions, type SchemaOptions } from 'yaml';
-import { autoinstallSchema, netplanSchema } from './autoinstall-schema.js';
+import { Ajv, type ValidateFunction } from 'ajv';
+import { isMap, isNode, stringify } from 'yaml';
+import { autoinstallSchema } from './autoinstall-schema.js';
 import { isPlainObject } from './chain.js';
+import type { RenderProblem, TemplateField } from './errors.js';
+import { netplanSchema } from './netplan-schema.js';
+import { TO_STRING, failer, lineAt, lineOf, parseYaml, toJS, toPlain, type Fail } from './nocloud-yaml.js';
 import { cloudConfigPasswordProblems, autoinstallPasswordProblems, userDataPasswordProblems } from './plain-passwords.js';
+import { schemaProblems } from './schema-problems.js';
 export { cryptHashProblem, isCryptHash } from './crypt-hash.js';
-import { RenderError, type RenderProblem, type TemplateField } from './errors.js';
+export { schemaProblems } from './schema-problems.js';
 
 /** The name of anvil's reporter in autoinstall.reporting (a reporter of that name in the template is replaced). */
 export const ANVIL_REPORTER = 'anvil';
-
-const YAML_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = { version: '1.1', uniqueKeys: true, prettyErrors: false };
-const TO_STRING = { lineWidth: 0 } as const;
-/** Aliases a document may expand (guards against "billion laughs" documents). */
-const MAX_ALIAS_COUNT = 100;
 
 const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true });
 const validateAutoinstallSchema: ValidateFunction = ajv.compile(autoinstallSchema);
@@ -194,124 +193,4 @@ export function processVendorData(rendered: string | undefined): string | undefi
     if (found.length) fail(found.map((p) => ({ ...lineAt(doc, p.segments, lines), path: p.path, message: p.message })));
   }
   return rendered;
-}
-
-// --------------------------------------------------------------------------------------------------------- helpers
-
-type Fail = (problems: RenderProblem[]) => never;
-
-function failer(field: TemplateField): Fail {
-  return (problems) => {
-    throw new RenderError('validation', problems.map((p) => ({ field, ...p })));
-  };
-}
-
-function parseYaml(text: string, fail: Fail): { doc: Document.Parsed; lines: LineCounter } {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { ...YAML_OPTIONS, lineCounter: lines });
-  if (doc.errors.length) {
-    fail(
-      doc.errors.slice(0, 5).map((err) => {
-        const pos = lines.linePos(err.pos[0]);
-        // the first sentence only: yaml's messages may go on with an excerpt of the document
-        return { line: pos.line, column: pos.col, message: `invalid YAML: ${err.message.split(/ at line \d+|\n/)[0]}` };
-      }),
-    );
-  }
-  return { doc, lines };
-}
-
-function toJS(doc: Document.Parsed, fail: Fail): Record<string, unknown> {
-  try {
-    return (doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) ?? {}) as Record<string, unknown>;
-  } catch (err) {
-    return fail([{ message: `invalid YAML: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}` }]);
-  }
-}
-
-function toPlain(node: unknown): unknown {
-  return isNode(node) ? node.toJSON() : node;
-}
-
-/** The line of the node at `segments`, when there is one. */
-function lineAt(doc: Document.Parsed, segments: (string | number)[], lines: LineCounter): { line?: number } {
-  const node = doc.getIn(segments, true);
-  return isNode(node) ? { line: lineOf(node, lines) } : {};
-}
-
-function lineOf(node: { range?: [number, number, number] | null }, lines: LineCounter): number | undefined {
-  return node.range ? lines.linePos(node.range[0]).line : undefined;
-}
-
-interface SchemaProblem {
-  path: string;
-  /** The path as keys and indexes, to find the YAML node. */
-  segments: (string | number)[];
-  message: string;
-}
-
-/** Validates `data` and returns readable problems (`autoinstall.identity: unknown key "foo"`), the first 20. */
-export function schemaProblems(validate: ValidateFunction, data: unknown, root: string): SchemaProblem[] {
-  if (validate(data)) return [];
-  const errors = validate.errors ?? [];
-  // An anyOf/oneOf failure lists the errors of every alternative: report the alternatives' failure once instead.
-  const alternatives = errors.filter((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf');
-  const out = new Map<string, SchemaProblem>();
-  for (const e of errors) {
-    if (e.keyword === 'if') continue; // its "then"/"else" errors are reported themselves
-    if (alternatives.some((a) => e.schemaPath.startsWith(`${a.schemaPath}/`))) continue;
-    const segments = pointerSegments(e.instancePath, data);
-    const path = formatPath(root, segments);
-    // point the line at the unknown key itself
-    if (e.keyword === 'additionalProperties') segments.push(String((e.params as { additionalProperty: string }).additionalProperty));
-    const problem = { path, segments, message: describe(e) };
-    out.set(`${problem.path}\u0000${problem.message}`, problem);
-  }
-  return [...out.values()].slice(0, 20);
-}
-
-function describe(e: ErrorObject): string {
-  const params = e.params as Record<string, unknown>;
-  const schema = e.parentSchema as { properties?: Record<string, unknown>; description?: string } | undefined;
-  switch (e.keyword) {
-    case 'additionalProperties': {
-      const known = Object.keys(schema?.properties ?? {});
-      const list = known.length > 0 && known.length <= 12 ? ` (allowed: ${known.join(', ')})` : '';
-      return `unknown key "${String(params.additionalProperty)}"${list}`;
-    }
-    case 'required':
-      return `missing required key "${String(params.missingProperty)}"`;
-    case 'const':
-      return `must be ${JSON.stringify(params.allowedValue)}`;
-    case 'enum':
-      return `must be one of: ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
-    case 'type':
-      return `must be of type ${String(params.type).replaceAll(',', ' or ')}`;
-    case 'anyOf':
-    case 'oneOf':
-      return schema?.description
-        ? `does not match any allowed form: ${schema.description.replace(/^./, (c) => c.toLowerCase()).replace(/\.$/, '')}`
-        : 'does not match any allowed form';
-    default:
-      return e.message ?? 'is not valid';
-  }
-}
-
-function pointerSegments(pointer: string, data: unknown): (string | number)[] {
-  if (!pointer) return [];
-  const segments: (string | number)[] = [];
-  let value: unknown = data;
-  for (const raw of pointer.slice(1).split('/')) {
-    const key = raw.replaceAll('~1', '/').replaceAll('~0', '~');
-    const segment = Array.isArray(value) && /^\d+$/.test(key) ? Number(key) : key;
-    segments.push(segment);
-    value = value !== null && typeof value === 'object' ? (value as Record<string | number, unknown>)[segment] : undefined;
-  }
-  return segments;
-}
-
-function formatPath(root: string, segments: (string | number)[]): string {
-  let path = root;
-  for (const s of segments) path = typeof s === 'number' ? `${path}[${s}]` : path ? `${path}.${s}` : s;
-  return path;
 }
