@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { partBoundaries } from './scripts/eslint/part-boundaries.js';
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', '.tmp/', 'coverage/', 'charts/'] },
@@ -12,6 +13,14 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       'no-restricted-imports': 'off',
     },
+  },
+  {
+    // Part boundaries (scripts/eslint/part-boundaries.js): imports between shared, operator, boot-server and cli go
+    // through public entries only. Tests may reach into what they test.
+    files: ['{shared,operator,boot-server,cli}/src/**/*.ts'],
+    ignores: ['**/*.test.ts', '**/testing/**'],
+    plugins: { anvil: { rules: { 'part-boundaries': partBoundaries } } },
+    rules: { 'anvil/part-boundaries': 'error' },
   },
   {
     // Ports and adapters: domain code never reaches the Kubernetes client, pg or sockets directly.

@@ -1,10 +1,7 @@
 // boot-server configuration: every flag declared once below; parsing, environment fallbacks, help and the table in
 // docs/configuration.md follow from the declarations. Every problem is reported at once.
-import { ConfigError, namespaceCheck } from '../../shared/src/config/parse.js';
-import { choice, configFromFlags, derived, int, list, text, url, type FlagValues } from '../../shared/src/config/flags.js';
-import { helpText as renderHelp } from '../../shared/src/config/flag-docs.js';
-import { kubeconfigFlag, logLevelFlag } from '../../shared/src/config/common-flags.js';
-import { httpsConfig, httpsFlags, type HttpsConfig } from '../../shared/src/tls/config.js';
+import { ConfigError, namespaceCheck, choice, configFromFlags, derived, int, list, text, url, type FlagValues, helpText as renderHelp, kubeconfigFlag, logLevelFlag } from '../../shared/src/config/index.js';
+import { httpsConfig, httpsFlags, type HttpsConfig } from '../../shared/src/tls/index.js';
 
 export { ConfigError };
 

@@ -1,8 +1,7 @@
 // Opens the install history the spool ships to: PostgreSQL/CockroachDB with --database-url, otherwise the embedded
 // database in --data-dir (owned by the boot-server: it is the one process that writes most, and runs as one replica).
 import type { Logger } from 'pino';
-import { openHistoryStore } from '../../shared/src/db/open.js';
-import type { HistoryStore } from '../../shared/src/db/history-store.js';
+import { openHistoryStore, type HistoryStore } from '../../shared/src/db/index.js';
 import type { BootServerConfig } from './config.js';
 import { HistorySink } from './history/history-sink.js';
 

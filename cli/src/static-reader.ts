@@ -1,7 +1,4 @@
-import { objectKeyString, type KubeObject } from '../../shared/src/kube/index.js';
-import type { IndexedCacheReader } from '../../shared/src/kube/cache.js';
-import { IndexedStore, NAMESPACE_INDEX, type IndexFunc } from '../../shared/src/kube/store.js';
-import { keyOf } from '../../shared/src/kube/informer.js';
+import { objectKeyString, type KubeObject, type IndexedCacheReader, IndexedStore, NAMESPACE_INDEX, type IndexFunc, keyOf } from '../../shared/src/kube/index.js';
 
 /** A cache over a fixed list, for one-shot commands that list once instead of running informers. */
 export class StaticReader<T extends KubeObject> implements IndexedCacheReader<T> {

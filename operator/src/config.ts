@@ -1,12 +1,9 @@
 // Operator configuration: every flag declared once below; parsing, environment fallbacks, help and the table in
 // docs/configuration.md follow from the declarations. Every problem is reported at once.
 import { hostname } from 'node:os';
-import { kubeconfigFlag, logLevelFlag } from '../../shared/src/config/common-flags.js';
+import { kubeconfigFlag, logLevelFlag, ConfigError, namespaceCheck, bool, configFromFlags, derived, int, list, text, url, type FlagValues, helpText as renderHelp } from '../../shared/src/config/index.js';
 import { parseCertificateFlag, parseIssuerFlag, type CertificateSettings } from './controllers/certificates/desired.js';
-import { httpsConfig, httpsFlags, type HttpsConfig } from '../../shared/src/tls/config.js';
-import { ConfigError, namespaceCheck } from '../../shared/src/config/parse.js';
-import { bool, configFromFlags, derived, int, list, text, url, type FlagValues } from '../../shared/src/config/flags.js';
-import { helpText as renderHelp } from '../../shared/src/config/flag-docs.js';
+import { httpsConfig, httpsFlags, type HttpsConfig } from '../../shared/src/tls/index.js';
 
 export { ConfigError };
 

@@ -17,7 +17,7 @@ import { fromSecret } from '../../shared/src/bootconfig/boot-config.js';
 import { openHistoryStore, type HistoryStore } from '../../shared/src/db/index.js';
 import { CoreResources, type KubeClient, type KubeObject } from '../../shared/src/kube/index.js';
 import { silentLogger } from '../../shared/src/logging.js';
-import { historyRouter } from '../../operator/src/api/index.js';
+import { historyRouter } from '../../shared/src/history-api/index.js';
 import { registerControllers } from '../../operator/src/controllers/index.js';
 import { Manager } from '../../operator/src/runtime/manager.js';
 import { freePort, startControlPlane, writeKubeconfig, type ControlPlane } from '../harness/control-plane.js';

@@ -13,8 +13,8 @@ import express from 'express';
 import type { HistoryStore } from '../../shared/src/db/history-store.js';
 import { openHistoryStore } from '../../shared/src/db/open.js';
 import { at, ev, partitioningFailure, started, uuid } from '../../shared/src/db/testing/conformance.js';
-import { historyRouter } from '../../operator/src/api/history-router.js';
-import { openApiDocument } from '../../operator/src/api/openapi.js';
+import { historyRouter } from '../../shared/src/history-api/history-router.js';
+import { openApiDocument } from '../../shared/src/history-api/openapi.js';
 import { ROOT } from '../harness/processes.js';
 import { startPostgres, type RunningPostgres } from '../harness/postgres.js';
 

@@ -16,7 +16,7 @@ import { openHistoryStore } from '../../shared/src/db/open.js';
 import type { SqlHistoryStore } from '../../shared/src/db/sql-store.js';
 import { CoreResources, type KubeClient, type KubeObject, type ResourceType } from '../../shared/src/kube/index.js';
 import { silentLogger } from '../../shared/src/logging.js';
-import { historyRouter } from '../../operator/src/api/index.js';
+import { historyRouter } from '../../shared/src/history-api/index.js';
 import { registerControllers } from '../../operator/src/controllers/index.js';
 import { Manager } from '../../operator/src/runtime/manager.js';
 import { partitioningFailureStream, successStream2404dot2, successStreamGA, TOP_LEVEL, type InstallStream, type SubiquityEvent } from '../fixtures/subiquity/streams.js';

@@ -1,9 +1,8 @@
 // The installer's progress webhook, apart from how its request arrived (the plain node:http fast path in
 // webhook-fast-path.ts, or express for the unusual forms): who is posting, whether the body is an event every sink can
 // store, and the spool append that must be durable before the 2xx. Answers are built once and reused.
-import { normalizeMac, tokenMatches, type BootConfig } from '../../../shared/src/bootconfig/boot-config.js';
-import { eventKey } from '../../../shared/src/install/installer-events.js';
-import { checkInstallerEvent } from '../../../shared/src/install/normalize.js';
+import { normalizeMac, tokenMatches, type BootConfig } from '../../../shared/src/bootconfig/index.js';
+import { eventKey, checkInstallerEvent } from '../../../shared/src/install/index.js';
 import type { BootConfigIndex } from '../bootconfigs/index.js';
 import type { HostRef, InstallRef, SpoolRecord } from '../spool/records.js';
 

@@ -3,7 +3,7 @@
 // attempt is dropped instead of being attributed to the new one.
 import type { Logger } from 'pino';
 import { AnvilResources } from '../../../shared/src/api/index.js';
-import { bootRequestPatch, installerEventsPatch, type InstallationMemory, type JsonPatchOp } from '../../../shared/src/install/host-status-updates.js';
+import { bootRequestPatch, installerEventsPatch, type InstallationMemory, type JsonPatchOp } from '../../../shared/src/install/index.js';
 import { ApiError, type KubeClient } from '../../../shared/src/kube/index.js';
 import { forEachLimit } from '../spool/for-each-limit.js';
 import type { Sink, SinkBatching } from '../spool/shipper.js';

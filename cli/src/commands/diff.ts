@@ -1,7 +1,7 @@
 // anvil diff HOST: what the operator would publish if it rendered HOST now, compared with what it published. The
 // render uses the published attempt's identity (installation, attempt, token, hence the same password salts), so
 // only real changes show: an edited template, variable or Secret, a new boot-server URL. Exit 0: none; 1: some.
-import { bootConfigSecretName, fromSecret } from '../../../shared/src/bootconfig/boot-config.js';
+import { bootConfigSecretName, fromSecret } from '../../../shared/src/bootconfig/index.js';
 import { CoreResources } from '../../../shared/src/kube/index.js';
 import { EXIT } from '../errors.js';
 import { flagString, type CommandContext } from '../context.js';

@@ -1,6 +1,6 @@
 // anvil render HOST: everything HOST would receive if it were installed now, rendered as the operator renders it,
 // with Secret values masked and the per-install token shown as TOKEN. Changes nothing.
-import { bootConfigSecretName, fromSecret } from '../../../shared/src/bootconfig/boot-config.js';
+import { bootConfigSecretName, fromSecret } from '../../../shared/src/bootconfig/index.js';
 import { CoreResources } from '../../../shared/src/kube/index.js';
 import { EXIT } from '../errors.js';
 import { flagString, type CommandContext } from '../context.js';

@@ -27,7 +27,7 @@ function readObjects(files: readonly string[]): KubeObject[] {
 export async function run(ctx: CommandContext): Promise<number> {
   const templates = readObjects(ctx.args).filter((o) => o.kind === 'AutoinstallTemplate') as (AutoinstallTemplate & KubeObject)[];
   if (!templates.length) throw new UsageError('no AutoinstallTemplate found in the given files');
-  const { formatProblem, validateTemplateChain } = await import('../../../operator/src/render/index.js');
+  const { formatProblem, validateTemplateChain } = await import('../../../operator/src/index.js');
   let bad = 0;
   for (const t of templates) {
     const lookup = (name: string) => templates.find((x) => x.metadata.name === name && (x.metadata.namespace ?? '') === (t.metadata.namespace ?? ''))?.spec;

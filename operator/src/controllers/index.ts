@@ -1,7 +1,7 @@
 // Every controller the operator runs is registered here. Each lives in its own folder under controllers/.
 import type { Logger } from 'pino';
 import { AnvilResources, type AutoinstallTemplate, type BareMetalHost, type ProxmoxTemplate } from '../../../shared/src/api/index.js';
-import { BOOT_CONFIG_LABEL, normalizeMac } from '../../../shared/src/bootconfig/boot-config.js';
+import { BOOT_CONFIG_LABEL, normalizeMac } from '../../../shared/src/bootconfig/index.js';
 import { CoreResources, type KubeObject } from '../../../shared/src/kube/index.js';
 import type { TemplateRenderer } from '../render/index.js';
 import type { Manager } from '../runtime/manager.js';

@@ -4,9 +4,7 @@
 // watching the same hosts do not count an install twice and a restart (a fresh list) counts nothing again.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { BAREMETALHOST_STATES, type BareMetalHost } from '../../../shared/src/api/index.js';
-import type { KubeObject } from '../../../shared/src/kube/index.js';
-import type { CacheReader } from '../../../shared/src/kube/cache.js';
-import type { InformerHandlers } from '../../../shared/src/kube/informer.js';
+import type { KubeObject, CacheReader, InformerHandlers } from '../../../shared/src/kube/index.js';
 
 type Host = BareMetalHost & KubeObject;
 type RecentInstall = NonNullable<NonNullable<BareMetalHost['status']>['recentInstalls']>[number];

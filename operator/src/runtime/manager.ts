@@ -3,17 +3,13 @@
 import type { Server } from 'node:http';
 import type { Router } from 'express';
 import type { Logger } from 'pino';
-import type { KubeClient, KubeObject, ResourceType } from '../../../shared/src/kube/index.js';
-import { InformerSet } from '../../../shared/src/kube/cache.js';
+import { type KubeClient, type KubeObject, type ResourceType, InformerSet, Informer } from '../../../shared/src/kube/index.js';
 import { Controller, type ControllerOptions } from './controller.js';
 import { KubeEventRecorder, type EventRecorder } from './events.js';
-import { Informer } from '../../../shared/src/kube/informer.js';
 import { LeaderElector, type LeaderElectionConfig } from './leader-election.js';
 import { ControllerMetrics } from './metrics.js';
 import { createHealthApp } from './health-server.js';
-import type { HttpsConfig } from '../../../shared/src/tls/config.js';
-import type { ReloadingHttpsServer } from '../../../shared/src/tls/reloading-https.js';
-import { serveHttps } from '../../../shared/src/tls/serve.js';
+import { type HttpsConfig, type ReloadingHttpsServer, serveHttps } from '../../../shared/src/tls/index.js';
 
 export interface ManagerOptions {
   client: KubeClient;

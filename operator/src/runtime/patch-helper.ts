@@ -3,7 +3,7 @@
 // On a conflict the change is re-applied to the latest object (conditions merged by type) and retried.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isConflict, type KubeClient, type KubeObject, type ResourceType } from '../../../shared/src/kube/index.js';
-import { applyMergePatch, clone, createMergePatch } from '../../../shared/src/json/merge-patch.js';
+import { applyMergePatch, clone, createMergePatch } from '../../../shared/src/json/index.js';
 import { mergeConditionChanges, type Condition } from '../../../shared/src/conditions.js';
 
 export interface PatchOutcome<T> {

@@ -4,8 +4,7 @@
 // observedGeneration stamped) → the kind's ReconcileResult. A kind supplies only its decision and its cleanup.
 import { PAUSED_ANNOTATION } from '../../../shared/src/api/index.js';
 import type { Condition } from '../../../shared/src/conditions.js';
-import type { CacheReader } from '../../../shared/src/kube/cache.js';
-import type { KubeClient, KubeObject, ResourceType } from '../../../shared/src/kube/index.js';
+import type { CacheReader, KubeClient, KubeObject, ResourceType } from '../../../shared/src/kube/index.js';
 import { addFinalizer, hasFinalizer, removeFinalizer } from './finalizers.js';
 import { PatchHelper } from './patch-helper.js';
 import { requestKey, type Reconciler, type Request } from './reconciler.js';

@@ -1,5 +1,5 @@
 // A read-only view over one or more informers of a kind (one per watched namespace).
-import type { KubeObject, ResourceType } from './index.js';
+import type { KubeObject, ResourceType } from './types.js';
 import { type Informer, keyOf, type InformerHandlers } from './informer.js';
 import { NAMESPACE_INDEX, type IndexFunc } from './store.js';
 

@@ -6,7 +6,9 @@
 // retried with backoff, and the backoff starts over after a list or watch that worked.
 import type { Logger } from 'pino';
 import { IndexedStore, type IndexFunc } from './store.js';
-import { isGone, objectKeyString, type KubeClient, type KubeObject, type ResourceType, type WatchEvent } from './index.js';
+import { isGone } from './errors.js';
+import { objectKeyString } from './resources.js';
+import type { KubeClient, KubeObject, ResourceType, WatchEvent } from './types.js';
 
 export interface InformerHandlers<T extends KubeObject> {
   onAdd?(obj: T): void;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino, type Level } from 'pino';
 import { Registry } from 'prom-client';
-import { sha256Hex, type BootConfig } from '../../../../shared/src/bootconfig/boot-config.js';
+import { sha256Hex, type BootConfig } from '../../../../shared/src/bootconfig/index.js';
 import { silentLogger } from '../../../../shared/src/logging.js';
 import { BootConfigIndex } from '../../bootconfigs/index.js';
 import type { SpoolRecord } from '../../spool/records.js';

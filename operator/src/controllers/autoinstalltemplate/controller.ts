@@ -2,8 +2,7 @@
 // It reports that as the Valid condition, with the nunjucks error and line when it is not.
 import { AUTOINSTALLTEMPLATE_CONDITIONS, AnvilResources, type AutoinstallTemplate, type AutoinstallTemplateStatus } from '../../../../shared/src/api/index.js';
 import { setCondition } from '../../../../shared/src/conditions.js';
-import type { KubeClient } from '../../../../shared/src/kube/index.js';
-import type { CacheReader } from '../../../../shared/src/kube/cache.js';
+import type { KubeClient, CacheReader } from '../../../../shared/src/kube/index.js';
 import { formatProblem, validateTemplateChain } from '../../render/index.js';
 import { done, type ReconcileResult } from '../../runtime/result.js';
 import { StatusReconciler, type StatusKind } from '../../runtime/status-reconciler.js';

@@ -1,6 +1,6 @@
 // In-memory HostPorts: the fixture implementation for unit tests and demos (like metal3's fixture provisioner).
 import type { BareMetalHost } from '../../../../shared/src/api/index.js';
-import { bootConfigHash, macDashed, normalizeMac, sha256Hex, type BootConfig } from '../../../../shared/src/bootconfig/boot-config.js';
+import { bootConfigHash, macDashed, normalizeMac, sha256Hex, type BootConfig } from '../../../../shared/src/bootconfig/index.js';
 import { validationIdentity, type HostPorts, type HostUrls, type InstallIdentity, type RenderOutcome, type ValidationOutcome } from './ports.js';
 
 export class FixtureHostPorts implements HostPorts {

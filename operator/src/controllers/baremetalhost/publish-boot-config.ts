@@ -2,8 +2,7 @@
 // for the current attempt, or "boot from disk".
 import { BAREMETALHOST_CONDITIONS as C } from '../../../../shared/src/api/index.js';
 import { kubeTime } from '../../../../shared/src/conditions.js';
-import { bootConfigHash, bootConfigSecretName, type BootConfig } from '../../../../shared/src/bootconfig/boot-config.js';
-import { IpxeScriptError } from '../../../../shared/src/bootconfig/ipxe.js';
+import { bootConfigHash, bootConfigSecretName, type BootConfig, IpxeScriptError } from '../../../../shared/src/bootconfig/index.js';
 import { bootConfigFor, closedInstallToKeep } from './host-boot-config.js';
 import { condition, setError, type HostContext } from './host-context.js';
 

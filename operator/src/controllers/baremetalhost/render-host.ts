@@ -2,14 +2,12 @@
 // Secret values fetched on demand (never logged, never put in status, never kept), anvil's URLs for the host.
 // Also fingerprints those inputs from the caches alone, so an unchanged host is not rendered again.
 import { AUTOINSTALLTEMPLATE_KIND, AUTOINSTALLTEMPLATE_PLURAL, GROUP, VERSION, type AutoinstallTemplate, type BareMetalHost } from '../../../../shared/src/api/index.js';
-import { assetURL } from '../../../../shared/src/bootconfig/boot-config.js';
-import { CoreResources, type KubeClient, type KubeObject, type ResourceType } from '../../../../shared/src/kube/index.js';
-import type { CacheReader } from '../../../../shared/src/kube/cache.js';
+import { assetURL, checkKernelArgs, IpxeScriptError } from '../../../../shared/src/bootconfig/index.js';
+import { CoreResources, type KubeClient, type KubeObject, type ResourceType, type CacheReader } from '../../../../shared/src/kube/index.js';
 import { RenderError, formatProblem, renderBootConfig, resolveTemplate, type TemplateRenderer } from '../../render/index.js';
 import { canonicalJson, sha256Hex } from '../../render/chain.js';
 import type { HostRenderer } from './kube-ports.js';
 import type { HostUrls, InstallIdentity, RenderOutcome } from './ports.js';
-import { checkKernelArgs, IpxeScriptError } from '../../../../shared/src/bootconfig/ipxe.js';
 
 export const AutoinstallTemplateType: ResourceType = { group: GROUP, version: VERSION, kind: AUTOINSTALLTEMPLATE_KIND, plural: AUTOINSTALLTEMPLATE_PLURAL, namespaced: true };
 

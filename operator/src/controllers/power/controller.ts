@@ -3,9 +3,8 @@
 // patches only status.power and its two conditions, merging with the state machine's writes on conflict.
 import type { Logger } from 'pino';
 import { AnvilResources, PAUSED_ANNOTATION, type BareMetalHost, type BareMetalHostStatus } from '../../../../shared/src/api/index.js';
-import { deepEqual } from '../../../../shared/src/json/merge-patch.js';
-import type { CacheReader } from '../../../../shared/src/kube/cache.js';
-import type { KubeClient } from '../../../../shared/src/kube/index.js';
+import { deepEqual } from '../../../../shared/src/json/index.js';
+import type { CacheReader, KubeClient } from '../../../../shared/src/kube/index.js';
 import { requestKey, type Request } from '../../runtime/reconciler.js';
 import type { ReconcileResult } from '../../runtime/result.js';
 import { StatusReconciler, type StatusKind } from '../../runtime/status-reconciler.js';

@@ -1,7 +1,7 @@
 // PowerPorts backed by the API server: credentials from the Secret named in spec.bmc, drivers kept per host while
 // their inputs stay the same (a Redfish session is reused), and one operator-wide limit on power actions.
 import { AnvilResources, type BareMetalHost } from '../../../../shared/src/api/index.js';
-import { bootConfigSecretName, fromSecret } from '../../../../shared/src/bootconfig/boot-config.js';
+import { bootConfigSecretName, fromSecret } from '../../../../shared/src/bootconfig/index.js';
 import { CoreResources, isNotFound, type KubeClient, type KubeObject } from '../../../../shared/src/kube/index.js';
 import { PowerError, type BmcCredentials, type PowerDriver } from '../../power/driver.js';
 import type { ConcurrencyLimiter } from '../../power/limiter.js';

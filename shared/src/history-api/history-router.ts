@@ -1,11 +1,10 @@
 // The read-only history REST API (JSON, keyset-paginated with `next` links), served by the operator. Mount it on
 // any express app: app.use(historyRouter(store)). The paths it serves start with /api/v1/ (see openapi.ts).
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import type { Logger } from '../../../shared/src/logging.js';
-import type { HistoryStore } from '../../../shared/src/db/history-store.js';
-import { MAX_PAGE_SIZE } from '../../../shared/src/db/history-store.js';
-import { derivePhases } from '../../../shared/src/db/phases.js';
-import { HistoryQueryError, isUuid } from '../../../shared/src/db/store-util.js';
+import type { Logger } from '../logging.js';
+import { type HistoryStore, MAX_PAGE_SIZE } from '../db/history-store.js';
+import { derivePhases } from '../db/phases.js';
+import { HistoryQueryError, isUuid } from '../db/store-util.js';
 import { openApiDocument } from './openapi.js';
 
 export interface HistoryRouterOptions {
