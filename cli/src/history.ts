@@ -2,7 +2,7 @@
 // phases nested by name), read from the operator's history API (--api) or straight from the database
 // (--database-url, or --data-dir for the embedded one).
 import { existsSync } from 'node:fs';
-import { derivePhases, formatDuration, type HostKey, type HistoryStore, type Installation, type Phase } from '../../shared/src/db/index.js';
+import { derivePhases, formatDuration, type HostKey, type HistoryStore, type Installation, type InstallResult, type Phase } from '../../shared/src/db/index.js';
 
 export interface InstallTimeline {
   installation: Installation;
@@ -40,11 +40,112 @@ export async function timelineFromStore(store: HistoryStore, host: HostKey, limi
 }
 
 type Json = Record<string, unknown>;
-const dateOrNull = (v: unknown) => (typeof v === 'string' ? new Date(v) : null);
+const isJson = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Reads the history API's JSON into the store's types, field by field: an answer of another shape is an error. */
+class Decoder {
+  constructor(private readonly what: string) {}
+
+  object(v: unknown, field: string): Json {
+    if (!isJson(v)) throw this.invalid(field, 'an object');
+    return v;
+  }
+
+  array(v: unknown, field: string): unknown[] {
+    if (v === undefined || v === null) return [];
+    if (!Array.isArray(v)) throw this.invalid(field, 'an array');
+    return v;
+  }
+
+  string(o: Json, field: string): string {
+    const v = o[field];
+    if (typeof v !== 'string') throw this.invalid(field, 'a string');
+    return v;
+  }
+
+  number(o: Json, field: string): number {
+    const v = o[field];
+    if (typeof v !== 'number') throw this.invalid(field, 'a number');
+    return v;
+  }
+
+  nullableString(o: Json, field: string): string | null {
+    return o[field] === undefined || o[field] === null ? null : this.string(o, field);
+  }
+
+  nullableNumber(o: Json, field: string): number | null {
+    return o[field] === undefined || o[field] === null ? null : this.number(o, field);
+  }
+
+  date(o: Json, field: string): Date {
+    return new Date(this.string(o, field));
+  }
+
+  nullableDate(o: Json, field: string): Date | null {
+    const v = this.nullableString(o, field);
+    return v === null ? null : new Date(v);
+  }
+
+  oneOf<const V extends string>(o: Json, field: string, values: Readonly<Record<V, true>>): V | null {
+    const v = this.nullableString(o, field);
+    if (v === null) return null;
+    const known = (s: string): s is V => Object.hasOwn(values, s);
+    if (!known(v)) throw this.invalid(field, `one of ${Object.keys(values).join(', ')}`);
+    return v;
+  }
+
+  private invalid(field: string, expected: string): Error {
+    return new Error(`the history API answered ${this.what} whose ${field} is not ${expected}`);
+  }
+}
+
+const INSTALL_RESULTS: Readonly<Record<InstallResult, true>> = { SUCCESS: true, FAIL: true, CANCELLED: true };
+
+function decodeInstallation(v: unknown): Installation {
+  const d = new Decoder('an installation');
+  const i = d.object(v, 'installation');
+  const host = d.object(i.host, 'host');
+  const template = d.object(i.template, 'template');
+  return {
+    id: d.string(i, 'id'),
+    host: { namespace: d.string(host, 'namespace'), name: d.string(host, 'name'), uid: d.string(host, 'uid') },
+    mac: d.string(i, 'mac'),
+    template: { name: d.nullableString(template, 'name'), contentHash: d.nullableString(template, 'contentHash'), generation: d.nullableNumber(template, 'generation') },
+    revision: d.number(i, 'revision'),
+    attempt: d.number(i, 'attempt'),
+    startedAt: d.date(i, 'startedAt'),
+    finishedAt: d.nullableDate(i, 'finishedAt'),
+    finishReceivedAt: d.nullableDate(i, 'finishReceivedAt'),
+    result: d.oneOf(i, 'result', INSTALL_RESULTS),
+    durationSeconds: d.nullableNumber(i, 'durationSeconds'),
+    failureReason: d.nullableString(i, 'failureReason'),
+    failureMessage: d.nullableString(i, 'failureMessage'),
+    failureStage: d.nullableString(i, 'failureStage'),
+  };
+}
+
+function decodePhase(v: unknown): Phase {
+  const d = new Decoder('a phase');
+  const p = d.object(v, 'phase');
+  return {
+    name: d.string(p, 'name'),
+    label: d.string(p, 'label'),
+    parent: d.nullableNumber(p, 'parent'),
+    depth: d.number(p, 'depth'),
+    startedAt: d.nullableDate(p, 'startedAt'),
+    finishedAt: d.nullableDate(p, 'finishedAt'),
+    durationSeconds: d.nullableNumber(p, 'durationSeconds'),
+    result: d.nullableString(p, 'result'),
+    description: d.nullableString(p, 'description'),
+    finishDescription: d.nullableString(p, 'finishDescription'),
+    closedBy: d.nullableString(p, 'closedBy'),
+  };
+}
 
 async function getJson(url: string): Promise<Json> {
   const res = await fetch(url, { headers: { accept: 'application/json' } });
-  const body = (await res.json().catch(() => ({}))) as Json;
+  const parsed: unknown = await res.json().catch(() => ({}));
+  const body: Json = isJson(parsed) ? parsed : {};
   if (!res.ok) throw new Error(`${url}: HTTP ${res.status}${typeof body.message === 'string' ? `: ${body.message}` : ''}`);
   return body;
 }
@@ -53,14 +154,12 @@ async function getJson(url: string): Promise<Json> {
 export async function timelineFromApi(baseUrl: string, host: HostKey, limit: number): Promise<InstallTimeline[]> {
   const base = baseUrl.replace(/\/+$/, '');
   const list = await getJson(`${base}/api/v1/hosts/${encodeURIComponent(host.namespace)}/${encodeURIComponent(host.name)}/installations?limit=${limit}`);
+  const d = new Decoder('a list of installations');
   const out: InstallTimeline[] = [];
-  for (const item of (list.items as Json[]) ?? []) {
-    const detail = await getJson(`${base}/api/v1/installations/${encodeURIComponent(String(item.id))}?limit=1`);
-    const i = detail.installation as Json;
-    out.push({
-      installation: { ...(i as unknown as Installation), startedAt: new Date(String(i.startedAt)), finishedAt: dateOrNull(i.finishedAt), finishReceivedAt: dateOrNull(i.finishReceivedAt) },
-      phases: ((detail.phases as Json[]) ?? []).map((p) => ({ ...(p as unknown as Phase), startedAt: dateOrNull(p.startedAt), finishedAt: dateOrNull(p.finishedAt) })),
-    });
+  for (const item of d.array(list.items, 'items')) {
+    const id = d.string(d.object(item, 'item'), 'id');
+    const detail = await getJson(`${base}/api/v1/installations/${encodeURIComponent(id)}?limit=1`);
+    out.push({ installation: decodeInstallation(detail.installation), phases: d.array(detail.phases, 'phases').map(decodePhase) });
   }
   return out;
 }

@@ -5,7 +5,7 @@ import type * as Http from 'node:http';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import type * as Https from 'node:https';
 import type { Agent } from 'node:https';
-import { ApiError, resourcePath, type KubeClient, type KubeObject, type ListOptions, type ListResult, type ObjectKey, type PatchOptions, type PatchType, type ResourceType, type WatchEvent, type WatchHandle, type WatchOptions } from '../../shared/src/kube/index.js';
+import { ApiError, resourcePath, type KubeClient, type KubeObject, type ListOptions, type ListResult, type ObjectKey, type PatchOptions, type PatchType, type ResourceType, type WatchEvent, type WatchEventType, type WatchHandle, type WatchOptions } from '../../shared/src/kube/index.js';
 import { ClusterError } from './errors.js';
 import type { ClusterAccess } from './kubeconfig.js';
 
@@ -26,6 +26,17 @@ export interface HttpKubeClientOptions {
 }
 
 type Query = Record<string, string | number | boolean | undefined>;
+
+/** A Kubernetes Status, as the server sends it with an error. */
+interface ApiStatus {
+  code?: number;
+  reason?: string;
+  message?: string;
+  details?: unknown;
+}
+
+/** One line of a watch stream: an ERROR carries a Status, every other event an object. */
+type WatchLine<T> = (WatchEvent<T> & { type: Exclude<WatchEventType, 'ERROR'> }) | { type: 'ERROR'; object: ApiStatus };
 
 const CONNECTION_ERRORS: Record<string, string> = {
   ECONNREFUSED: 'connection refused',
@@ -180,9 +191,9 @@ export class HttpKubeClient implements KubeClient {
         lines.on('line', (line) => {
           if (failed || stopped || !line.trim()) return;
           try {
-            const event = JSON.parse(line) as WatchEvent<T>;
+            const event = JSON.parse(line) as WatchLine<T>;
             if (event.type === 'ERROR') {
-              const s = event.object as unknown as { code?: number; reason?: string; message?: string };
+              const s = event.object;
               failed = new ApiError(s.code ?? 500, s.reason ?? 'Unknown', s.message ?? 'watch error', s);
               req!.destroy();
               return finish(failed);
@@ -241,7 +252,7 @@ export class HttpKubeClient implements KubeClient {
 
 function apiError(code: number, text: string, what: string): ApiError {
   try {
-    const status = JSON.parse(text) as { reason?: string; message?: string; details?: unknown };
+    const status = JSON.parse(text) as ApiStatus;
     return new ApiError(code, status.reason ?? 'Unknown', status.message ?? `${what}: HTTP ${code}`, status.details);
   } catch {
     return new ApiError(code, 'Unknown', `${what}: HTTP ${code}${text ? `: ${text.trim().slice(0, 200)}` : ''}`);

@@ -85,7 +85,7 @@ export class AssetCache {
           cb(null, chunk);
         },
       });
-      await pipeline(Readable.fromWeb(res.body as never), meter, createWriteStream(tmp));
+      await pipeline(Readable.fromWeb(res.body), meter, createWriteStream(tmp));
       const got = hash.digest('hex');
       if (got !== artifact.sha256.toLowerCase()) {
         throw new AssetError(502, `checksum mismatch for ${artifact.url}: expected sha256 ${artifact.sha256.toLowerCase()}, got ${got}`);

@@ -1,11 +1,10 @@
 // A controller: informer events become keys in a work queue; a bounded pool of workers reconciles them.
 import type { Logger } from 'pino';
-import { isConflict, type KubeObject, type ResourceType } from '../../../shared/src/kube/index.js';
-import { keyOf, type InformerHandlers } from '../../../shared/src/kube/informer.js';
+import { isConflict, keyOf, type InformerHandlers, type KubeObject, type ResourceType } from '../../../shared/src/kube/index.js';
 import type { ControllerMetrics } from './metrics.js';
 import { ItemExponentialBackoff } from './rate-limiter.js';
-import { parseRequestKey, requestKey, type Reconciler, type Request, type Result } from './reconciler.js';
-import { done, requeueAfter, requeueWithBackoff, type ReconcileResult } from './result.js';
+import { parseRequestKey, requestKey, type Reconciler, type Request } from './reconciler.js';
+import { done } from './result.js';
 import { WorkQueue } from './workqueue.js';
 import { controllerOf } from './owner-references.js';
 
@@ -130,7 +129,7 @@ export class Controller<T extends KubeObject = KubeObject> {
     const started = performance.now();
     const elapsed = (): number => (performance.now() - started) / 1000;
     try {
-      const result = asReconcileResult(await this.options.reconciler.reconcile(parseRequestKey(key)));
+      const result = (await this.options.reconciler.reconcile(parseRequestKey(key))) ?? done();
       if (result.kind === 'requeueAfter' || result.kind === 'commitThenContinue') {
         this.queue.forget(key);
         // Node fires a timer longer than 2^31-1 ms at once (after a warning): a far-away requeue would spin.
@@ -153,11 +152,4 @@ export class Controller<T extends KubeObject = KubeObject> {
       else this.log.error({ key, err: message, retryInMs: delay }, 'reconcile failed');
     }
   }
-}
-
-function asReconcileResult(r: ReconcileResult | Result | void): ReconcileResult {
-  if (!r) return done();
-  if ('kind' in r) return r;
-  if (r.requeueAfterMs !== undefined && r.requeueAfterMs > 0) return requeueAfter(r.requeueAfterMs);
-  return r.requeue ? requeueWithBackoff() : done();
 }

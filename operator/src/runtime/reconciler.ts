@@ -1,5 +1,5 @@
-// The reconcile contract, as controller-runtime's: level-based and idempotent; return requeueAfter to be called
-// again later, throw to be retried with per-item exponential backoff.
+// The reconcile contract, as controller-runtime's: level-based and idempotent; return a ReconcileResult (requeueAfter
+// to be called again later, and so on), throw to be retried with per-item exponential backoff.
 
 import type { ReconcileResult } from './result.js';
 
@@ -8,16 +8,9 @@ export interface Request {
   name: string;
 }
 
-export interface Result {
-  /** Reconcile this object again after this many milliseconds (resets the backoff). */
-  requeueAfterMs?: number;
-  /** Reconcile again soon, with backoff, without counting as an error. */
-  requeue?: boolean;
-}
-
 export interface Reconciler {
-  // Transitional: the legacy Result shape is being replaced by ReconcileResult (./result.ts) controller by controller.
-  reconcile(request: Request): Promise<ReconcileResult | Result | void>;
+  /** What to do next (see ./result.ts); nothing returned means done. */
+  reconcile(request: Request): Promise<ReconcileResult | void>;
 }
 
 export const requestKey = (r: Request): string => (r.namespace ? `${r.namespace}/${r.name}` : r.name);

@@ -1,60 +1,52 @@
-// The BareMetalHost reconciler: finalizer and pause handling, then one run of the state machine, then a status
-// patch with only what changed.
+// The BareMetalHost reconciler: the generic status reconcile (pause, finalizer, observedGeneration, a status patch
+// with only what changed) around one run of the state machine; on deletion the boot config goes before the finalizer.
 import type { Logger } from 'pino';
-import { BAREMETALHOST_KIND, BAREMETALHOST_PLURAL, GROUP, PAUSED_ANNOTATION, VERSION, type BareMetalHost } from '../../../../shared/src/api/index.js';
-import { deepEqual } from '../../../../shared/src/json/merge-patch.js';
-import type { KubeClient, KubeObject, ResourceType } from '../../../../shared/src/kube/index.js';
-import { addFinalizer, hasFinalizer, removeFinalizer } from '../../runtime/finalizers.js';
-import type { CacheReader } from '../../../../shared/src/kube/cache.js';
-import { PatchHelper } from '../../runtime/patch-helper.js';
-import type { Reconciler, Request } from '../../runtime/reconciler.js';
-import { done, type ReconcileResult } from '../../runtime/result.js';
+import { AnvilResources, type BareMetalHost, type BareMetalHostStatus } from '../../../../shared/src/api/index.js';
+import { deepEqual } from '../../../../shared/src/json/index.js';
+import type { CacheReader, KubeClient, ResourceType } from '../../../../shared/src/kube/index.js';
+import { commitThenContinue, done, type ReconcileResult } from '../../runtime/result.js';
+import { StatusReconciler, type StatusKind } from '../../runtime/status-reconciler.js';
 import { defaultStateMachineConfig, type HostPorts, type StateMachineConfig } from './ports.js';
-import { runStateMachine, type HostContext } from './states.js';
+import { runStateMachine } from './states.js';
 
-export const BareMetalHostType: ResourceType = { group: GROUP, version: VERSION, kind: BAREMETALHOST_KIND, plural: BAREMETALHOST_PLURAL, namespaced: true };
+export const BareMetalHostType: ResourceType = AnvilResources.bareMetalHost;
 export const HOST_FINALIZER = 'anvil.dev/baremetalhost';
 
 export interface BareMetalHostReconcilerDeps {
   client: KubeClient;
-  hosts: CacheReader<BareMetalHost & KubeObject>;
+  hosts: CacheReader<BareMetalHost>;
   ports: HostPorts;
   log: Logger;
   config?: StateMachineConfig;
   now?: () => Date;
 }
 
-export class BareMetalHostReconciler implements Reconciler {
+/**
+ * The state machine owns the host's status: its decisions are made on what it read, so a 409 reconciles again on
+ * fresh data instead of re-applying them to a newer object.
+ */
+export class BareMetalHostReconciler extends StatusReconciler<BareMetalHost, BareMetalHostStatus> {
+  constructor(deps: BareMetalHostReconcilerDeps) {
+    super({ client: deps.client, type: AnvilResources.bareMetalHost, cache: deps.hosts, kind: new HostLifecycle(deps), finalizer: HOST_FINALIZER, rebaseOnConflict: false });
+  }
+}
+
+class HostLifecycle implements StatusKind<BareMetalHost, BareMetalHostStatus> {
   constructor(private readonly deps: BareMetalHostReconcilerDeps) {}
 
-  async reconcile(req: Request): Promise<ReconcileResult> {
-    const { client, hosts, ports } = this.deps;
-    const cached = hosts.get(req.namespace, req.name);
-    if (!cached) return done();
-    if (cached.metadata.annotations?.[PAUSED_ANNOTATION] === 'true') return done();
-    let host = structuredClone(cached);
+  observe(host: BareMetalHost, status: BareMetalHostStatus): Promise<ReconcileResult> {
+    return runStateMachine({ host, status, now: this.deps.now?.() ?? new Date(), ports: this.deps.ports, config: this.deps.config ?? defaultStateMachineConfig });
+  }
 
-    if (host.metadata.deletionTimestamp) {
-      if (!hasFinalizer(host, HOST_FINALIZER)) return done();
-      if (host.status?.state !== 'Deleting') {
-        const draft = structuredClone(host);
-        draft.status = { ...draft.status, state: 'Deleting' };
-        host = (await new PatchHelper(client, BareMetalHostType, host).patch(draft)).object;
-        ports.event(host, 'Normal', 'Deleting', 'removing boot config');
-      }
-      await ports.deleteBootConfig(host);
-      await removeFinalizer(client, BareMetalHostType, host, HOST_FINALIZER);
-      return done();
+  /** First the Deleting state is saved (and announced), then the boot config is removed and the finalizer with it. */
+  async finalize(host: BareMetalHost, status: BareMetalHostStatus): Promise<ReconcileResult> {
+    if (status.state !== 'Deleting') {
+      status.state = 'Deleting';
+      this.deps.ports.event(host, 'Normal', 'Deleting', 'removing boot config');
+      return commitThenContinue();
     }
-    if (!hasFinalizer(host, HOST_FINALIZER)) host = await addFinalizer(client, BareMetalHostType, host, HOST_FINALIZER);
-
-    const draft = structuredClone(host);
-    draft.status ??= {};
-    const ctx: HostContext = { host, status: draft.status, now: this.deps.now?.() ?? new Date(), ports, config: this.deps.config ?? defaultStateMachineConfig };
-    const result = await runStateMachine(ctx);
-    if (host.metadata.generation !== undefined) draft.status.observedGeneration = host.metadata.generation;
-    await new PatchHelper(client, BareMetalHostType, host, { rebaseOnConflict: false }).patch(draft);
-    return result;
+    await this.deps.ports.deleteBootConfig(host);
+    return done();
   }
 }
 
@@ -62,9 +54,7 @@ export class BareMetalHostReconciler implements Reconciler {
  * Skips update events that cannot change a decision: our own status writes. Spec/metadata changes and the fields the
  * boot-server reports (boot requests, installer events) always count.
  */
-export function hostChangeMatters(oldObj: KubeObject, newObj: KubeObject): boolean {
-  const o = oldObj as BareMetalHost & KubeObject;
-  const n = newObj as BareMetalHost & KubeObject;
+export function hostChangeMatters(o: BareMetalHost, n: BareMetalHost): boolean {
   if (o.metadata.generation !== n.metadata.generation) return true;
   if (!deepEqual(o.metadata.labels, n.metadata.labels) || !deepEqual(o.metadata.annotations, n.metadata.annotations)) return true;
   if (o.metadata.deletionTimestamp !== n.metadata.deletionTimestamp || !deepEqual(o.metadata.finalizers, n.metadata.finalizers)) return true;

@@ -10,9 +10,8 @@ import {
   normalizeMac,
   toSecret,
   type BootConfig,
-} from '../../../../shared/src/bootconfig/boot-config.js';
-import { CoreResources, isAlreadyExists, isNotFound, type KubeClient, type KubeObject } from '../../../../shared/src/kube/index.js';
-import type { CacheReader, IndexedCacheReader } from '../../../../shared/src/kube/cache.js';
+} from '../../../../shared/src/bootconfig/index.js';
+import { CoreResources, isAlreadyExists, isNotFound, type CacheReader, type IndexedCacheReader, type KubeClient, type KubeObject } from '../../../../shared/src/kube/index.js';
 import type { EventRecorder } from '../../runtime/events.js';
 import { setControllerReference } from '../../runtime/owner-references.js';
 import { validationIdentity, type HostPorts, type HostUrls, type InstallIdentity, type RenderOutcome, type ValidationOutcome } from './ports.js';
@@ -31,7 +30,7 @@ const UNSTABLE_REASONS = new Set(['RenderTimeout', 'RenderTooLarge']);
 export interface KubeHostPortsDeps {
   client: KubeClient;
   /** Must carry the HOST_MAC_INDEX index (hostMacIndex). */
-  hosts: IndexedCacheReader<BareMetalHost & KubeObject>;
+  hosts: IndexedCacheReader<BareMetalHost>;
   bootConfigs: CacheReader<KubeObject>;
   recorder: EventRecorder;
   render: HostRenderer;
@@ -91,7 +90,7 @@ export class KubeHostPorts implements HostPorts {
 
   async publishBootConfig(host: BareMetalHost, config: BootConfig): Promise<{ secretName: string; hash: string }> {
     const desired = toSecret(config, host.metadata.namespace!);
-    setControllerReference(desired, host as unknown as KubeObject);
+    setControllerReference(desired, host);
     const name = desired.metadata.name!;
     const hash = desired.metadata.annotations![CONTENT_HASH_ANNOTATION]!;
     const key = { namespace: host.metadata.namespace, name };
@@ -129,7 +128,7 @@ export class KubeHostPorts implements HostPorts {
   }
 
   event(host: BareMetalHost, type: 'Normal' | 'Warning', reason: string, note: string): void {
-    this.deps.recorder.event(host as unknown as KubeObject, type, reason, 'Provision', note);
+    this.deps.recorder.event(host, type, reason, 'Provision', note);
   }
 
   newInstallationId(): string {

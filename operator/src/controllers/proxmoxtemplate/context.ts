@@ -15,8 +15,26 @@ export interface TemplateContext {
   readonly now: Date;
   readonly ports: TemplatePorts;
   readonly config: TemplateControllerConfig;
-  /** Set by the runner once connected. */
+  /** Set by the runner once connected; in a context from templateContext, reading it before that throws. */
   api: ProxmoxApi;
+}
+
+/**
+ * A context for one reconcile, before it connects to PVE: `api` is set once connected, and a handler that reads it
+ * earlier gets an error, not undefined.
+ */
+export function templateContext(fields: Omit<TemplateContext, 'api'>): TemplateContext {
+  let api: ProxmoxApi | undefined;
+  return {
+    ...fields,
+    get api(): ProxmoxApi {
+      if (!api) throw new Error(`ProxmoxTemplate ${fields.template.metadata.namespace}/${fields.template.metadata.name}: the PVE API was used before connecting`);
+      return api;
+    },
+    set api(connected: ProxmoxApi) {
+      api = connected;
+    },
+  };
 }
 
 /** The runner's own variant: the handler changed the phase, and the next handler runs in the same reconcile. */

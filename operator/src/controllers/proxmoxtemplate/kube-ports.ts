@@ -4,7 +4,7 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { fetch } from 'undici';
 import type { ProxmoxTemplate } from '../../../../shared/src/api/index.js';
-import type { HistoryStore } from '../../../../shared/src/db/history-store.js';
+import type { HistoryStore } from '../../../../shared/src/db/index.js';
 import { CoreResources, isNotFound, type KubeClient, type KubeObject } from '../../../../shared/src/kube/index.js';
 import type { Logger } from '../../../../shared/src/logging.js';
 import type { FetchText } from '../../proxmox/catalog.js';
@@ -109,7 +109,7 @@ export class KubeTemplatePorts implements TemplatePorts {
   }
 
   event(t: ProxmoxTemplate, type: 'Normal' | 'Warning', reason: string, note: string): void {
-    this.deps.recorder.event(t as unknown as KubeObject, type, reason, 'Build', note);
+    this.deps.recorder.event(t, type, reason, 'Build', note);
     if (reason === 'BuildSucceeded') this.builds?.inc({ result: 'SUCCESS' });
     if (reason === 'BuildFailed') this.builds?.inc({ result: 'FAIL' });
   }

@@ -2,7 +2,8 @@
 // Its names and enumerations, spec schema and status schema live in baremetalhost-*.ts; this file puts them together.
 import type * as s from '../schema.js';
 import type { CrdDefinition } from '../crd.js';
-import { type API_VERSION, PAUSED_ANNOTATION, type ObjectMeta } from './common.js';
+import type { CustomObject } from '../../kube/types.js';
+import { type API_VERSION, PAUSED_ANNOTATION } from './common.js';
 import { BAREMETALHOST_KIND, BAREMETALHOST_PLURAL, BAREMETALHOST_SHORT_NAMES, BAREMETALHOST_SINGULAR } from './baremetalhost-enums.js';
 import { bareMetalHostSpecSchema } from './baremetalhost-spec.js';
 import { bareMetalHostStatusSchema } from './baremetalhost-status.js';
@@ -17,13 +18,9 @@ export type BareMetalHostCurrentInstall = NonNullable<BareMetalHostStatus['curre
 export type BareMetalHostRecentInstall = NonNullable<BareMetalHostStatus['recentInstalls']>[number];
 export type BareMetalHostSecretRef = NonNullable<BareMetalHostSpec['secretRefs']>[number];
 
-export type BareMetalHost = {
+export interface BareMetalHost extends CustomObject<typeof BAREMETALHOST_KIND, BareMetalHostSpec, BareMetalHostStatus> {
   apiVersion: typeof API_VERSION;
-  kind: typeof BAREMETALHOST_KIND;
-  metadata: ObjectMeta;
-  spec: BareMetalHostSpec;
-  status?: BareMetalHostStatus;
-};
+}
 
 export const bareMetalHostDefinition: CrdDefinition = {
   kind: BAREMETALHOST_KIND,

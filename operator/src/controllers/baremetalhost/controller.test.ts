@@ -1,0 +1,89 @@
+import { AnvilResources, PAUSED_ANNOTATION, type BareMetalHost } from '../../../../shared/src/api/index.js';
+import type { CacheReader } from '../../../../shared/src/kube/cache.js';
+import { MemoryKubeClient } from '../../../../shared/src/kube/memory-client.js';
+import { silentLogger } from '../../../../shared/src/logging.js';
+import type { Request } from '../../runtime/reconciler.js';
+import { commitThenContinue, done, type ReconcileResult } from '../../runtime/result.js';
+import { BareMetalHostReconciler, HOST_FINALIZER } from './controller.js';
+import { FixtureHostPorts } from './fixture-ports.js';
+import { simConfig, simHost } from './testing/host-sim.js';
+
+const req: Request = { namespace: 'lab', name: 'node-01' };
+
+/** The client's hosts as of the last sync: the informer cache, caught up when the test says so. */
+class SnapshotCache implements CacheReader<BareMetalHost> {
+  private objects = new Map<string, BareMetalHost>();
+  constructor(private readonly client: MemoryKubeClient) {}
+  async sync(): Promise<void> {
+    const { items } = await this.client.list<BareMetalHost>(AnvilResources.bareMetalHost);
+    this.objects = new Map(items.map((h) => [`${h.metadata.namespace}/${h.metadata.name}`, h]));
+  }
+  get(namespace: string | undefined, name: string): BareMetalHost | undefined {
+    return this.objects.get(`${namespace}/${name}`);
+  }
+  list(): BareMetalHost[] {
+    return [...this.objects.values()];
+  }
+}
+
+async function setup(host: BareMetalHost = simHost()) {
+  const client = new MemoryKubeClient();
+  await client.create(AnvilResources.bareMetalHost, host);
+  const cache = new SnapshotCache(client);
+  await cache.sync();
+  const ports = new FixtureHostPorts();
+  ports.hosts = [host];
+  const reconciler = new BareMetalHostReconciler({ client, hosts: cache, ports, log: silentLogger(), config: simConfig, now: () => new Date('2026-01-02T00:00:00Z') });
+  const stored = (): Promise<BareMetalHost | undefined> => client.get<BareMetalHost>(AnvilResources.bareMetalHost, req);
+  const pass = async (): Promise<ReconcileResult> => {
+    const result = await reconciler.reconcile(req);
+    await cache.sync();
+    return result;
+  };
+  return { client, cache, ports, stored, pass };
+}
+
+describe('BareMetalHostReconciler', () => {
+  it('adds its finalizer and writes the state machine decision with observedGeneration', async () => {
+    const { stored, pass } = await setup();
+    await pass();
+    const host = await stored();
+    expect(host?.metadata.finalizers).toEqual([HOST_FINALIZER]);
+    expect(host?.status?.state).toBeDefined();
+    expect(host?.status?.observedGeneration).toBe(host?.metadata.generation);
+  });
+
+  it('on deletion saves and announces Deleting first, then removes the boot config and the finalizer', async () => {
+    const { client, cache, ports, stored, pass } = await setup();
+    await pass();
+    const removed: string[] = [];
+    const deleteBootConfig = ports.deleteBootConfig.bind(ports);
+    ports.deleteBootConfig = async (h) => {
+      removed.push(h.metadata.name!);
+      await deleteBootConfig(h);
+    };
+    await client.delete(AnvilResources.bareMetalHost, req);
+    await cache.sync();
+
+    expect(await pass()).toEqual(commitThenContinue());
+    const deleting = await stored();
+    expect(deleting?.status?.state).toBe('Deleting');
+    expect(deleting?.metadata.finalizers).toEqual([HOST_FINALIZER]);
+    expect(removed).toEqual([]);
+
+    expect(await pass()).toEqual(done());
+    expect(removed).toEqual(['node-01']);
+    expect(await stored()).toBeUndefined();
+    expect(ports.events.filter((e) => e.reason === 'Deleting')).toEqual([{ host: 'lab/node-01', type: 'Normal', reason: 'Deleting', note: 'removing boot config' }]);
+  });
+
+  it('does nothing while paused, not even add its finalizer', async () => {
+    const host = simHost();
+    host.metadata.annotations = { [PAUSED_ANNOTATION]: 'true' };
+    const { client, stored, pass } = await setup(host);
+    const writes = client.writes.length;
+    expect(await pass()).toEqual(done());
+    expect(client.writes.length).toBe(writes);
+    expect((await stored())?.metadata.finalizers).toBeUndefined();
+  });
+});
