@@ -4,7 +4,8 @@
 // (webhook-fast-path.ts); the express route takes the rest (other case, percent-encoded, compressed bodies, other
 // charsets) with express's body parser, and the same receiver.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import express, { type Express, type NextFunction } from 'express';
+import express, { type Express } from 'express';
+import type { ExpressHandle } from './express-handle.js';
 import type { BootRouteContext } from './context.js';
 import { redact } from './redact.js';
 import { sendAnswer, webhookFastPath } from './webhook-fast-path.js';
@@ -12,15 +13,13 @@ import { DEFAULT_EVENT_GRACE_MS, DEFAULT_MAX_WEBHOOK_BYTES, NOT_FOUND, WebhookRe
 
 const WEBHOOK_ROUTE = '/webhook/:mac/:token';
 
-type Handle = (req: IncomingMessage, res: ServerResponse, next?: NextFunction) => void;
-
 /** Puts `first` in front of everything express does: the app function calls app.handle, for app.listen and the HTTPS listener alike. */
 function inFrontOfExpress(app: Express, first: (req: IncomingMessage, res: ServerResponse) => boolean): void {
-  const expressHandle = (app as unknown as { handle: Handle }).handle.bind(app);
-  const handle: Handle = (req, res, next) => {
+  const expressHandle = app.handle.bind(app);
+  const handle: ExpressHandle = (req, res, next) => {
     if (!first(req, res)) expressHandle(req, res, next);
   };
-  Object.assign(app, { handle });
+  app.handle = handle;
 }
 
 export function mountWebhook(app: Express, { deps, metrics, limit, logBad, answered, failed }: BootRouteContext): void {

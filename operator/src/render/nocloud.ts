@@ -10,7 +10,7 @@
 // Error messages never quote values from the documents (YAML parse errors carry no code frame), so a secret rendered
 // into a file cannot leak through a status message.
 import { Ajv, type ValidateFunction } from 'ajv';
-import { isMap, isNode, stringify } from 'yaml';
+import { isMap, isNode, stringify, type Document } from 'yaml';
 import { autoinstallSchema } from './autoinstall-schema.js';
 import { isPlainObject } from './chain.js';
 import type { RenderProblem, TemplateField } from './errors.js';
@@ -123,9 +123,11 @@ export function processMetaData(rendered: string | undefined, defaults: MetaData
   }
   const { doc } = parseYaml(rendered, fail);
   if (doc.contents === null) {
-    // only comments
-    doc.contents = doc.createNode({ 'instance-id': defaults.instanceId }) as unknown as typeof doc.contents;
-    return doc.toString(TO_STRING);
+    // only comments; a parsed document types its contents as parsed nodes, so the new node goes in through the
+    // Document view (doc.set would make a YAML 1.1 !!omap of it)
+    const edited: Document = doc;
+    edited.contents = edited.createNode({ 'instance-id': defaults.instanceId });
+    return edited.toString(TO_STRING);
   }
   if (!isMap(doc.contents)) fail([{ message: 'meta-data must be a YAML mapping' }]);
   const data = toJS(doc, fail) as Record<string, unknown>;

@@ -4,6 +4,7 @@
 // Loaded by the render worker process from source in development: erasable TypeScript only.
 import nunjucks from 'nunjucks';
 import { ANVIL_FILTERS, FilterError, UndefinedValueError, passwordHashFilter } from './filters.js';
+import { TEMPLATE_NOT_FOUND, environmentFilters } from './nunjucks-internals.js';
 import { installSandbox } from './sandbox-nunjucks.js';
 import { LimitError, current, undefinedMessage } from './sandbox-state.js';
 
@@ -17,7 +18,7 @@ class SourceLoader extends nunjucks.Loader {
   }
 
   getSource(name: string): nunjucks.LoaderSource {
-    if (!Object.hasOwn(this.sources, name)) return null as unknown as nunjucks.LoaderSource; // nunjucks: "template not found"
+    if (!Object.hasOwn(this.sources, name)) return TEMPLATE_NOT_FOUND;
     return { src: this.sources[name]!, path: name, noCache: true };
   }
 
@@ -79,7 +80,7 @@ export function createSandboxEnvironment(sources: Record<string, string>): nunju
     // keep the TemplateError (its message carries the template path and line of the innermost error)
     dev: true,
   } as nunjucks.ConfigureOptions);
-  const builtins = (env as unknown as { filters: Record<string, (...args: unknown[]) => unknown> }).filters;
+  const builtins = environmentFilters(env);
   for (const [name, filter] of Object.entries(builtins)) {
     if (UNDEFINED_OK.has(name)) continue;
     env.addFilter(name, function checked(this: unknown, value: unknown, ...rest: unknown[]) {

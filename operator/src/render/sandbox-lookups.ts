@@ -56,7 +56,14 @@ function checkedStringMethod(s: string, method: string, args: unknown[]): unknow
     st.limitExceeded = `${method}() would build a string of ${length} characters (the output limit is ${limit} bytes)`;
     throw new LimitError(st.limitExceeded);
   }
-  return (String.prototype as unknown as Record<string, (...a: unknown[]) => unknown>)[method]!.apply(s, args);
+  return callPrototypeMethod(String.prototype, method, s, args);
+}
+
+/** Calls the built-in method `name` of `proto` (String.prototype, Array.prototype) on `self`. */
+function callPrototypeMethod(proto: object, name: string, self: unknown, args: unknown[]): unknown {
+  const method: unknown = Reflect.get(proto, name);
+  if (typeof method !== 'function') throw new TypeError(`${name} is not a function`);
+  return Reflect.apply(method, self, args);
 }
 
 export function memberLookup(obj: unknown, key: unknown): unknown {
@@ -74,8 +81,7 @@ export function memberLookup(obj: unknown, key: unknown): unknown {
     if (k === 'length') return obj.length;
     if (isIndex(k)) return Number(k) < obj.length ? named(obj[Number(k)] as unknown, `${nameOf(obj)}[${k}]`) : missing(`${nameOf(obj)}[${k}]`);
     if (ARRAY_METHODS.has(k)) {
-      const method = (Array.prototype as unknown as Record<string, (...a: unknown[]) => unknown>)[k]!;
-      return (...args: unknown[]) => method.apply(obj, args);
+      return (...args: unknown[]) => callPrototypeMethod(Array.prototype, k, obj, args);
     }
     return missing(`${nameOf(obj)}.${k}`);
   }

@@ -4,42 +4,11 @@
 // whose code raised them, and the callee name in compiled code quoted properly.
 //
 // Loaded by the render worker process from source in development: erasable TypeScript only.
-import nunjucks from 'nunjucks';
+import { nunjucksInternals, type CompilerNode, type CompilerThis } from './nunjucks-internals.js';
 import { contextOrFrameLookup, memberLookup } from './sandbox-lookups.js';
 import { LimitError, activeState, current, nullMessage, undefinedMessage } from './sandbox-state.js';
 
-// ------------------------------------------------------------------------------------------------- nunjucks internals
-
-type Fn = (...args: never[]) => unknown;
-interface CompilerNode {
-  lineno: number;
-  colno: number;
-  children: CompilerNode[];
-  value?: unknown;
-  name?: CompilerNode;
-  args?: CompilerNode;
-}
-interface CompilerThis {
-  buffer: string;
-  _emit(code: string): void;
-  _emitLine(code: string): void;
-  compile(node: CompilerNode, frame: unknown): void;
-  compileLiteral(node: CompilerNode, frame: unknown): void;
-  assertType(node: CompilerNode | undefined, type: unknown): void;
-  _compileAggregate(node: CompilerNode | undefined, frame: unknown, startChar?: string, endChar?: string): void;
-  _compileExpression(node: CompilerNode | undefined, frame: unknown): void;
-  _getNodeName(node: CompilerNode | undefined): string;
-}
-interface Internals {
-  runtime: Record<string, unknown> & { SafeString: new (val: string) => object };
-  compiler: { Compiler: { prototype: Record<string, unknown> } };
-  nodes: { TemplateData: Fn; Symbol: Fn };
-  lib: {
-    TemplateError: new (message: string, lineno?: number, colno?: number) => Error;
-    _prettifyError(path: string, withInternals: boolean, err: unknown): Error;
-  };
-}
-const nj = nunjucks as unknown as typeof nunjucks & Internals;
+const nj = nunjucksInternals;
 
 // ---------------------------------------------------------------------------------------------------- runtime hooks
 

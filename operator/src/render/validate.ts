@@ -8,26 +8,14 @@ import nunjucks from 'nunjucks';
 import { resolveTemplate, templateId, templateSource, type ResolvedTemplate, type TemplateLookup } from './chain.js';
 import { RenderError, TEMPLATE_FIELDS, type RenderProblem, type TemplateField } from './errors.js';
 import { ANVIL_FILTERS, CONTEXT_FILTER_NAMES } from './filters.js';
+import { environmentFilters, nunjucksInternals, type AstNode } from './nunjucks-internals.js';
 import type { AutoinstallTemplateSpec } from '../../../shared/src/api/index.js';
 
-interface AstNode {
-  typename: string;
-  fields: string[];
-  lineno?: number;
-  colno?: number;
-  value?: unknown;
-  [field: string]: unknown;
-}
-
-interface Internals {
-  parser: { parse(src: string, extensions: unknown[], opts: object): AstNode };
-  compiler: { compile(src: string, asyncFilters: string[], extensions: unknown[], name: string, opts: object): string };
-}
-const nj = nunjucks as unknown as Internals;
+const nj = nunjucksInternals;
 
 /** Every filter a template can use: nunjucks' own and anvil's. */
 export const KNOWN_FILTERS: ReadonlySet<string> = new Set([
-  ...Object.keys((new nunjucks.Environment() as unknown as { filters: Record<string, unknown> }).filters),
+  ...Object.keys(environmentFilters(new nunjucks.Environment())),
   ...Object.keys(ANVIL_FILTERS),
   ...CONTEXT_FILTER_NAMES,
 ]);

@@ -9,6 +9,7 @@ import pg from 'pg';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import type { Logger } from '../../logging.js';
 import type { Db, SqlDatabase } from '../database.js';
+import { nodePgDb } from './drizzle-adapter.js';
 
 export interface PgDriverOptions {
   /** postgres://user:pass@host:port/db?sslmode=... (CockroachDB: port 26257, same scheme). */
@@ -93,7 +94,7 @@ export function openPostgres(opts: PgDriverOptions): SqlDatabase {
       let discard: Error | undefined;
       try {
         await client.query(`BEGIN TRANSACTION ISOLATION LEVEL SERIALIZABLE${txOpts.readOnly ? ', READ ONLY' : ''}`);
-        const result = await fn(drizzle({ client }) as unknown as Db);
+        const result = await fn(nodePgDb(drizzle({ client })));
         await client.query('COMMIT');
         return result;
       } catch (err) {

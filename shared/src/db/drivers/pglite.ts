@@ -10,6 +10,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { drizzle } from 'drizzle-orm/pglite';
 import type { Logger } from '../../logging.js';
 import type { Db, SqlDatabase } from '../database.js';
+import { pgliteTransactionDb } from './drizzle-adapter.js';
 import { defaultTemplatePath, isInitialised, seedFromTemplate, settingsArgs } from './pglite-template.js';
 
 export interface PgliteDriverOptions {
@@ -36,7 +37,7 @@ export async function openPglite(opts: PgliteDriverOptions): Promise<SqlDatabase
     kind: 'pglite',
     describe: inMemory ? 'embedded (in memory)' : `embedded (${opts.dataDir})`,
     transaction<T>(fn: (tx: Db) => Promise<T>, txOpts: { readOnly?: boolean } = {}): Promise<T> {
-      return db.transaction((tx) => fn(tx as unknown as Db), { isolationLevel: 'serializable', accessMode: txOpts.readOnly ? 'read only' : 'read write' });
+      return db.transaction((tx) => fn(pgliteTransactionDb(tx)), { isolationLevel: 'serializable', accessMode: txOpts.readOnly ? 'read only' : 'read write' });
     },
     async exec(statement: string): Promise<void> {
       await client.exec(statement);
