@@ -1,8 +1,8 @@
 # syntax=docker/dockerfile:1
 # One image for both processes; the Helm chart picks the entry point:
-#   operator:    node dist/operator/src/main.js
-#   boot-server: node dist/boot-server/src/main.js
-#   migrations:  node dist/shared/src/db/migrate-cli.js
+#   operator:    node operator/dist/main.js
+#   boot-server: node boot-server/dist/main.js
+#   migrations:  node shared/dist/db/migrate-cli.js
 # Build: docker build -t anvil:0.1.0 .   (the tag the chart uses by default is its appVersion)
 #
 # The runtime image is assembled from scratch out of the node:24-slim build: the node binary, ipmitool, setpriv, the
@@ -14,9 +14,19 @@ ARG NODE_IMAGE=node:24-slim
 # --- build: install everything, compile TypeScript to dist/, keep the production dependencies only ------------------
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
+# npm workspaces: each part is a package (shared = @anvil/core, operator, boot-server, cli) with its own package.json;
+# npm ci links them into node_modules/@anvil/ and needs their manifests before the sources.
 COPY package.json package-lock.json ./
+COPY shared/package.json shared/package.json
+COPY operator/package.json operator/package.json
+COPY boot-server/package.json boot-server/package.json
+COPY cli/package.json cli/package.json
 RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY shared/tsconfig.build.json shared/
+COPY operator/tsconfig.build.json operator/
+COPY boot-server/tsconfig.build.json boot-server/
+COPY cli/tsconfig.build.json cli/
 COPY shared/src shared/src
 COPY operator/src operator/src
 COPY boot-server/src boot-server/src
@@ -25,8 +35,10 @@ COPY cli/src cli/src
 # and add-ons for the Bare runtime (*.bare; Node loads *.node).
 # The embedded history starts from a database built here (pglite-template.tar.gz, ~4 MiB) instead of running initdb at
 # its first start, which needs ~1.1 GB (docs/benchmarks.md, "Memory").
+# Each package compiles into its own dist/ (tsc -b); the packages' exports resolve to it at run time (no condition).
 RUN npm run build \
- && node dist/shared/src/db/drivers/pglite-template-cli.js dist/pglite-template.tar.gz \
+ && node shared/dist/db/drivers/pglite-template-cli.js shared/dist/pglite-template.tar.gz \
+ && find shared/dist operator/dist boot-server/dist cli/dist \( -name '*.d.ts' -o -name '*.d.ts.map' -o -name '.tsbuildinfo' \) -delete \
  && npm prune --omit=dev --no-audit --no-fund \
  && rm -rf node_modules/.cache node_modules/@types \
  && find node_modules -type f \( -name '*.ts' -o -name '*.mts' -o -name '*.cts' -o -name '*.map' -o -iname '*.md' -o -name '*.bare' \) -delete \
@@ -68,9 +80,15 @@ FROM scratch AS runtime
 COPY --from=rootfs /rootfs/ /
 WORKDIR /app
 # package.json carries "type": "module", which dist/ needs. The app's files stay root-owned: read-only to the process.
+# node_modules/@anvil/* are symlinks to the package directories (../../shared etc.): their package.json and dist/ only.
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
-COPY --from=build /app/dist ./dist
+COPY --from=build /app/shared/package.json ./shared/package.json
+COPY --from=build /app/shared/dist ./shared/dist
+COPY --from=build /app/operator/package.json ./operator/package.json
+COPY --from=build /app/operator/dist ./operator/dist
+COPY --from=build /app/boot-server/package.json ./boot-server/package.json
+COPY --from=build /app/boot-server/dist ./boot-server/dist
 # A 16 MiB young generation: Node otherwise sizes it from the machine's memory (up to 128 MiB), not the pod's limit.
 ENV PATH=/usr/local/bin:/usr/bin \
     NODE_ENV=production \
@@ -78,7 +96,7 @@ ENV PATH=/usr/local/bin:/usr/bin \
 USER 10001:10001
 # operator metrics/health and boot-server HTTP; TFTP on 6969/udp unprivileged (69 through setpriv, see the chart)
 EXPOSE 8080 6969/udp
-CMD ["node", "dist/operator/src/main.js"]
+CMD ["node", "operator/dist/main.js"]
 
 LABEL org.opencontainers.image.title="anvil" \
       org.opencontainers.image.description="Kubernetes operator and boot-server that network-install bare-metal machines" \

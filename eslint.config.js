@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import { partBoundaries } from './scripts/eslint/part-boundaries.js';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.tmp/', 'coverage/', 'charts/'] },
+  { ignores: ['node_modules/', 'dist/', '*/dist/', '.tmp/', 'coverage/', 'charts/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -15,10 +15,9 @@ export default tseslint.config(
     },
   },
   {
-    // Part boundaries (scripts/eslint/part-boundaries.js): imports between shared, operator, boot-server and cli go
-    // through public entries only. Tests may reach into what they test.
-    files: ['{shared,operator,boot-server,cli}/src/**/*.ts'],
-    ignores: ['**/*.test.ts', '**/testing/**'],
+    // Package boundaries (scripts/eslint/part-boundaries.js): the workspace packages import each other by package
+    // name, through their public exports only. Tests may reach into what they test, by package name too.
+    files: ['{shared,operator,boot-server,cli}/src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
     plugins: { anvil: { rules: { 'part-boundaries': partBoundaries } } },
     rules: { 'anvil/part-boundaries': 'error' },
   },

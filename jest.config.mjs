@@ -6,6 +6,9 @@ const common = {
   transform: { '^.+\\.ts$': tsJest },
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testEnvironment: 'node',
+  // Workspace packages (@anvil/core, ...) resolve to their TypeScript sources: the "anvil-source" condition of their
+  // package.json exports (tsconfig.json's customConditions says the same to ts-jest's type checks).
+  testEnvironmentOptions: { customExportConditions: ['anvil-source', 'node', 'node-addons'] },
 };
 
 const projects = [

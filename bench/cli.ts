@@ -7,8 +7,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { anvilCrds } from '../shared/src/api/index.js';
-import type { KubeObject } from '../shared/src/kube/index.js';
+import { anvilCrds } from '@anvil/core/api';
+import type { KubeObject } from '@anvil/core/kube';
 import { startControlPlane, type ControlPlane } from '../test/harness/control-plane.js';
 import { clientFor, ensureNamespace, installCrds } from '../test/harness/kube.js';
 import { HostType } from '../test/harness/installer-sim.js';
@@ -81,7 +81,7 @@ export async function cliStartup(ctx: BenchContext): Promise<BenchmarkResult> {
     }
     const tsxRuns = ctx.quick ? 1 : 3;
     const fromSources: Sample[] = [];
-    for (let i = 0; i < tsxRuns; i++) fromSources.push(timeRun(NODE, ['--import', 'tsx', join(ROOT, 'cli', 'src', 'main.ts'), '--version'], cpuFile));
+    for (let i = 0; i < tsxRuns; i++) fromSources.push(timeRun(NODE, ['--conditions=anvil-source', '--import', 'tsx', join(ROOT, 'cli', 'src', 'main.ts'), '--version'], cpuFile));
 
     const wall = (s: Sample[]): number => median(s.map((x) => x.wall));
     const cpu = (s: Sample[]): number | null => (s.some((x) => Number.isNaN(x.cpu)) ? null : median(s.map((x) => x.cpu)));

@@ -10,7 +10,7 @@ import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import pg from 'pg';
-import { DEFAULT_DISCOVERY_BUDGET } from '../boot-server/src/history/discovery-budget.js';
+import { DEFAULT_DISCOVERY_BUDGET } from '@anvil/boot-server/src/history/discovery-budget.js';
 import { waitFor } from '../test/harness/kube.js';
 import { startPostgres, type RunningPostgres } from '../test/harness/postgres.js';
 import { startBootServer, type RunningProcess } from '../test/harness/processes.js';

@@ -3,7 +3,7 @@
 // streamed to many clients at once.
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { entryScript } from '../boot-server/src/http/ipxe-scripts.js';
+import { entryScript } from '@anvil/boot-server/src/http/ipxe-scripts.js';
 import type { BenchContext } from './context.js';
 import { startNginx } from './lib/anchors.js';
 import { startBootFixture } from './lib/boot-fixture.js';
@@ -43,7 +43,7 @@ export async function httpBench(ctx: BenchContext): Promise<BenchmarkResult> {
     copyFileSync(fx.asset.path, join(www, paths.asset));
     const nginx = await startNginx(www, ctx.workDir);
     ctx.log('http: boot-server and nginx up');
-    commands.push(`# nginx: ${nginx.server.command}`, `# anvil: node --import tsx boot-server/src/main.ts --kubeconfig KUBECONFIG --namespace bench --http-port PORT --tftp-port 0 ... (LOG_LEVEL=info)`);
+    commands.push(`# nginx: ${nginx.server.command}`, `# anvil: node --conditions=anvil-source --import tsx boot-server/src/main.ts --kubeconfig KUBECONFIG --namespace bench --http-port PORT --tftp-port 0 ... (LOG_LEVEL=info)`);
 
     const small: Array<[string, string, string]> = [
       ['iPXE entry script (/boot.ipxe)', paths.entry, 'static in both'],

@@ -2,7 +2,7 @@
 // directory, installer traffic, restart) and the operator with N BareMetalHosts created at once.
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { KubeClient, KubeObject } from '../shared/src/kube/index.js';
+import type { KubeClient, KubeObject } from '@anvil/core/kube';
 import { freePort, type ControlPlane } from '../test/harness/control-plane.js';
 import { ensureNamespace, waitFor } from '../test/harness/kube.js';
 import { processMemory, toMiB, type PublishedInstall } from '../test/harness/memory.js';
@@ -28,7 +28,7 @@ export async function bootServer(ctx: BenchContext, cp: ControlPlane, app: App, 
     '--http-host', '127.0.0.1', '--http-port', String(port), '--tftp-port', '0',
     '--asset-dir', join(dir, 'assets'), '--spool-dir', join(dir, 'spool'), '--data-dir', join(dir, 'history'),
   ];
-  // The image's own template where it has one (dist/pglite-template.tar.gz); never one from the environment.
+  // The image's own template where it has one (next to the compiled shared package); never one from the environment.
   const options = { workDir: ctx.workDir, cwd: app.dir, port, probe: '/readyz', cgroups, env: { ANVIL_PGLITE_TEMPLATE: '', RATE_LIMIT_PER_SECOND: '0' } };
   const memory = (s: Started): { peak: number; rss: number } => {
     const m = processMemory(s.server.pid);

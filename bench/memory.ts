@@ -1,7 +1,7 @@
 // Benchmark: memory of anvil's processes as the image runs them (issue 20: the boot-server was OOM-killed at a 1 GiB
 // limit while its embedded database was first created). The project is compiled as the image build compiles it
-// (tsc into dist/, the embedded database's template built by its CLI into dist/) and each process is started as the
-// chart starts it: `node dist/boot-server/src/main.js`, `node dist/operator/src/main.js`, no flags.
+// (`tsc -b`, each package into its dist/, the embedded database's template built by its CLI into shared/dist/) and each
+// process is started as the chart starts it: `node boot-server/dist/main.js`, `node operator/dist/main.js`, no flags.
 //
 // Boot-server with the embedded database: its first start on a new data directory, then installer events posted to
 // its webhook until the history has them all, then a restart on the existing directory. Operator: N BareMetalHosts
@@ -16,8 +16,8 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { anvilCrds } from '../shared/src/api/index.js';
-import type { KubeObject } from '../shared/src/kube/index.js';
+import { anvilCrds } from '@anvil/core/api';
+import type { KubeObject } from '@anvil/core/kube';
 import { startControlPlane } from '../test/harness/control-plane.js';
 import { clientFor, ensureNamespace, installCrds } from '../test/harness/kube.js';
 import { memoryCgroupsUnavailable, publishInstall, toMiB } from '../test/harness/memory.js';
@@ -44,8 +44,8 @@ export async function memoryBench(ctx: BenchContext): Promise<BenchmarkResult> {
 
   const app = await compile(ctx, ROOT, join(ctx.workDir, 'app'), 'the working tree');
   ctx.log('memory: building the embedded database template (as the image build does)');
-  const templateFile = join(app.dir, 'dist', 'pglite-template.tar.gz');
-  const templatePeak = await peakOfRun(process.execPath, [join(app.dir, 'dist', 'shared', 'src', 'db', 'drivers', 'pglite-template-cli.js'), templateFile], app.dir);
+  const templateFile = app.templateFile;
+  const templatePeak = await peakOfRun(process.execPath, [app.templateCli, templateFile], app.dir);
   const before = ctx.quick ? undefined : await (async () => {
     const source = join(ctx.workDir, 'before-src');
     mkdirSync(source, { recursive: true });
@@ -102,7 +102,7 @@ export async function memoryBench(ctx: BenchContext): Promise<BenchmarkResult> {
     }
     row('image build: the embedded database template (PGlite initdb, once)', 'peak RSS', toMiB(templatePeak));
     notes.unshift(
-      `Each process is compiled and started as the image and the chart do (node dist/.../main.js, no flags); the boot-server restarts itself with ${'`--liftoff-only --max-semi-space-size=8`'} when it uses the embedded database (boot-server/src/history-wiring.ts), and unpacks a new data directory from dist/pglite-template.tar.gz (${(statSync(templateFile).size / 1024 ** 2).toFixed(1)} MiB, built by shared/src/db/drivers/pglite-template-cli.ts) instead of running PGlite's initdb.`,
+      `Each process is compiled and started as the image and the chart do (node <package>/dist/main.js, no flags); the boot-server restarts itself with ${'`--liftoff-only --max-semi-space-size=8`'} when it uses the embedded database (boot-server/src/history-wiring.ts), and unpacks a new data directory from the image's pglite-template.tar.gz (${(statSync(templateFile).size / 1024 ** 2).toFixed(1)} MiB, built by shared/src/db/drivers/pglite-template-cli.ts) instead of running PGlite's initdb.`,
       `Peak RSS is the kernel's VmHWM of the process (the boot-server is one process); "ready + N s" leaves time for V8's background compilation, which is where a restart's peak came from. Installer events: ${installs} installs, ${eventsPerInstall} events each, posted one after the other per install, all installs at once; "stored" means the history sink has taken every one.`,
       `Operator rows: RSS and PSS summed over the operator and its render worker processes, sampled every 250 ms (RSS counts shared pages once per process, PSS shares them out).${noCgroups ? '' : ' Cgroup peaks: each process ran in a cgroup v1 memory cgroup of its own without a limit (memory.max_usage_in_bytes); page cache is charged there too, so a limit reclaims it before it kills.'}`,
       noCgroups ? `No cgroup rows: ${noCgroups}.` : `${BEFORE_NAME}: the same benchmark on the last commit before this work${before ? '' : ' (full mode only)'}.`,

@@ -6,8 +6,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { anvilCrds, type BareMetalHost } from '../shared/src/api/index.js';
-import type { KubeObject } from '../shared/src/kube/index.js';
+import { anvilCrds, type BareMetalHost } from '@anvil/core/api';
+import type { KubeObject } from '@anvil/core/kube';
 import { startControlPlane, type ControlPlane } from '../test/harness/control-plane.js';
 import { clientFor, ensureNamespace, installCrds } from '../test/harness/kube.js';
 import type { BenchContext } from './context.js';

@@ -121,7 +121,7 @@ export function markdown(report: RunReport): string {
   ].join('\n');
 }
 
-/** `tsx bench/run.ts --markdown FILE.json` re-renders a saved run (for docs/benchmarks.md). */
+/** `tsx --conditions=anvil-source bench/run.ts --markdown FILE.json` re-renders a saved run (for docs/benchmarks.md). */
 if (process.argv[2] === '--markdown') {
   process.stdout.write(markdown(JSON.parse(readFileSync(process.argv[3]!, 'utf8')) as RunReport));
 } else {

@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync, copyFileSync, readFileSync, rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { DEFAULT_MAX_SESSIONS, DEFAULT_MAX_SESSIONS_PER_CLIENT } from '../boot-server/src/tftp/index.js';
+import { DEFAULT_MAX_SESSIONS, DEFAULT_MAX_SESSIONS_PER_CLIENT } from '@anvil/boot-server/src/tftp/index.js';
 import { freePort } from '../test/harness/control-plane.js';
 import { flood, type FloodResult } from '../test/tftp/flood.js';
 import type { BenchContext } from './context.js';
@@ -89,7 +89,7 @@ async function startAnvil(ctx: BenchContext, root: string, perClient: number, la
   const port = await freePort();
   const args = [
     ...(ctx.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', ctx.cpuProfDir] : []),
-    '--import', 'tsx', join(ROOT, 'bench', 'servers', 'anvil-tftp.ts'),
+    '--conditions=anvil-source', '--import', 'tsx', join(ROOT, 'bench', 'servers', 'anvil-tftp.ts'),
     '--port', String(port), '--root', root, '--max-sessions', String(DEFAULT_MAX_SESSIONS), '--max-sessions-per-client', String(perClient),
   ];
   const server = startServer(`anvil (${label})`, process.execPath, args, { logFile: join(ctx.workDir, `anvil-${perClient}.log`), env: { ...process.env, NODE_OPTIONS: '' } });

@@ -24,7 +24,7 @@ function runClients(port: number, clients: number, sizes: number[], timeoutMs: n
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', join(ROOT, 'bench', 'clients', 'storm-client.ts'), '--port', String(port), '--clients', String(clients), '--files', FILES.join(','), '--sizes', sizes.join(','), '--blksize', '1468', '--timeout-ms', '1000', '--retries', '5'],
+      ['--conditions=anvil-source', '--import', 'tsx', join(ROOT, 'bench', 'clients', 'storm-client.ts'), '--port', String(port), '--clients', String(clients), '--files', FILES.join(','), '--sizes', sizes.join(','), '--blksize', '1468', '--timeout-ms', '1000', '--retries', '5'],
       { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } },
     );
     let out = '';
@@ -110,7 +110,7 @@ export async function tftpStorm(ctx: BenchContext): Promise<BenchmarkResult> {
     commands: [
       `npm run bench -- --only tftp-storm${ctx.quick ? ' --quick' : ''}`,
       ...commands,
-      `# clients: node --import tsx bench/clients/storm-client.ts --port PORT --clients ${counts.at(-1)} --files ${FILES.join(',')} --sizes ${sizes.join(',')} --blksize 1468 --timeout-ms 1000 --retries 5`,
+      `# clients: node --conditions=anvil-source --import tsx bench/clients/storm-client.ts --port PORT --clients ${counts.at(-1)} --files ${FILES.join(',')} --sizes ${sizes.join(',')} --blksize 1468 --timeout-ms 1000 --retries 5`,
     ],
     notes,
     load: { before: 0, after: 0 },

@@ -44,7 +44,7 @@ function runClient(url: string, hostsFile: string, concurrency: number, seconds:
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', join(ROOT, 'bench', 'clients', 'webhook-client.ts'), '--url', url, '--hosts', hostsFile, '--concurrency', String(concurrency), '--seconds', String(seconds), '--run', String(run), '--client', CLIENT],
+      ['--conditions=anvil-source', '--import', 'tsx', join(ROOT, 'bench', 'clients', 'webhook-client.ts'), '--url', url, '--hosts', hostsFile, '--concurrency', String(concurrency), '--seconds', String(seconds), '--run', String(run), '--client', CLIENT],
       { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '--max-old-space-size=2048' } },
     );
     let out = '';
@@ -120,13 +120,13 @@ export async function webhookBench(ctx: BenchContext): Promise<BenchmarkResult> 
 
     const anchorPort = await freePort();
     const anchorProfile = ctx.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${ctx.cpuProfDir}`] : [];
-    const anchor = startServer('node-fsync', process.execPath, [...anchorProfile, '--import', 'tsx', join(ROOT, 'bench', 'servers', 'fsync-webhook.ts'), '--port', String(anchorPort), '--file', join(ctx.workDir, 'anchor-events.jsonl')], {
+    const anchor = startServer('node-fsync', process.execPath, [...anchorProfile, '--conditions=anvil-source', '--import', 'tsx', join(ROOT, 'bench', 'servers', 'fsync-webhook.ts'), '--port', String(anchorPort), '--file', join(ctx.workDir, 'anchor-events.jsonl')], {
       logFile: join(ctx.workDir, 'anchor.log'),
       env: { ...process.env, NODE_OPTIONS: '' },
     });
     await waitTcp(anchorPort, '127.0.0.1', 15_000, anchor);
     commands.push(`# anchor: ${anchor.command}`);
-    commands.push(`# load: node --import tsx bench/clients/webhook-client.ts --url URL --hosts hosts.json --concurrency N --seconds ${seconds} --client ${CLIENT}`);
+    commands.push(`# load: node --conditions=anvil-source --import tsx bench/clients/webhook-client.ts --url URL --hosts hosts.json --concurrency N --seconds ${seconds} --client ${CLIENT}`);
 
     const bootPid = fx.boot.child.pid!;
     const sinkBacklog = async (sink: string): Promise<number> => counterSum(await (await fetch(`${fx!.boot.url}/metrics`)).text(), 'anvil_spool_sink_backlog_bytes', { sink });

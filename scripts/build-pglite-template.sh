@@ -13,6 +13,6 @@ if [[ -s $file ]]; then
   exit 0
 fi
 mkdir -p "$cache"
-NODE_OPTIONS= node_modules/.bin/node --import tsx shared/src/db/drivers/pglite-template-cli.ts "$file.tmp.$$"
+NODE_OPTIONS= node_modules/.bin/node --conditions=anvil-source --import tsx shared/src/db/drivers/pglite-template-cli.ts "$file.tmp.$$"
 mv "$file.tmp.$$" "$file"
 echo "[pglite-template] built: $file"

@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 source scripts/lib/node.sh
 bash scripts/setup.sh
 require_project_node "$PWD"
-exec node_modules/.bin/node --import tsx scripts/demo.ts "$@"
+exec node_modules/.bin/node --conditions=anvil-source --import tsx scripts/demo.ts "$@"

@@ -13,12 +13,12 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { anvilCrds } from '../shared/src/api/index.js';
-import { CoreResources, type KubeObject } from '../shared/src/kube/index.js';
-import { renderTimeline, timelineFromApi } from '../cli/src/history.js';
+import { anvilCrds } from '@anvil/core/api';
+import { CoreResources, type KubeObject } from '@anvil/core/kube';
+import { renderTimeline, timelineFromApi } from '@anvil/cli/src/history.js';
 import { freePort, startControlPlane, type ControlPlane } from '../test/harness/control-plane.js';
 import { clientFor, ensureNamespace, installCrds } from '../test/harness/kube.js';
-import { RestKubeClient, loadKubeConfig } from '../shared/src/kube/rest-client.js';
+import { RestKubeClient, loadKubeConfig } from '@anvil/core/kube/rest-client';
 import { kubeTools } from '../test/harness/tools.js';
 import { allocateLabNetwork, bootVm, buildTestInstaller, labMissing, startLab, type Lab } from '../test/harness/pxe-lab.js';
 
@@ -56,7 +56,7 @@ process.on('SIGTERM', () => void stopAll(0));
 
 function start(name: string, entry: string, args: string[]): ChildProcess {
   const fd = openSync(join(work, `${name}.log`), 'a');
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, entry), ...args], { stdio: ['ignore', fd, fd], env: { ...process.env, NODE_OPTIONS: '', LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' } });
+  const child = spawn(process.execPath, ['--conditions=anvil-source', '--import', 'tsx', join(ROOT, entry), ...args], { stdio: ['ignore', fd, fd], env: { ...process.env, NODE_OPTIONS: '', LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' } });
   closeSync(fd);
   children.push(child);
   child.once('exit', (code) => {

@@ -3,7 +3,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CRD_HEADER, generateCrdFiles } from '../shared/src/api/crd-files.js';
+import { CRD_HEADER, generateCrdFiles } from '@anvil/core/src/api/crd-files.js';
 
 const crdDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'crds');
 mkdirSync(crdDir, { recursive: true });

@@ -63,7 +63,7 @@ export async function startTftpServer(name: TftpServerName, root: string, workDi
         process.execPath,
         [
           ...(options.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProf] : []),
-          '--import', 'tsx', join(ROOT, 'bench', 'servers', 'anvil-tftp.ts'),
+          '--conditions=anvil-source', '--import', 'tsx', join(ROOT, 'bench', 'servers', 'anvil-tftp.ts'),
           '--port', String(port), '--root', root, '--max-sessions', String(options.maxSessions),
         ],
         { logFile, env: { ...process.env, NODE_OPTIONS: '' } },

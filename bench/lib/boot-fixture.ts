@@ -3,9 +3,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { anvilCrds } from '../../shared/src/api/index.js';
-import { newToken, sha256Hex, toSecret, type BootConfig } from '../../shared/src/bootconfig/boot-config.js';
-import { CoreResources, type KubeClient, type KubeObject } from '../../shared/src/kube/index.js';
+import { anvilCrds } from '@anvil/core/api';
+import { newToken, sha256Hex, toSecret, type BootConfig } from '@anvil/core/bootconfig';
+import { CoreResources, type KubeClient, type KubeObject } from '@anvil/core/kube';
 import { controlPlaneMissing, startControlPlane, type ControlPlane } from '../../test/harness/control-plane.js';
 import { clientFor, ensureNamespace, installCrds, waitFor } from '../../test/harness/kube.js';
 import { startBootServer, type RunningProcess } from '../../test/harness/processes.js';

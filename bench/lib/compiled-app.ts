@@ -18,10 +18,18 @@ export interface App {
   /** The directory holding package.json, node_modules (a link) and dist/, as /app in the image. */
   dir: string;
   entry(what: 'boot-server' | 'operator'): string;
+  /** The embedded database's template CLI, and where the boot-server looks for the template by default. */
+  templateCli: string;
+  templateFile: string;
 }
 
-/** Compiles a source tree as the image build does, into `dir`/dist, with the repository's node_modules linked in. */
+/**
+ * Compiles a source tree as the image build does. A tree of workspace packages builds in place (`tsc -b`, each package
+ * into its own dist/, resolved through node_modules/@anvil as in the image); an older single-package tree (the
+ * "before" of a comparison) into `dir`/dist, with the repository's node_modules linked in.
+ */
 export async function compile(ctx: BenchContext, source: string, dir: string, label: string): Promise<App> {
+  if (existsSync(join(source, 'operator', 'package.json'))) return compileWorkspaces(ctx, source, label);
   mkdirSync(dir, { recursive: true });
   copyFileSync(join(source, 'package.json'), join(dir, 'package.json'));
   if (!existsSync(join(dir, 'node_modules'))) symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
@@ -29,8 +37,27 @@ export async function compile(ctx: BenchContext, source: string, dir: string, la
   ctx.log(`memory: compiling ${label} (tsc)`);
   // Type errors elsewhere in a tree being edited do not stop tsc from emitting, and do not matter here.
   await run(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(source, 'tsconfig.build.json'), '--outDir', join(dir, 'dist')], { cwd: source, maxBuffer: 64 * 1024 * 1024 }).catch(() => undefined);
-  const app: App = { dir, entry: (what) => join(dir, 'dist', what, 'src', 'main.js') };
+  const app: App = {
+    dir,
+    entry: (what) => join(dir, 'dist', what, 'src', 'main.js'),
+    templateCli: join(dir, 'dist', 'shared', 'src', 'db', 'drivers', 'pglite-template-cli.js'),
+    templateFile: join(dir, 'dist', 'pglite-template.tar.gz'),
+  };
   if (!existsSync(app.entry('boot-server'))) throw new Error(`tsc produced no ${app.entry('boot-server')}`);
+  return app;
+}
+
+async function compileWorkspaces(ctx: BenchContext, source: string, label: string): Promise<App> {
+  if (!existsSync(join(source, 'node_modules'))) symlinkSync(join(ROOT, 'node_modules'), join(source, 'node_modules'));
+  ctx.log(`memory: compiling ${label} (tsc -b)`);
+  await run(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-b', join(source, 'tsconfig.build.json')], { cwd: source, maxBuffer: 64 * 1024 * 1024 }).catch(() => undefined);
+  const app: App = {
+    dir: source,
+    entry: (what) => join(source, what, 'dist', 'main.js'),
+    templateCli: join(source, 'shared', 'dist', 'db', 'drivers', 'pglite-template-cli.js'),
+    templateFile: join(source, 'shared', 'dist', 'pglite-template.tar.gz'),
+  };
+  if (!existsSync(app.entry('boot-server'))) throw new Error(`tsc -b produced no ${app.entry('boot-server')}`);
   return app;
 }
 

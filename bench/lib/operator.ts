@@ -1,8 +1,8 @@
 // anvil's operator as a real process (operator/src/main.ts) against a control plane, and what the operator benchmarks
 // create: a credentials Secret, an AutoinstallTemplate and BareMetalHosts that use both.
 import { join } from 'node:path';
-import type { KubeClient, KubeObject, ResourceType } from '../../shared/src/kube/index.js';
-import { CoreResources } from '../../shared/src/kube/index.js';
+import type { KubeClient, KubeObject, ResourceType } from '@anvil/core/kube';
+import { CoreResources } from '@anvil/core/kube';
 import { freePort } from '../../test/harness/control-plane.js';
 import { waitFor } from '../../test/harness/kube.js';
 import { ROOT } from './anchors.js';
@@ -36,7 +36,7 @@ export async function startOperator(options: {
     process.execPath,
     [
       ...(options.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir] : []),
-      '--import', 'tsx', join(ROOT, 'operator', 'src', 'main.ts'),
+      '--conditions=anvil-source', '--import', 'tsx', join(ROOT, 'operator', 'src', 'main.ts'),
       '--kubeconfig', options.kubeconfig, '--namespace', options.namespace, '--leader-elect', 'false',
       '--metrics-host', '127.0.0.1', '--metrics-port', String(port), '--boot-server-url', options.bootServerURL,
       ...(options.resyncSeconds !== undefined ? ['--resync-period', String(options.resyncSeconds)] : []),

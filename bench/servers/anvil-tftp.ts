@@ -3,8 +3,8 @@
 // --max-sessions-per-client defaults to --max-sessions: the storm and throughput clients all come from 127.0.0.1.
 import { parseArgs } from 'node:util';
 import { Registry } from 'prom-client';
-import { TftpServer } from '../../boot-server/src/tftp/index.js';
-import { createLogger } from '../../shared/src/logging.js';
+import { TftpServer } from '@anvil/boot-server/src/tftp/index.js';
+import { createLogger } from '@anvil/core/logging';
 
 const { values } = parseArgs({ options: { port: { type: 'string' }, root: { type: 'string' }, 'max-sessions': { type: 'string' }, 'max-sessions-per-client': { type: 'string' }, host: { type: 'string' } } });
 const log = createLogger('boot-server', process.env.LOG_LEVEL ?? 'info');

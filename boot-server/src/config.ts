@@ -1,7 +1,7 @@
 // boot-server configuration: every flag declared once below; parsing, environment fallbacks, help and the table in
 // docs/configuration.md follow from the declarations. Every problem is reported at once.
-import { ConfigError, namespaceCheck, choice, configFromFlags, derived, int, list, text, url, type FlagValues, helpText as renderHelp, kubeconfigFlag, logLevelFlag } from '../../shared/src/config/index.js';
-import { httpsConfig, httpsFlags, type HttpsConfig } from '../../shared/src/tls/index.js';
+import { ConfigError, namespaceCheck, choice, configFromFlags, derived, int, list, text, url, type FlagValues, helpText as renderHelp, kubeconfigFlag, logLevelFlag } from '@anvil/core/config';
+import { httpsConfig, httpsFlags, type HttpsConfig } from '@anvil/core/tls';
 
 export { ConfigError };
 

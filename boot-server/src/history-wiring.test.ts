@@ -3,11 +3,11 @@ import { EMBEDDED_DATABASE_NODE_FLAGS, missingNodeFlags } from './history-wiring
 describe('the node flags the embedded database needs', () => {
   it('are all missing from a plain `node main.js`', () => {
     expect(missingNodeFlags([])).toEqual(EMBEDDED_DATABASE_NODE_FLAGS);
-    expect(missingNodeFlags(['--import', 'tsx'])).toEqual(EMBEDDED_DATABASE_NODE_FLAGS);
+    expect(missingNodeFlags(['--conditions=anvil-source', '--import', 'tsx'])).toEqual(EMBEDDED_DATABASE_NODE_FLAGS);
   });
 
   it('are not added again after the restart that added them', () => {
-    expect(missingNodeFlags([...EMBEDDED_DATABASE_NODE_FLAGS, '--import', 'tsx'])).toEqual([]);
+    expect(missingNodeFlags([...EMBEDDED_DATABASE_NODE_FLAGS, '--conditions=anvil-source', '--import', 'tsx'])).toEqual([]);
   });
 
   it('leave a flag given either way, on the command line or in NODE_OPTIONS, as it was given', () => {

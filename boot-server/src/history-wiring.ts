@@ -1,7 +1,7 @@
 // Opens the install history the spool ships to: PostgreSQL/CockroachDB with --database-url, otherwise the embedded
 // database in --data-dir (owned by the boot-server: it is the one process that writes most, and runs as one replica).
 import type { Logger } from 'pino';
-import { openHistoryStore, type HistoryStore } from '../../shared/src/db/index.js';
+import { openHistoryStore, type HistoryStore } from '@anvil/core/db';
 import type { BootServerConfig } from './config.js';
 import { HistorySink } from './history/history-sink.js';
 

@@ -28,6 +28,9 @@ export async function buildCli(): Promise<string> {
       splitting: true,
       format: 'esm',
       platform: 'node',
+      // Workspace packages (@anvil/core, @anvil/operator) are bundled from their TypeScript sources (package.json
+      // exports); 'module' is what esbuild adds by itself when no conditions are given.
+      conditions: ['anvil-source', 'module'],
       // Old enough to parse on an old Node, so that node-version.ts can say which one to use.
       target: 'node20',
       // Loaded from node_modules at run time: PGlite reads its WebAssembly next to itself; pg-native is optional.

@@ -2,7 +2,7 @@
 // phases nested by name), read from the operator's history API (--api) or straight from the database
 // (--database-url, or --data-dir for the embedded one).
 import { existsSync } from 'node:fs';
-import { derivePhases, formatDuration, type HostKey, type HistoryStore, type Installation, type InstallResult, type Phase } from '../../shared/src/db/index.js';
+import { derivePhases, formatDuration, type HostKey, type HistoryStore, type Installation, type InstallResult, type Phase } from '@anvil/core/db';
 
 export interface InstallTimeline {
   installation: Installation;
@@ -195,7 +195,7 @@ export async function readTimeline(opts: HistoryCommandOptions): Promise<Install
     timeline = await timelineFromApi(opts.api, opts.host, limit);
   } else {
     if (!opts.databaseUrl && !(opts.dataDir && existsSync(opts.dataDir))) throw new Error(`no embedded history database at ${opts.dataDir ?? '(none given)'}`);
-    const { openHistoryStore } = await import('../../shared/src/db/index.js');
+    const { openHistoryStore } = await import('@anvil/core/db');
     // Read-only: never migrate from the CLI. With --data-dir, stop the process that owns the directory first
     // (the embedded database is single-process) or read a copy.
     const store = await openHistoryStore({ databaseUrl: opts.databaseUrl, dataDir: opts.dataDir ?? '', migrate: false, poolSize: 2, applicationName: 'anvil-cli' });

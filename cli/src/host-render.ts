@@ -1,9 +1,9 @@
 // Renders a host as the operator does (its render-host and ports, in a sandboxed worker process) and lays out the
 // result as the files the boot config holds, for `anvil render` and `anvil diff`. Loaded only by those commands.
-import type { AutoinstallTemplate } from '../../shared/src/api/index.js';
-import { assetURL, type BootConfig, installScript } from '../../shared/src/bootconfig/index.js';
-import { CoreResources, type KubeObject } from '../../shared/src/kube/index.js';
-import { HOST_MAC_INDEX, KubeHostPorts, hostMacIndex, makeHostRender, maskSecrets, ProcessRenderer, type InstallIdentity, type RenderedHost, type SecretValues } from '../../operator/src/index.js';
+import type { AutoinstallTemplate } from '@anvil/core/api';
+import { assetURL, type BootConfig, installScript } from '@anvil/core/bootconfig';
+import { CoreResources, type KubeObject } from '@anvil/core/kube';
+import { HOST_MAC_INDEX, KubeHostPorts, hostMacIndex, makeHostRender, maskSecrets, ProcessRenderer, type InstallIdentity, type RenderedHost, type SecretValues } from '@anvil/operator';
 import type { Cluster } from './context.js';
 import { AutoinstallTemplateResource } from './resources.js';
 import { StaticReader } from './static-reader.js';

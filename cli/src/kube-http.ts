@@ -5,7 +5,7 @@ import type * as Http from 'node:http';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import type * as Https from 'node:https';
 import type { Agent } from 'node:https';
-import { ApiError, resourcePath, type KubeClient, type KubeObject, type ListOptions, type ListResult, type ObjectKey, type PatchOptions, type PatchType, type ResourceType, type WatchEvent, type WatchEventType, type WatchHandle, type WatchOptions } from '../../shared/src/kube/index.js';
+import { ApiError, resourcePath, type KubeClient, type KubeObject, type ListOptions, type ListResult, type ObjectKey, type PatchOptions, type PatchType, type ResourceType, type WatchEvent, type WatchEventType, type WatchHandle, type WatchOptions } from '@anvil/core/kube';
 import { ClusterError } from './errors.js';
 import type { ClusterAccess } from './kubeconfig.js';
 

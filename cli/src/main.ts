@@ -4,7 +4,7 @@
 // Commands are declared once in spec.ts; each one's code is loaded only when it runs.
 import './node-version.js';
 import { basename } from 'node:path';
-import { ApiError } from '../../shared/src/kube/index.js';
+import { ApiError } from '@anvil/core/kube';
 import { checkArgs, parseCommandLine } from './argv.js';
 import type { Cluster, CommandContext } from './context.js';
 import { CliError, EXIT } from './errors.js';

@@ -1,6 +1,6 @@
 // anvil's resource types, written out rather than imported from shared/src/api: loading the API's schemas costs more
 // startup time than a whole CLI command should take. resources.test.ts keeps these equal to the API's constants.
-import type { ResourceType } from '../../shared/src/kube/index.js';
+import type { ResourceType } from '@anvil/core/kube';
 
 export const BareMetalHostResource: ResourceType = { group: 'anvil.dev', version: 'v1alpha1', kind: 'BareMetalHost', plural: 'baremetalhosts', namespaced: true };
 export const AutoinstallTemplateResource: ResourceType = { group: 'anvil.dev', version: 'v1alpha1', kind: 'AutoinstallTemplate', plural: 'autoinstalltemplates', namespaced: true };

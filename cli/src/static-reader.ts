@@ -1,4 +1,4 @@
-import { objectKeyString, type KubeObject, type IndexedCacheReader, IndexedStore, NAMESPACE_INDEX, type IndexFunc, keyOf } from '../../shared/src/kube/index.js';
+import { objectKeyString, type KubeObject, type IndexedCacheReader, IndexedStore, NAMESPACE_INDEX, type IndexFunc, keyOf } from '@anvil/core/kube';
 
 /** A cache over a fixed list, for one-shot commands that list once instead of running informers. */
 export class StaticReader<T extends KubeObject> implements IndexedCacheReader<T> {

@@ -1,6 +1,6 @@
 // The hosts table: kubectl's printer columns for BareMetalHosts (crds/), plus the install attempt.
-import type { BareMetalHost } from '../../shared/src/api/index.js';
-import type { KubeObject } from '../../shared/src/kube/index.js';
+import type { BareMetalHost } from '@anvil/core/api';
+import type { KubeObject } from '@anvil/core/kube';
 
 export type Host = BareMetalHost & KubeObject;
 

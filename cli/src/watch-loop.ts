@@ -1,7 +1,7 @@
 // Watches BareMetalHosts until told to stop, as kubectl's -w does: a watch the server ends (its timeout) is resumed
 // from the last resourceVersion seen, an expired one (410 Gone) is replaced by a fresh list, a lost connection is
 // retried a few times with backoff before giving up.
-import { ApiError, isGone, type WatchEvent } from '../../shared/src/kube/index.js';
+import { ApiError, isGone, type WatchEvent } from '@anvil/core/kube';
 import type { Cluster } from './context.js';
 import { ClusterError, RequestError } from './errors.js';
 import { BareMetalHostResource } from './resources.js';

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { documentedFlagTable } from '../../shared/src/config/flag-docs-check.js';
+import { documentedFlagTable } from '@anvil/core/config';
 import { ConfigError, FLAGS, helpText, loadConfig } from './config.js';
 
 describe('operator config', () => {

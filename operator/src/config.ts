@@ -1,9 +1,9 @@
 // Operator configuration: every flag declared once below; parsing, environment fallbacks, help and the table in
 // docs/configuration.md follow from the declarations. Every problem is reported at once.
 import { hostname } from 'node:os';
-import { kubeconfigFlag, logLevelFlag, ConfigError, namespaceCheck, bool, configFromFlags, derived, int, list, text, url, type FlagValues, helpText as renderHelp } from '../../shared/src/config/index.js';
+import { kubeconfigFlag, logLevelFlag, ConfigError, namespaceCheck, bool, configFromFlags, derived, int, list, text, url, type FlagValues, helpText as renderHelp } from '@anvil/core/config';
 import { parseCertificateFlag, parseIssuerFlag, type CertificateSettings } from './controllers/certificates/desired.js';
-import { httpsConfig, httpsFlags, type HttpsConfig } from '../../shared/src/tls/index.js';
+import { httpsConfig, httpsFlags, type HttpsConfig } from '@anvil/core/tls';
 
 export { ConfigError };
 

@@ -1,16 +1,16 @@
 // The operator process: configuration, wiring and signal handling only.
-import { RestKubeClient } from '../../shared/src/kube/rest-client.js';
-import { exitAfterFailedStart, loadKubeConfigOrExplain, urlHostPort } from '../../shared/src/startup.js';
-import { createLogger } from '../../shared/src/logging.js';
+import { RestKubeClient } from '@anvil/core/kube/rest-client';
+import { exitAfterFailedStart, loadKubeConfigOrExplain, urlHostPort } from '@anvil/core/startup';
+import { createLogger } from '@anvil/core/logging';
 import { helpText, loadConfig } from './config.js';
-import { configOrExit } from '../../shared/src/config/index.js';
+import { configOrExit } from '@anvil/core/config';
 import { registerControllers } from './controllers/index.js';
 import { Manager } from './runtime/manager.js';
-import { historyRouter } from '../../shared/src/history-api/index.js';
-import { openHistoryStore } from '../../shared/src/db/index.js';
+import { historyRouter } from '@anvil/core/history-api';
+import { openHistoryStore } from '@anvil/core/db';
 import { CertificateManager } from './controllers/certificates/certificate-manager.js';
 import { registerHostMetrics } from './metrics/host-metrics.js';
-import { AnvilResources, type BareMetalHost } from '../../shared/src/api/index.js';
+import { AnvilResources, type BareMetalHost } from '@anvil/core/api';
 
 async function main(): Promise<void> {
   const config = configOrExit(loadConfig, helpText);

@@ -1,45 +1,71 @@
-// An ESLint rule for anvil's part boundaries: a part imports another only through that part's public entries, and
-// only the parts it may depend on (shared <- operator, boot-server; operator <- cli). Inside a part, anything goes.
+// An ESLint rule for anvil's package boundaries. The parts are npm workspace packages (shared = @anvil/core,
+// operator = @anvil/operator, boot-server = @anvil/boot-server, cli = @anvil/cli): one imports another only by its
+// package name, through the public entries of its package.json `exports`, and only the packages it may depend on
+// (@anvil/core <- @anvil/operator, @anvil/boot-server; @anvil/operator <- @anvil/cli). Inside a package, relative
+// imports as before. Tests (*.test.ts, testing/, and test/, bench/, scripts/) may reach into a package's files, but
+// also by name: `@anvil/core/src/kube/cache.js` (exported under the anvil-source condition only, never compiled).
+// scripts/codemods/workspace-imports.ts rewrites relative cross-package imports to these names.
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** What each part may import from the others. */
-export const MAY_IMPORT = { shared: [], operator: ['shared'], 'boot-server': ['shared'], cli: ['shared', 'operator'] };
+/** Directory -> package name. */
+export const PACKAGES = { shared: '@anvil/core', operator: '@anvil/operator', 'boot-server': '@anvil/boot-server', cli: '@anvil/cli' };
+const DIRS = Object.fromEntries(Object.entries(PACKAGES).map(([dir, name]) => [name, dir]));
 
-/** A part's public entries: an area's index.js, a single-file module at the top of shared/src, the REST adapter. */
-export const ENTRIES = {
-  shared: /^shared\/src\/([a-z0-9-]+\/index|[a-z0-9-]+|kube\/rest-client)\.js$/,
-  operator: /^operator\/src\/index\.js$/,
-  'boot-server': /^$/,
-  cli: /^$/,
+/** What each package may import from the others. */
+export const MAY_IMPORT = {
+  '@anvil/core': [],
+  '@anvil/operator': ['@anvil/core'],
+  '@anvil/boot-server': ['@anvil/core'],
+  '@anvil/cli': ['@anvil/core', '@anvil/operator'],
 };
 
-const partOf = (path) => {
-  const m = /^(shared|operator|boot-server|cli)\/src\//.exec(path);
-  return m ? m[1] : undefined;
+const partOf = (path) => /^(shared|operator|boot-server|cli)\/src\//.exec(path)?.[1];
+const isTest = (path) => !partOf(path) || /\.test\.ts$/.test(path) || /\/testing\//.test(path);
+
+/** `@anvil/core/kube` -> ['@anvil/core', './kube']; anything else -> undefined. */
+const splitSpecifier = (source) => {
+  const m = /^(@anvil\/[a-z0-9-]+)(\/.*)?$/.exec(source);
+  return m ? [m[1], m[2] ? `.${m[2]}` : '.'] : undefined;
 };
 
 export const partBoundaries = {
   meta: {
     type: 'problem',
-    docs: { description: "import another part only through its public entry, and only the parts it may depend on" },
+    docs: { description: 'import another workspace package by its name, through its public exports, and only the packages it may depend on' },
     schema: [],
   },
   create(context) {
     const file = relative(ROOT, context.filename);
-    const own = partOf(file);
-    if (!own) return {};
+    const ownDir = partOf(file);
+    const own = ownDir && PACKAGES[ownDir];
+    const test = isTest(file);
     const check = (node, source) => {
-      if (typeof source !== 'string' || !source.startsWith('.')) return;
-      const target = relative(ROOT, resolve(dirname(context.filename), source));
-      const part = partOf(target);
-      if (!part || part === own) return;
-      if (!MAY_IMPORT[own].includes(part)) {
-        context.report({ node, message: `${own} may not depend on ${part} (${target})` });
-      } else if (!ENTRIES[part].test(target)) {
-        context.report({ node, message: `import ${part} through its public entry, not its file ${target}` });
+      if (typeof source !== 'string') return;
+      if (source.startsWith('.')) {
+        const target = relative(ROOT, resolve(dirname(context.filename), source));
+        const dir = partOf(target) ?? /^(shared|operator|boot-server|cli)\//.exec(target)?.[1];
+        if (dir && dir !== ownDir) {
+          context.report({ node, message: `import ${PACKAGES[dir]} by its package name, not by the relative path ${source} (scripts/codemods/workspace-imports.ts rewrites it)` });
+        }
+        return;
+      }
+      const split = splitSpecifier(source);
+      if (!split) return;
+      const [name, subpath] = split;
+      if (!DIRS[name]) {
+        context.report({ node, message: `${name} is not a workspace package (${Object.values(PACKAGES).join(', ')})` });
+        return;
+      }
+      if (test) return;
+      if (name === own) {
+        context.report({ node, message: `inside ${own}, import its files by relative path, not by its package name` });
+      } else if (!MAY_IMPORT[own].includes(name)) {
+        context.report({ node, message: `${own} may not depend on ${name}` });
+      } else if (subpath.startsWith('./src/')) {
+        context.report({ node, message: `import ${name} through its public exports, not its file ${source} (only tests may)` });
       }
     };
     return {
@@ -47,6 +73,11 @@ export const partBoundaries = {
       ExportNamedDeclaration: (node) => node.source && check(node.source, node.source.value),
       ExportAllDeclaration: (node) => check(node.source, node.source.value),
       ImportExpression: (node) => node.source.type === 'Literal' && check(node.source, node.source.value),
+      TSImportType: (node) => {
+        const arg = node.argument;
+        const lit = arg?.type === 'TSLiteralType' ? arg.literal : arg;
+        if (lit?.type === 'Literal') check(lit, lit.value);
+      },
     };
   },
 };

@@ -1,8 +1,8 @@
 // Stands in for the boot-server in controller tests: records boot requests and installer events on a host's status
 // with the same JSON patches the boot-server makes (shared/src/install/host-status-updates.ts).
-import { bootRequestPatch, installerEventsPatch, type InstallationMemory } from '../../shared/src/install/host-status-updates.js';
-import type { InstallerEvent } from '../../shared/src/install/installer-events.js';
-import { CoreResources, type KubeClient, type KubeObject, type ResourceType } from '../../shared/src/kube/index.js';
+import { bootRequestPatch, installerEventsPatch, type InstallationMemory } from '@anvil/core/install';
+import type { InstallerEvent } from '@anvil/core/install';
+import { CoreResources, type KubeClient, type KubeObject, type ResourceType } from '@anvil/core/kube';
 
 export const HostType: ResourceType = { group: 'anvil.dev', version: 'v1alpha1', kind: 'BareMetalHost', plural: 'baremetalhosts', namespaced: true };
 

@@ -3,8 +3,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseAllDocuments } from 'yaml';
-import { RestKubeClient, loadKubeConfig } from '../../shared/src/kube/rest-client.js';
-import { CoreResources, type KubeClient, type KubeObject } from '../../shared/src/kube/index.js';
+import { RestKubeClient, loadKubeConfig } from '@anvil/core/kube/rest-client';
+import { CoreResources, type KubeClient, type KubeObject } from '@anvil/core/kube';
 import type { ControlPlane } from './control-plane.js';
 
 export function clientFor(cp: ControlPlane, onRequest?: (verb: string) => void): KubeClient {

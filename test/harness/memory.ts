@@ -9,8 +9,8 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileS
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { newToken, sha256Hex, toSecret, type BootConfig } from '../../shared/src/bootconfig/boot-config.js';
-import { CoreResources, type KubeClient } from '../../shared/src/kube/index.js';
+import { newToken, sha256Hex, toSecret, type BootConfig } from '@anvil/core/bootconfig';
+import { CoreResources, type KubeClient } from '@anvil/core/kube';
 import { ROOT } from './processes.js';
 import { pgliteTemplatePath } from './pglite-template.js';
 
@@ -140,7 +140,7 @@ export function createMemoryCgroup(name: string, limitBytes?: number): MemoryCgr
 export async function pgliteTemplate(): Promise<string> {
   const file = pgliteTemplatePath();
   if (!existsSync(file)) {
-    await promisify(execFile)(process.execPath, ['--import', 'tsx', join(ROOT, 'shared', 'src', 'db', 'drivers', 'pglite-template-cli.ts'), file], {
+    await promisify(execFile)(process.execPath, ['--conditions=anvil-source', '--import', 'tsx', join(ROOT, 'shared', 'src', 'db', 'drivers', 'pglite-template-cli.ts'), file], {
       cwd: ROOT,
       env: { ...process.env, NODE_OPTIONS: '' },
       timeout: 600_000,

@@ -51,7 +51,7 @@ export async function startBootServer(options: BootServerOptions): Promise<Runni
     command!,
     [
       ...prefix,
-      '--import', 'tsx', join(ROOT, 'boot-server', 'src', 'main.ts'),
+      '--conditions=anvil-source', '--import', 'tsx', join(ROOT, 'boot-server', 'src', 'main.ts'),
       '--kubeconfig', options.kubeconfig,
       '--http-host', host, '--http-port', String(port), '--public-url', url,
       '--tftp-host', host, '--tftp-port', String(options.tftpPort ?? 0),
@@ -120,7 +120,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningPr
   const child = spawn(
     process.execPath,
     [
-      '--import', 'tsx', join(ROOT, 'operator', 'src', 'main.ts'),
+      '--conditions=anvil-source', '--import', 'tsx', join(ROOT, 'operator', 'src', 'main.ts'),
       '--kubeconfig', options.kubeconfig, '--namespace', options.namespaces.join(','), '--leader-elect', 'false',
       '--metrics-host', '127.0.0.1', '--metrics-port', String(port), '--boot-server-url', options.bootServerURL,
       ...(options.extraArgs ?? []),

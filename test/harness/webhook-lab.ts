@@ -3,12 +3,12 @@
 // hosts' webhooks, restart the boot-server, and read back the history with SQL and the hosts' status.
 import { rmSync } from 'node:fs';
 import pg from 'pg';
-import { anvilCrds, type BareMetalHost } from '../../shared/src/api/index.js';
-import { fromSecret } from '../../shared/src/bootconfig/boot-config.js';
-import { CoreResources, type KubeClient, type KubeObject } from '../../shared/src/kube/index.js';
-import { silentLogger } from '../../shared/src/logging.js';
-import { registerControllers } from '../../operator/src/controllers/index.js';
-import { Manager } from '../../operator/src/runtime/manager.js';
+import { anvilCrds, type BareMetalHost } from '@anvil/core/api';
+import { fromSecret } from '@anvil/core/bootconfig';
+import { CoreResources, type KubeClient, type KubeObject } from '@anvil/core/kube';
+import { silentLogger } from '@anvil/core/logging';
+import { registerControllers } from '@anvil/operator/src/controllers/index.js';
+import { Manager } from '@anvil/operator/src/runtime/manager.js';
 import { startControlPlane, type ControlPlane } from './control-plane.js';
 import { createMinimalTemplate, HostType } from './installer-sim.js';
 import { clientFor, ensureNamespace, installCrds, waitFor } from './kube.js';

@@ -5,14 +5,14 @@
 // attempt, and the password appears in no Secret, status or event anvil writes.
 import { jest } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
-import { anvilCrds, type BareMetalHost } from '../../shared/src/api/index.js';
-import { bootConfigSecretName, fromSecret, type BootConfig } from '../../shared/src/bootconfig/boot-config.js';
-import { CoreResources, type KubeClient, type KubeObject, type ResourceType } from '../../shared/src/kube/index.js';
-import { silentLogger } from '../../shared/src/logging.js';
-import { registerControllers } from '../../operator/src/controllers/index.js';
-import { defaultRenderer } from '../../operator/src/render/renderer.js';
-import { sha512Crypt } from '../../operator/src/render/sha512-crypt.js';
-import { Manager } from '../../operator/src/runtime/manager.js';
+import { anvilCrds, type BareMetalHost } from '@anvil/core/api';
+import { bootConfigSecretName, fromSecret, type BootConfig } from '@anvil/core/bootconfig';
+import { CoreResources, type KubeClient, type KubeObject, type ResourceType } from '@anvil/core/kube';
+import { silentLogger } from '@anvil/core/logging';
+import { registerControllers } from '@anvil/operator/src/controllers/index.js';
+import { defaultRenderer } from '@anvil/operator/src/render/renderer.js';
+import { sha512Crypt } from '@anvil/operator/src/render/sha512-crypt.js';
+import { Manager } from '@anvil/operator/src/runtime/manager.js';
 import { startControlPlane, type ControlPlane } from '../harness/control-plane.js';
 import { clientFor, ensureNamespace, installCrds, waitFor } from '../harness/kube.js';
 import { HostType, postEvent, recordBoot, subiquityEvents } from '../harness/installer-sim.js';

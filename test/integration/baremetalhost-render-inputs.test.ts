@@ -3,13 +3,13 @@
 // metadata-only watch (the operator never caches Secret values) and re-renders only the hosts that use it.
 import { jest } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { anvilCrds, type BareMetalHost } from '../../shared/src/api/index.js';
-import { fromSecret, type BootConfig } from '../../shared/src/bootconfig/boot-config.js';
-import { CoreResources, type KubeClient, type KubeObject, type ResourceType } from '../../shared/src/kube/index.js';
-import { RestKubeClient, loadKubeConfig } from '../../shared/src/kube/rest-client.js';
-import { silentLogger } from '../../shared/src/logging.js';
-import { registerControllers } from '../../operator/src/controllers/index.js';
-import { Manager } from '../../operator/src/runtime/manager.js';
+import { anvilCrds, type BareMetalHost } from '@anvil/core/api';
+import { fromSecret, type BootConfig } from '@anvil/core/bootconfig';
+import { CoreResources, type KubeClient, type KubeObject, type ResourceType } from '@anvil/core/kube';
+import { RestKubeClient, loadKubeConfig } from '@anvil/core/kube/rest-client';
+import { silentLogger } from '@anvil/core/logging';
+import { registerControllers } from '@anvil/operator/src/controllers/index.js';
+import { Manager } from '@anvil/operator/src/runtime/manager.js';
 import { startControlPlane, type ControlPlane } from '../harness/control-plane.js';
 import { clientFor, ensureNamespace, installCrds, waitFor } from '../harness/kube.js';
 import { HostType } from '../harness/installer-sim.js';

@@ -37,7 +37,7 @@ const missing = anchorsMissing();
     let run: SpawnSyncReturns<string>;
     let report: RunReport;
     try {
-      run = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'run.ts'), '--quick', '--only', BENCHMARKS.join(','), '--out', out], {
+      run = spawnSync(process.execPath, ['--conditions=anvil-source', '--import', 'tsx', join(ROOT, 'bench', 'run.ts'), '--quick', '--only', BENCHMARKS.join(','), '--out', out], {
         cwd: ROOT,
         encoding: 'utf8',
         env: { ...process.env, NODE_OPTIONS: '' },

@@ -2,13 +2,13 @@
 // events into its durable spool; it is killed with SIGKILL; database and boot-server come back, and every accepted
 // event is in the database exactly once, the installation finished, and the host reached Provisioned.
 import { jest } from '@jest/globals';
-import { anvilCrds, type BareMetalHost } from '../../shared/src/api/index.js';
-import { fromSecret } from '../../shared/src/bootconfig/boot-config.js';
-import { openHistoryStore } from '../../shared/src/db/open.js';
-import { CoreResources, type KubeClient, type KubeObject } from '../../shared/src/kube/index.js';
-import { silentLogger } from '../../shared/src/logging.js';
-import { registerControllers } from '../../operator/src/controllers/index.js';
-import { Manager } from '../../operator/src/runtime/manager.js';
+import { anvilCrds, type BareMetalHost } from '@anvil/core/api';
+import { fromSecret } from '@anvil/core/bootconfig';
+import { openHistoryStore } from '@anvil/core/db';
+import { CoreResources, type KubeClient, type KubeObject } from '@anvil/core/kube';
+import { silentLogger } from '@anvil/core/logging';
+import { registerControllers } from '@anvil/operator/src/controllers/index.js';
+import { Manager } from '@anvil/operator/src/runtime/manager.js';
 import { startControlPlane, type ControlPlane } from '../harness/control-plane.js';
 import { clientFor, ensureNamespace, installCrds, waitFor } from '../harness/kube.js';
 import { createMinimalTemplate, HostType, subiquityEvents } from '../harness/installer-sim.js';

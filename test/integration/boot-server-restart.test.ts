@@ -7,7 +7,7 @@
 import { jest } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { InstallerEvent } from '../../shared/src/install/installer-events.js';
+import type { InstallerEvent } from '@anvil/core/install';
 import { waitFor } from '../harness/kube.js';
 import { startWebhookLab, type LabHost, type WebhookLab } from '../harness/webhook-lab.js';
 

@@ -13,7 +13,7 @@ jest.setTimeout(600_000);
 
 it('scripts/demo.ts --check brings up anvil and, with the lab, installs a VM end to end', () => {
   const root = join(HERE, '..', '..');
-  const res = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'demo.ts'), '--check'], {
+  const res = spawnSync(process.execPath, ['--conditions=anvil-source', '--import', 'tsx', join(root, 'scripts', 'demo.ts'), '--check'], {
     cwd: root,
     encoding: 'utf8',
     env: { ...process.env, NODE_OPTIONS: '', LOG_LEVEL: 'warn' },

@@ -3,12 +3,12 @@
 // the history grows by one discovered_machines row per MAC admitted by the discovery budget, never a boot_requests row.
 import { jest } from '@jest/globals';
 import pg from 'pg';
-import { openHistoryStore } from '../../shared/src/db/open.js';
-import type { SqlHistoryStore } from '../../shared/src/db/sql-store.js';
-import { silentLogger } from '../../shared/src/logging.js';
-import { DEFAULT_DISCOVERY_BUDGET, DiscoveryBudget } from '../../boot-server/src/history/discovery-budget.js';
-import { HistorySink } from '../../boot-server/src/history/history-sink.js';
-import type { BootRequestRecord } from '../../boot-server/src/spool/records.js';
+import { openHistoryStore } from '@anvil/core/db';
+import type { SqlHistoryStore } from '@anvil/core/db';
+import { silentLogger } from '@anvil/core/logging';
+import { DEFAULT_DISCOVERY_BUDGET, DiscoveryBudget } from '@anvil/boot-server/src/history/discovery-budget.js';
+import { HistorySink } from '@anvil/boot-server/src/history/history-sink.js';
+import type { BootRequestRecord } from '@anvil/boot-server/src/spool/records.js';
 import { startPostgres, type RunningPostgres } from '../harness/postgres.js';
 
 jest.setTimeout(180_000);

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments, stringify } from 'yaml';
-import { CoreResources, type KubeClient, type KubeObject, type ResourceType } from '../../shared/src/kube/index.js';
+import { CoreResources, type KubeClient, type KubeObject, type ResourceType } from '@anvil/core/kube';
 import { freePort, startControlPlane, writeKubeconfig, type ControlPlane } from '../harness/control-plane.js';
 import { clientFor, ensureNamespace, installCrds, readYamlObjects, waitFor, yamlFilesIn, createCrdsAsIs, prunedPaths } from '../harness/kube.js';
 import { kubeTools } from '../harness/tools.js';
@@ -285,14 +285,14 @@ describeWithCrds('the Helm chart on a real API server', () => {
       const chartArgs = (r: Rendered, deployment: string, overrides: Record<string, string>): string[] => {
         const d = r.objects.find((o) => o.kind === 'Deployment' && o.metadata.name === deployment) as unknown as { spec: { template: { spec: { containers: { command: string[]; args: string[] }[] } } } };
         const c = d.spec.template.spec.containers[0]!;
-        expect(c.command[1]).toBe(`dist/${deployment.endsWith('operator') ? 'operator' : 'boot-server'}/src/main.js`);
+        expect(c.command[1]).toBe(`${deployment.endsWith('operator') ? 'operator' : 'boot-server'}/dist/main.js`);
         return [...c.args.filter((a) => !(a.split('=')[0]! in overrides)), ...Object.entries(overrides).map(([k, v]) => `${k}=${v}`)];
       };
 
       const start = (name: string, entry: string, args: string[]): { child: ChildProcess; logs: () => string } => {
         const log = join(tmp, `${name}.log`);
         const fd = openSync(log, 'a');
-        const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, entry), ...args], {
+        const child = spawn(process.execPath, ['--conditions=anvil-source', '--import', 'tsx', join(ROOT, entry), ...args], {
           stdio: ['ignore', fd, fd],
           env: { ...process.env, NODE_OPTIONS: '', KUBECONFIG: '', POD_NAMESPACE: RELEASE_NS, POD_NAME: `${name}-0` },
         });

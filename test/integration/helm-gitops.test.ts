@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments, stringify } from 'yaml';
-import type { KubeObject } from '../../shared/src/kube/index.js';
+import type { KubeObject } from '@anvil/core/kube';
 import { startControlPlane, type ControlPlane } from '../harness/control-plane.js';
 import { clientFor, ensureNamespace, readYamlObjects, yamlFilesIn, createCrdsAsIs, prunedPaths } from '../harness/kube.js';
 import { kubeTools } from '../harness/tools.js';

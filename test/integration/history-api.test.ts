@@ -10,11 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import express from 'express';
-import type { HistoryStore } from '../../shared/src/db/history-store.js';
-import { openHistoryStore } from '../../shared/src/db/open.js';
-import { at, ev, partitioningFailure, started, uuid } from '../../shared/src/db/testing/conformance.js';
-import { historyRouter } from '../../shared/src/history-api/history-router.js';
-import { openApiDocument } from '../../shared/src/history-api/openapi.js';
+import type { HistoryStore } from '@anvil/core/db';
+import { openHistoryStore } from '@anvil/core/db';
+import { at, ev, partitioningFailure, started, uuid } from '@anvil/core/src/db/testing/conformance.js';
+import { historyRouter } from '@anvil/core/history-api';
+import { openApiDocument } from '@anvil/core/history-api';
 import { ROOT } from '../harness/processes.js';
 import { startPostgres, type RunningPostgres } from '../harness/postgres.js';
 

@@ -6,15 +6,15 @@
 // once, and every install finishes.
 import { jest } from '@jest/globals';
 import { rmSync } from 'node:fs';
-import { anvilCrds, type BareMetalHost } from '../../shared/src/api/index.js';
-import { fromSecret, type BootConfig } from '../../shared/src/bootconfig/boot-config.js';
-import { openHistoryStore } from '../../shared/src/db/open.js';
-import type { SqlHistoryStore } from '../../shared/src/db/sql-store.js';
-import type { InstallerEvent } from '../../shared/src/install/installer-events.js';
-import { CoreResources, type KubeClient, type KubeObject } from '../../shared/src/kube/index.js';
-import { silentLogger } from '../../shared/src/logging.js';
-import { registerControllers } from '../../operator/src/controllers/index.js';
-import { Manager } from '../../operator/src/runtime/manager.js';
+import { anvilCrds, type BareMetalHost } from '@anvil/core/api';
+import { fromSecret, type BootConfig } from '@anvil/core/bootconfig';
+import { openHistoryStore } from '@anvil/core/db';
+import type { SqlHistoryStore } from '@anvil/core/db';
+import type { InstallerEvent } from '@anvil/core/install';
+import { CoreResources, type KubeClient, type KubeObject } from '@anvil/core/kube';
+import { silentLogger } from '@anvil/core/logging';
+import { registerControllers } from '@anvil/operator/src/controllers/index.js';
+import { Manager } from '@anvil/operator/src/runtime/manager.js';
 import { startControlPlane, type ControlPlane } from '../harness/control-plane.js';
 import { clientFor, ensureNamespace, installCrds, waitFor } from '../harness/kube.js';
 import { createMinimalTemplate, HostType } from '../harness/installer-sim.js';

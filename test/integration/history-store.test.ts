@@ -2,14 +2,14 @@
 // conformance suite, concurrent migrators, forced serialization failures that are retried, and a database outage.
 import { describe, it, expect, beforeAll, afterAll, beforeEach } from '@jest/globals';
 import { sql } from 'drizzle-orm';
-import { rowsOf, type SqlDatabase } from '../../shared/src/db/database.js';
-import { openPostgres } from '../../shared/src/db/drivers/pg.js';
-import { migrate } from '../../shared/src/db/migrate.js';
-import { MIGRATIONS } from '../../shared/src/db/migrations.js';
-import { SqlHistoryStore } from '../../shared/src/db/sql-store.js';
-import { sqlState } from '../../shared/src/db/retry.js';
-import { ev, historyStoreConformance, started, uuid } from '../../shared/src/db/testing/conformance.js';
-import { sqlFixture } from '../../shared/src/db/testing/sql-fixture.js';
+import { rowsOf, type SqlDatabase } from '@anvil/core/src/db/database.js';
+import { openPostgres } from '@anvil/core/src/db/drivers/pg.js';
+import { migrate } from '@anvil/core/db';
+import { MIGRATIONS } from '@anvil/core/db';
+import { SqlHistoryStore } from '@anvil/core/db';
+import { sqlState } from '@anvil/core/db';
+import { ev, historyStoreConformance, started, uuid } from '@anvil/core/src/db/testing/conformance.js';
+import { sqlFixture } from '@anvil/core/src/db/testing/sql-fixture.js';
 import { startPostgres, type RunningPostgres } from '../harness/postgres.js';
 
 let pg: RunningPostgres;

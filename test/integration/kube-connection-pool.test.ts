@@ -6,9 +6,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import { dispatchersBuilt } from '../../shared/src/kube/connection-pool.js';
-import { RestKubeClient } from '../../shared/src/kube/rest-client.js';
-import type { ResourceType } from '../../shared/src/kube/types.js';
+import { dispatchersBuilt } from '@anvil/core/src/kube/connection-pool.js';
+import { RestKubeClient } from '@anvil/core/kube/rest-client';
+import type { ResourceType } from '@anvil/core/kube';
 import { issueCertificate } from '../harness/tls.js';
 
 const CONFIGMAPS: ResourceType = { group: '', version: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespaced: true };

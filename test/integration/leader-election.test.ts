@@ -2,9 +2,9 @@
 // takes over once the lease expires (~15 s); when it stops gracefully it hands the lease over at once.
 import { jest } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CoreResources, type KubeClient, type KubeObject } from '../../shared/src/kube/index.js';
-import { silentLogger } from '../../shared/src/logging.js';
-import { Manager } from '../../operator/src/runtime/manager.js';
+import { CoreResources, type KubeClient, type KubeObject } from '@anvil/core/kube';
+import { silentLogger } from '@anvil/core/logging';
+import { Manager } from '@anvil/operator/src/runtime/manager.js';
 import { startControlPlane, type ControlPlane } from '../harness/control-plane.js';
 import { clientFor, installCrds, waitFor } from '../harness/kube.js';
 import { WidgetType, widget, widgetCrd, type Widget } from '../fixtures/widget.js';

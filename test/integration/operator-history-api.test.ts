@@ -23,7 +23,7 @@ afterAll(async () => {
 it('serves /api/v1 from the operator when a database URL is given', async () => {
   const databaseUrl = await pgServer.createDatabase('anvil_operator');
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'operator', 'src', 'main.ts'), '--kubeconfig', cp.kubeconfigPath, '--metrics-host', '127.0.0.1', '--metrics-port', String(port), '--leader-elect', 'false', '--database-url', databaseUrl], {
+  const child = spawn(process.execPath, ['--conditions=anvil-source', '--import', 'tsx', join(ROOT, 'operator', 'src', 'main.ts'), '--kubeconfig', cp.kubeconfigPath, '--metrics-host', '127.0.0.1', '--metrics-port', String(port), '--leader-elect', 'false', '--database-url', databaseUrl], {
     stdio: 'ignore',
     env: { ...process.env, NODE_OPTIONS: '', LOG_LEVEL: 'warn' },
   });

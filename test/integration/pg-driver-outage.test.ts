@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { randomUUID } from 'node:crypto';
-import { openHistoryStore } from '../../shared/src/db/open.js';
+import { openHistoryStore } from '@anvil/core/db';
 import { startPostgres, type RunningPostgres } from '../harness/postgres.js';
 import { ROOT } from '../harness/processes.js';
 
@@ -23,7 +23,7 @@ interface Step {
 
 /** Runs test/fixtures/pg-outage-client.ts, killing the server with `kill` when it asks and restarting it after. */
 async function runClient(pgServer: RunningPostgres, url: string, kill: () => Promise<void>): Promise<{ code: number | null; steps: Step[]; output: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test', 'fixtures', 'pg-outage-client.ts'), url], {
+  const child = spawn(process.execPath, ['--conditions=anvil-source', '--import', 'tsx', join(ROOT, 'test', 'fixtures', 'pg-outage-client.ts'), url], {
     cwd: ROOT,
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, NODE_OPTIONS: '' },

@@ -3,11 +3,11 @@
 // requests and spec.online are carried out; wrong credentials, a missing Secret and a slow BMC are reported in
 // status and retried with backoff while the other hosts carry on.
 import { jest } from '@jest/globals';
-import { anvilCrds, type BareMetalHost } from '../../shared/src/api/index.js';
-import { CoreResources, type KubeClient, type KubeObject } from '../../shared/src/kube/index.js';
-import { silentLogger } from '../../shared/src/logging.js';
-import { registerControllers } from '../../operator/src/controllers/index.js';
-import { Manager } from '../../operator/src/runtime/manager.js';
+import { anvilCrds, type BareMetalHost } from '@anvil/core/api';
+import { CoreResources, type KubeClient, type KubeObject } from '@anvil/core/kube';
+import { silentLogger } from '@anvil/core/logging';
+import { registerControllers } from '@anvil/operator/src/controllers/index.js';
+import { Manager } from '@anvil/operator/src/runtime/manager.js';
 import { startControlPlane, type ControlPlane } from '../harness/control-plane.js';
 import { clientFor, ensureNamespace, installCrds, waitFor } from '../harness/kube.js';
 import { HostType, postEvent, recordBoot, subiquityEvents } from '../harness/installer-sim.js';

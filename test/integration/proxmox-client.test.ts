@@ -16,7 +16,7 @@ import {
   ProxmoxTaskError,
   templateCreateParams,
   type TemplateVmOptions,
-} from '../../operator/src/proxmox/index.js';
+} from '@anvil/operator/src/proxmox/index.js';
 
 const available = pveReferenceAvailable();
 if (!available) {

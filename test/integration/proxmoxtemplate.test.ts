@@ -4,15 +4,15 @@
 // failures reported with PVE's message and task log and then retried, deletion with and without retain, adoption of
 // retained templates by a re-created object, and finally: every request anvil sent was valid against the schema.
 import { jest } from '@jest/globals';
-import { anvilCrds, type ProxmoxTemplate } from '../../shared/src/api/index.js';
-import { MemoryHistoryStore } from '../../shared/src/db/memory-store.js';
-import { CoreResources, type KubeClient, type KubeObject } from '../../shared/src/kube/index.js';
-import { silentLogger } from '../../shared/src/logging.js';
-import { registerControllers } from '../../operator/src/controllers/index.js';
-import { ProxmoxTemplateType } from '../../operator/src/controllers/proxmoxtemplate/controller.js';
-import { httpFetchText } from '../../operator/src/controllers/proxmoxtemplate/kube-ports.js';
-import { catalogEntry, ProxmoxClient } from '../../operator/src/proxmox/index.js';
-import { Manager } from '../../operator/src/runtime/manager.js';
+import { anvilCrds, type ProxmoxTemplate } from '@anvil/core/api';
+import { MemoryHistoryStore } from '@anvil/core/db';
+import { CoreResources, type KubeClient, type KubeObject } from '@anvil/core/kube';
+import { silentLogger } from '@anvil/core/logging';
+import { registerControllers } from '@anvil/operator/src/controllers/index.js';
+import { ProxmoxTemplateType } from '@anvil/operator/src/controllers/proxmoxtemplate/controller.js';
+import { httpFetchText } from '@anvil/operator/src/controllers/proxmoxtemplate/kube-ports.js';
+import { catalogEntry, ProxmoxClient } from '@anvil/operator/src/proxmox/index.js';
+import { Manager } from '@anvil/operator/src/runtime/manager.js';
 import { startControlPlane, type ControlPlane } from '../harness/control-plane.js';
 import { clientFor, ensureNamespace, installCrds, waitFor } from '../harness/kube.js';
 import { ProxmoxSimulator, pveReferenceAvailable, PVE_REFERENCE_DIR } from '../proxmox-sim/index.js';

@@ -3,10 +3,10 @@
 import { jest } from '@jest/globals';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RestKubeClient, loadKubeConfig } from '../../shared/src/kube/rest-client.js';
-import type { KubeClient } from '../../shared/src/kube/index.js';
-import { silentLogger } from '../../shared/src/logging.js';
-import { Informer } from '../../shared/src/kube/informer.js';
+import { RestKubeClient, loadKubeConfig } from '@anvil/core/kube/rest-client';
+import type { KubeClient } from '@anvil/core/kube';
+import { silentLogger } from '@anvil/core/logging';
+import { Informer } from '@anvil/core/kube';
 import { startControlPlane, writeKubeconfig, type ControlPlane } from '../harness/control-plane.js';
 import { clientFor, installCrds, waitFor } from '../harness/kube.js';
 import { TcpProxy } from '../harness/tcp-proxy.js';

@@ -2,15 +2,15 @@
 // (with kube-controller-manager for garbage collection of owned objects).
 import { jest } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CoreResources, type KubeClient, type KubeObject } from '../../shared/src/kube/index.js';
-import { setCondition } from '../../shared/src/conditions.js';
-import { silentLogger } from '../../shared/src/logging.js';
-import { PatchHelper } from '../../operator/src/runtime/patch-helper.js';
-import { addFinalizer, removeFinalizer } from '../../operator/src/runtime/finalizers.js';
-import { KubeEventRecorder } from '../../operator/src/runtime/events.js';
-import { Manager } from '../../operator/src/runtime/manager.js';
-import { setControllerReference } from '../../operator/src/runtime/owner-references.js';
-import type { Request } from '../../operator/src/runtime/reconciler.js';
+import { CoreResources, type KubeClient, type KubeObject } from '@anvil/core/kube';
+import { setCondition } from '@anvil/core/conditions';
+import { silentLogger } from '@anvil/core/logging';
+import { PatchHelper } from '@anvil/operator/src/runtime/patch-helper.js';
+import { addFinalizer, removeFinalizer } from '@anvil/operator/src/runtime/finalizers.js';
+import { KubeEventRecorder } from '@anvil/operator/src/runtime/events.js';
+import { Manager } from '@anvil/operator/src/runtime/manager.js';
+import { setControllerReference } from '@anvil/operator/src/runtime/owner-references.js';
+import type { Request } from '@anvil/operator/src/runtime/reconciler.js';
 import { startControlPlane, type ControlPlane } from '../harness/control-plane.js';
 import { clientFor, ensureNamespace, installCrds, waitFor } from '../harness/kube.js';
 import { WidgetType, widget, widgetCrd, type Widget } from '../fixtures/widget.js';

@@ -9,8 +9,8 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { anvilCrds } from '../../shared/src/api/index.js';
-import type { KubeObject } from '../../shared/src/kube/index.js';
+import { anvilCrds } from '@anvil/core/api';
+import type { KubeObject } from '@anvil/core/kube';
 import { freePort, startControlPlane, type ControlPlane } from '../harness/control-plane.js';
 import { clientFor, installCrds } from '../harness/kube.js';
 import { startPostgres, type RunningPostgres } from '../harness/postgres.js';
@@ -67,7 +67,7 @@ async function waitForLine(proc: RunningProcess, msg: string): Promise<LogLine> 
 
 /** Runs a component that is expected to fail its start; returns its exit code and everything it printed. */
 async function failedStart(main: 'operator' | 'boot-server', args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, main, 'src', 'main.ts'), ...args], {
+  const child = spawn(process.execPath, ['--conditions=anvil-source', '--import', 'tsx', join(ROOT, main, 'src', 'main.ts'), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NODE_OPTIONS: '', LOG_LEVEL: 'info', ...env },
   });

@@ -5,9 +5,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TftpServer } from '../../boot-server/src/tftp/server.js';
-import { VirtualFiles } from '../../boot-server/src/tftp/virtual-files.js';
-import { ErrorCode, encodeAck, encodeError, encodeRequest } from '../../boot-server/src/tftp/packet.js';
+import { TftpServer } from '@anvil/boot-server/src/tftp/server.js';
+import { VirtualFiles } from '@anvil/boot-server/src/tftp/virtual-files.js';
+import { ErrorCode, encodeAck, encodeError, encodeRequest } from '@anvil/boot-server/src/tftp/packet.js';
 import { RawPeer, TftpClientError, tftpGet } from '../tftp/client.js';
 import { prng } from '../tftp/tools.js';
 

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
-import { TftpServer } from '../../boot-server/src/tftp/server.js';
+import { TftpServer } from '@anvil/boot-server/src/tftp/server.js';
 import { BIG_FIXTURE, SMALL_FIXTURES, requireClient, run, sha256File, writeFixtures } from '../tftp/tools.js';
 
 let dir: string;

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
-import { TftpServer } from '../../boot-server/src/tftp/server.js';
+import { TftpServer } from '@anvil/boot-server/src/tftp/server.js';
 import { tftpGet } from '../tftp/client.js';
 import { LossyProxy } from '../tftp/lossy-proxy.js';
 import { requireClient, run, sha256File, writeRandomFile } from '../tftp/tools.js';

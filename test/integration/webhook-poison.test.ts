@@ -9,7 +9,7 @@ import { jest } from '@jest/globals';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { eventKey, type InstallerEvent } from '../../shared/src/install/installer-events.js';
+import { eventKey, type InstallerEvent } from '@anvil/core/install';
 import { waitFor } from '../harness/kube.js';
 import { startWebhookLab, stringsIn, UNSTORABLE, type LabHost, type StoredEventRow, type WebhookLab } from '../harness/webhook-lab.js';
 

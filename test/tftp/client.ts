@@ -1,7 +1,7 @@
 // A small TFTP client and a raw UDP peer for tests (not production code): the client speaks RFC 1350 + options,
 // windowsize and rollover, so it can run through the lossy proxy; the raw peer sends arbitrary datagrams.
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import { decodePacket, encodeAck, encodeError, encodeRequest, type Decoded } from '../../boot-server/src/tftp/packet.js';
+import { decodePacket, encodeAck, encodeError, encodeRequest, type Decoded } from '@anvil/boot-server/src/tftp/packet.js';
 
 export interface GetOptions {
   host?: string;

@@ -3,7 +3,7 @@
 // (DATA or OACK: a session was opened; ERROR: refused), then its socket closes, so the session it opened stays
 // half-open on the server until the server gives it up.
 import { createSocket } from 'node:dgram';
-import { decodePacket, encodeRequest } from '../../boot-server/src/tftp/packet.js';
+import { decodePacket, encodeRequest } from '@anvil/boot-server/src/tftp/packet.js';
 
 export interface FloodOptions {
   /** The TFTP server. */

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments, stringify } from 'yaml';
-import { helpText as bootServerHelp } from '../../boot-server/src/config.js';
-import { helpText as operatorHelp } from '../../operator/src/config.js';
+import { helpText as bootServerHelp } from '@anvil/boot-server/src/config.js';
+import { helpText as operatorHelp } from '@anvil/operator/src/config.js';
 import { kubeTools } from '../harness/tools.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -186,24 +186,24 @@ describe('the chart matches the processes it runs', () => {
   const objsDefault = (): Obj[] => render();
   const objsAll = (): Obj[] => render({}, { files: [EVERYTHING] });
 
-  it('entry points are the dist/ files tsc builds from existing sources', () => {
+  it("entry points are the dist/ files tsc builds from existing sources (a workspace package's dist/ from its src/)", () => {
     for (const objs of [objsDefault(), objsAll()]) {
       const commands = objs
         .filter((o) => o.kind === 'Deployment' || o.kind === 'Job')
         .map((o) => nodeCommand(podSpec(o).containers[0]!.command));
       for (const cmd of commands) {
         expect(cmd[0]).toBe('node');
-        const source = cmd[1]!.replace(/^dist\//, '').replace(/\.js$/, '.ts');
-        expect(cmd[1]).toMatch(/^dist\/.*\.js$/);
+        const source = cmd[1]!.replace(/^([a-z-]+)\/dist\//, '$1/src/').replace(/\.js$/, '.ts');
+        expect(cmd[1]).toMatch(/^(shared|operator|boot-server)\/dist\/.*\.js$/);
         if (!existsSync(join(ROOT, source))) throw new Error(`${cmd.join(' ')}: no source ${source} in the repository`);
       }
     }
     const all = objsAll();
-    expect(container(all, 'anvil-operator').command).toEqual(['node', 'dist/operator/src/main.js']);
+    expect(container(all, 'anvil-operator').command).toEqual(['node', 'operator/dist/main.js']);
     // every option on includes hostNetwork with TFTP on 69: the boot-server starts through setpriv
-    expect(container(all, 'anvil-boot-server').command).toEqual(['setpriv', '--inh-caps=+net_bind_service', '--ambient-caps=+net_bind_service', '--', 'node', 'dist/boot-server/src/main.js']);
-    expect(container(objsDefault(), 'anvil-boot-server').command).toEqual(['node', 'dist/boot-server/src/main.js']);
-    expect(podSpec(find(all, 'Job', 'anvil-migrate')).containers[0]!.command).toEqual(['node', 'dist/shared/src/db/migrate-cli.js']);
+    expect(container(all, 'anvil-boot-server').command).toEqual(['setpriv', '--inh-caps=+net_bind_service', '--ambient-caps=+net_bind_service', '--', 'node', 'boot-server/dist/main.js']);
+    expect(container(objsDefault(), 'anvil-boot-server').command).toEqual(['node', 'boot-server/dist/main.js']);
+    expect(podSpec(find(all, 'Job', 'anvil-migrate')).containers[0]!.command).toEqual(['node', 'shared/dist/db/migrate-cli.js']);
   });
 
   it('passes only flags each process accepts (from its --help)', () => {
@@ -261,11 +261,11 @@ describe('security', () => {
       // cap_net_bind_service=p in the image) raises it into the ambient set, which needs no_new_privs off.
       expect(c.securityContext.capabilities).toEqual({ drop: ['ALL'], add: ['NET_BIND_SERVICE'] });
       expect(c.securityContext.allowPrivilegeEscalation).toBe(true);
-      expect(c.command).toEqual(['setpriv', '--inh-caps=+net_bind_service', '--ambient-caps=+net_bind_service', '--', 'node', 'dist/boot-server/src/main.js']);
+      expect(c.command).toEqual(['setpriv', '--inh-caps=+net_bind_service', '--ambient-caps=+net_bind_service', '--', 'node', 'boot-server/dist/main.js']);
     } else {
       expect(c.securityContext.capabilities).toEqual({ drop: ['ALL'] });
       expect(c.securityContext.allowPrivilegeEscalation).toBe(false);
-      expect(c.command).toEqual(['node', 'dist/boot-server/src/main.js']);
+      expect(c.command).toEqual(['node', 'boot-server/dist/main.js']);
     }
     // The operator never gets a capability or root.
     expect(container(objs, 'anvil-operator').securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 10001, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });

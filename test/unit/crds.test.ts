@@ -6,12 +6,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { parse, parseDocument, isMap, isSeq, isScalar, type ParseOptions, type DocumentOptions, type SchemaOptions } from 'yaml';
-import { anvilCrds, API_VERSION, type BareMetalHost, type AutoinstallTemplate, type ProxmoxTemplate } from '../../shared/src/api/index.js';
-import { CRD_HEADER, generateCrdFiles } from '../../shared/src/api/crd-files.js';
-import type { CustomResourceDefinition } from '../../shared/src/api/crd.js';
-import type { Condition as SchemaCondition } from '../../shared/src/api/index.js';
-import type { Condition as RuntimeCondition } from '../../shared/src/conditions.js';
-import type { KubeObject } from '../../shared/src/kube/types.js';
+import { anvilCrds, API_VERSION, type BareMetalHost, type AutoinstallTemplate, type ProxmoxTemplate } from '@anvil/core/api';
+import { CRD_HEADER, generateCrdFiles } from '@anvil/core/src/api/crd-files.js';
+import type { CustomResourceDefinition } from '@anvil/core/api';
+import type { Condition as SchemaCondition } from '@anvil/core/api';
+import type { Condition as RuntimeCondition } from '@anvil/core/conditions';
+import type { KubeObject } from '@anvil/core/kube';
 
 // Compile-time checks (npm run typecheck): our typed objects can be handed to the runtime's Kubernetes port as they
 // are, and the runtime's condition helper writes exactly the condition shape the schema declares.

@@ -5,10 +5,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
-import type { AutoinstallTemplateSpec, BareMetalHost, ProxmoxTemplate } from '../../shared/src/api/index.js';
-import { vmSettings } from '../../operator/src/controllers/proxmoxtemplate/settings.js';
-import { catalogEntry, importFileName } from '../../operator/src/proxmox/index.js';
-import { renderBootConfig, resolveTemplate } from '../../operator/src/render/index.js';
+import type { AutoinstallTemplateSpec, BareMetalHost, ProxmoxTemplate } from '@anvil/core/api';
+import { vmSettings } from '@anvil/operator/src/controllers/proxmoxtemplate/settings.js';
+import { catalogEntry, importFileName } from '@anvil/operator/src/proxmox/index.js';
+import { renderBootConfig, resolveTemplate } from '@anvil/operator/src/render/index.js';
 import { OFFICIAL_AUTOINSTALL_SCHEMA, ROOT } from '../fixtures/render.js';
 import { kubeTools } from '../harness/tools.js';
 

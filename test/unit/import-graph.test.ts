@@ -21,9 +21,24 @@ function tsFiles(dir: string, out: string[] = []): string[] {
   return out;
 }
 
-const STATIC_IMPORT = /^\s*(?:import|export)\s[^;]*?from\s+['"](\.[^'"]+)['"]/gm;
+const STATIC_IMPORT = /^\s*(?:import|export)\s[^;]*?from\s+['"](\.[^'"]+|@anvil\/[^'"]+)['"]/gm;
+
+/** The workspace packages' exports under the anvil-source condition: `@anvil/core/kube` -> shared/src/kube/index.ts. */
+const PACKAGE_EXPORTS = new Map<string, string>();
+for (const dir of SOURCE_DIRS.map((d) => d.split('/')[0]!)) {
+  const pkg = JSON.parse(readFileSync(join(ROOT, dir, 'package.json'), 'utf8')) as { name: string; exports: Record<string, string | Record<string, string>> };
+  for (const [subpath, target] of Object.entries(pkg.exports)) {
+    const source = typeof target === 'string' ? undefined : target['anvil-source'];
+    if (source && !subpath.includes('*')) PACKAGE_EXPORTS.set(pkg.name + subpath.slice(1), join(ROOT, dir, source));
+  }
+}
 
 function resolveImport(from: string, spec: string): string | undefined {
+  if (spec.startsWith('@anvil/')) {
+    const internal = /^(@anvil\/[a-z0-9-]+)\/src\/(.*)\.js$/.exec(spec);
+    const dir = internal && SOURCE_DIRS.find((d) => readFileSync(join(ROOT, d.split('/')[0]!, 'package.json'), 'utf8').includes(`"name": "${internal[1]}"`));
+    return internal && dir ? join(ROOT, dir, `${internal[2]}.ts`) : PACKAGE_EXPORTS.get(spec);
+  }
   const target = resolve(dirname(from), spec).replace(/\.js$/, '.ts');
   if (existsSync(target)) return target;
   const index = join(target.replace(/\.ts$/, ''), 'index.ts');

@@ -1,7 +1,7 @@
 // The boot-server's view of what the operator published: boot config Secrets indexed by MAC, and the upstream
 // location of every asset a published config refers to (so /assets/<sha256>/... can be fetched on demand).
-import { fromSecret, normalizeMac, type BootConfig } from '../../../shared/src/bootconfig/index.js';
-import type { InformerSet, KubeObject } from '../../../shared/src/kube/index.js';
+import { fromSecret, normalizeMac, type BootConfig } from '@anvil/core/bootconfig';
+import type { InformerSet, KubeObject } from '@anvil/core/kube';
 
 export interface Artifact {
   url: string;

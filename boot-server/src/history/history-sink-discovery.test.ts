@@ -1,7 +1,7 @@
 // Unknown machines are recorded once: a flood of boot requests of MACs without a host adds no boot_requests rows,
 // one discovered row per MAC, and no more MACs than the discovery budget allows.
-import { MemoryHistoryStore } from '../../../shared/src/db/memory-store.js';
-import { silentLogger } from '../../../shared/src/logging.js';
+import { MemoryHistoryStore } from '@anvil/core/db';
+import { silentLogger } from '@anvil/core/logging';
 import type { BootRequestRecord } from '../spool/records.js';
 import { DiscoveryBudget } from './discovery-budget.js';
 import { HistorySink } from './history-sink.js';

@@ -1,7 +1,7 @@
-import { MemoryHistoryStore } from '../../../shared/src/db/memory-store.js';
-import { silentLogger } from '../../../shared/src/logging.js';
+import { MemoryHistoryStore } from '@anvil/core/db';
+import { silentLogger } from '@anvil/core/logging';
 import type { BootRequestRecord, InstallerEventRecord, SpoolRecord } from '../spool/records.js';
-import { HistoryQueryError } from '../../../shared/src/db/store-util.js';
+import { HistoryQueryError } from '@anvil/core/db';
 import { HistorySink } from './history-sink.js';
 
 const GOOD = '0b6a3c1e-4a1f-4c3e-9d2a-6f1e2d3c4b5a';

@@ -4,8 +4,8 @@
 // Every write is idempotent, so re-shipping a segment after a crash stores nothing twice (only a discovered
 // machine's sighting count adds that segment's sightings again).
 import type { Logger } from 'pino';
-import { verdictOf } from '../../../shared/src/install/index.js';
-import { type HistoryStore, type InstallStarted, HistoryQueryError } from '../../../shared/src/db/index.js';
+import { verdictOf } from '@anvil/core/install';
+import { type HistoryStore, type InstallStarted, HistoryQueryError } from '@anvil/core/db';
 import { forEachLimit } from '../spool/for-each-limit.js';
 import type { Sink, SinkBatching } from '../spool/shipper.js';
 import type { BootRequestRecord, InstallerEventRecord, SpoolRecord } from '../spool/records.js';

@@ -1,5 +1,5 @@
-import { MemoryHistoryStore } from '../../../shared/src/db/memory-store.js';
-import { silentLogger } from '../../../shared/src/logging.js';
+import { MemoryHistoryStore } from '@anvil/core/db';
+import { silentLogger } from '@anvil/core/logging';
 import { startRetention } from './retention.js';
 
 describe('history retention', () => {

@@ -1,6 +1,6 @@
 // Retention: old installer events and boot requests are pruned on a schedule; installation summaries are kept.
 import type { Logger } from 'pino';
-import type { HistoryStore } from '../../../shared/src/db/index.js';
+import type { HistoryStore } from '@anvil/core/db';
 
 export interface RetentionOptions {
   /** Keep this many days of events and boot requests; 0 keeps everything. */

@@ -3,8 +3,8 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { Registry } from 'prom-client';
-import { sha256Hex, toSecret, type BootConfig } from '../../../shared/src/bootconfig/boot-config.js';
-import { silentLogger } from '../../../shared/src/logging.js';
+import { sha256Hex, toSecret, type BootConfig } from '@anvil/core/bootconfig';
+import { silentLogger } from '@anvil/core/logging';
 import { BootConfigIndex } from '../bootconfigs/index.js';
 import type { InstallerEventRecord, SpoolRecord } from '../spool/records.js';
 import { AssetCache } from './assets.js';

@@ -1,7 +1,7 @@
 // The asset route: a kernel, initrd or ISO a published boot config refers to, fetched once from upstream, verified,
 // then served from the cache with Range support and immutable caching.
 import { createHash } from 'node:crypto';
-import { toSecret } from '../../../shared/src/bootconfig/boot-config.js';
+import { toSecret } from '@anvil/core/bootconfig';
 import { installConfig, serveBootApp, type ServedBootApp } from './testing/serve-boot-app.js';
 
 const KERNEL = Buffer.from('a kernel of some bytes\n');

@@ -1,7 +1,7 @@
 // The record of a boot request (an iPXE script or a NoCloud file served, or an unknown machine turned away), as the
 // history and the host's status see it.
 import type { Request } from 'express';
-import { normalizeMac, type BootConfig } from '../../../shared/src/bootconfig/index.js';
+import { normalizeMac, type BootConfig } from '@anvil/core/bootconfig';
 import type { BootRequestRecord } from '../spool/records.js';
 import { redact } from './redact.js';
 import { hostRef, installRef } from './webhook.js';

@@ -1,6 +1,6 @@
 // The iPXE routes: the entry script every machine chains through, and each machine's own script by MAC (recorded as
 // a boot request, with the facts iPXE sends).
-import { toSecret } from '../../../shared/src/bootconfig/boot-config.js';
+import { toSecret } from '@anvil/core/bootconfig';
 import type { BootRequestRecord } from '../spool/records.js';
 import { installConfig, serveBootApp, type ServedBootApp } from './testing/serve-boot-app.js';
 

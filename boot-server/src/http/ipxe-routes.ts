@@ -1,7 +1,7 @@
 // The iPXE routes: the entry script every machine chains through first, then the machine's own script by MAC (its
 // install or local-boot script, or the answer to an unknown machine), each recorded as a boot request.
 import type { IRouter, Request } from 'express';
-import { normalizeMac } from '../../../shared/src/bootconfig/index.js';
+import { normalizeMac } from '@anvil/core/bootconfig';
 import { bootRequest } from './boot-request.js';
 import type { BootRouteContext } from './context.js';
 import { entryScript, unknownMachineScript } from './ipxe-scripts.js';

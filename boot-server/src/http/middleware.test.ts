@@ -1,6 +1,6 @@
 // What every route shares: the request log (tokens redacted), the rate limit of requests without a token, the 404
 // for anything else and the error handler (a client's error gets its status, anything else a 500 without internals).
-import { toSecret } from '../../../shared/src/bootconfig/boot-config.js';
+import { toSecret } from '@anvil/core/bootconfig';
 import { installConfig, serveBootApp, type ServedBootApp } from './testing/serve-boot-app.js';
 
 const MAC = '52:54:00:4d:00:01';

@@ -1,6 +1,6 @@
 // The NoCloud seed routes: a host's user-data, meta-data, vendor-data and network-config, for its current install
 // token only; the token never reaches the record or the log.
-import { toSecret } from '../../../shared/src/bootconfig/boot-config.js';
+import { toSecret } from '@anvil/core/bootconfig';
 import { installConfig, serveBootApp, type ServedBootApp } from './testing/serve-boot-app.js';
 
 const MAC = '52:54:00:2b:00:01';

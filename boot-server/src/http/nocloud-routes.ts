@@ -1,7 +1,7 @@
 // The NoCloud seed: a host's user-data, meta-data, vendor-data and network-config, served only with its current
 // install token (a finished attempt's token is refused). Requests refused are rate-limited and logged (bounded).
 import type { IRouter } from 'express';
-import { macDashed, tokenMatches, type BootConfig } from '../../../shared/src/bootconfig/index.js';
+import { macDashed, tokenMatches, type BootConfig } from '@anvil/core/bootconfig';
 import { bootRequest } from './boot-request.js';
 import { notFound, type BootRouteContext } from './context.js';
 import { NOCLOUD_FILES, type NoCloudFile } from './nocloud-files.js';

@@ -5,8 +5,8 @@ import { createServer, request, type IncomingMessage, type Server, type ServerRe
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { Registry } from 'prom-client';
-import { sha256Hex, toSecret, type BootConfig } from '../../../shared/src/bootconfig/boot-config.js';
-import { silentLogger } from '../../../shared/src/logging.js';
+import { sha256Hex, toSecret, type BootConfig } from '@anvil/core/bootconfig';
+import { silentLogger } from '@anvil/core/logging';
 import { BootConfigIndex } from '../bootconfigs/index.js';
 import type { InstallerEventRecord, SpoolRecord } from '../spool/records.js';
 import { AssetCache } from './assets.js';

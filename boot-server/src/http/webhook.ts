@@ -1,8 +1,8 @@
 // The installer's progress webhook, apart from how its request arrived (the plain node:http fast path in
 // webhook-fast-path.ts, or express for the unusual forms): who is posting, whether the body is an event every sink can
 // store, and the spool append that must be durable before the 2xx. Answers are built once and reused.
-import { normalizeMac, tokenMatches, type BootConfig } from '../../../shared/src/bootconfig/index.js';
-import { eventKey, checkInstallerEvent } from '../../../shared/src/install/index.js';
+import { normalizeMac, tokenMatches, type BootConfig } from '@anvil/core/bootconfig';
+import { eventKey, checkInstallerEvent } from '@anvil/core/install';
 import type { BootConfigIndex } from '../bootconfigs/index.js';
 import type { HostRef, InstallRef, SpoolRecord } from '../spool/records.js';
 

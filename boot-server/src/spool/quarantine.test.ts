@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger } from '../../../shared/src/logging.js';
-import { ApiError } from '../../../shared/src/kube/index.js';
+import { silentLogger } from '@anvil/core/logging';
+import { ApiError } from '@anvil/core/kube';
 import { Quarantine } from './quarantine.js';
 import { Shipper, type Sink } from './shipper.js';
 import { Spool } from './spool.js';

@@ -1,5 +1,5 @@
 // What the boot-server spools: everything it must not lose between accepting it and storing it.
-import type { InstallerEvent } from '../../../shared/src/install/index.js';
+import type { InstallerEvent } from '@anvil/core/install';
 
 export interface HostRef {
   namespace: string;

@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger } from '../../../shared/src/logging.js';
+import { silentLogger } from '@anvil/core/logging';
 import { Quarantine } from './quarantine.js';
 import { restUntil, Shipper, type Sink, type SinkBatching } from './shipper.js';
 import { Spool } from './spool.js';

@@ -1,8 +1,8 @@
 // Whether a sink's error will happen again on every retry of the same record (quarantine it) or may pass (wait and
 // retry). Only errors positively known to be about the record count as permanent: an unknown error is an outage
 // until proven otherwise, so a database or API server that is away never gets records quarantined.
-import { ApiError } from '../../../shared/src/kube/index.js';
-import { HistoryQueryError } from '../../../shared/src/db/index.js';
+import { ApiError } from '@anvil/core/kube';
+import { HistoryQueryError } from '@anvil/core/db';
 
 /** SQLSTATE classes about the data or the statement, not the server: data exception (bad text, bad time), integrity. */
 const PERMANENT_SQLSTATE_CLASSES = ['22', '23'];

@@ -1,7 +1,7 @@
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger } from '../../../shared/src/logging.js';
+import { silentLogger } from '@anvil/core/logging';
 import { Shipper, type Sink } from './shipper.js';
 import { Spool } from './spool.js';
 

@@ -1,5 +1,5 @@
-import { silentLogger } from '../../../shared/src/logging.js';
-import type { KubeClient } from '../../../shared/src/kube/index.js';
+import { silentLogger } from '@anvil/core/logging';
+import type { KubeClient } from '@anvil/core/kube';
 import type { InstallerEventRecord } from '../spool/records.js';
 import { HostStatusSink } from './host-status-sink.js';
 

@@ -2,9 +2,9 @@
 // part; the operator owns the rest). Patches are guarded by the installation id, so a late event of a replaced
 // attempt is dropped instead of being attributed to the new one.
 import type { Logger } from 'pino';
-import { AnvilResources } from '../../../shared/src/api/index.js';
-import { bootRequestPatch, installerEventsPatch, type InstallationMemory, type JsonPatchOp } from '../../../shared/src/install/index.js';
-import { ApiError, type KubeClient } from '../../../shared/src/kube/index.js';
+import { AnvilResources } from '@anvil/core/api';
+import { bootRequestPatch, installerEventsPatch, type InstallationMemory, type JsonPatchOp } from '@anvil/core/install';
+import { ApiError, type KubeClient } from '@anvil/core/kube';
 import { forEachLimit } from '../spool/for-each-limit.js';
 import type { Sink, SinkBatching } from '../spool/shipper.js';
 import type { BootRequestRecord, InstallerEventRecord, SpoolRecord } from '../spool/records.js';

@@ -10,7 +10,7 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIPv6, type AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { silentLogger } from '../../../shared/src/logging.js';
+import { silentLogger } from '@anvil/core/logging';
 import { MemoryContent, openInRoot, type TftpContent } from './content.js';
 import { sanitizeFilename } from './filename.js';
 import { SessionLimits } from './limits.js';

@@ -182,9 +182,9 @@ seccompProfile:
 {{/* The boot-server's command; setpriv raises CAP_NET_BIND_SERVICE into the ambient set, so node keeps it. */}}
 {{- define "anvil.bootServer.command" -}}
 {{- if include "anvil.bootServer.privilegedPort" . -}}
-[setpriv, --inh-caps=+net_bind_service, --ambient-caps=+net_bind_service, --, node, dist/boot-server/src/main.js]
+[setpriv, --inh-caps=+net_bind_service, --ambient-caps=+net_bind_service, --, node, boot-server/dist/main.js]
 {{- else -}}
-[node, dist/boot-server/src/main.js]
+[node, boot-server/dist/main.js]
 {{- end -}}
 {{- end -}}
 

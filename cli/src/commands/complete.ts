@@ -3,7 +3,7 @@
 // The scripts of `anvil completion` call it, and so does kubectl's own completion for `kubectl anvil` when
 // kubectl_complete-anvil is this program.
 import { loadKubeconfig, resolveClusterAccess } from '../kubeconfig.js';
-import { CoreResources, type KubeObject } from '../../../shared/src/kube/index.js';
+import { CoreResources, type KubeObject } from '@anvil/core/kube';
 import { EXIT } from '../errors.js';
 import type { CommandContext } from '../context.js';
 import { BareMetalHostResource } from '../resources.js';

@@ -1,8 +1,8 @@
 // anvil diff HOST: what the operator would publish if it rendered HOST now, compared with what it published. The
 // render uses the published attempt's identity (installation, attempt, token, hence the same password salts), so
 // only real changes show: an edited template, variable or Secret, a new boot-server URL. Exit 0: none; 1: some.
-import { bootConfigSecretName, fromSecret } from '../../../shared/src/bootconfig/index.js';
-import { CoreResources } from '../../../shared/src/kube/index.js';
+import { bootConfigSecretName, fromSecret } from '@anvil/core/bootconfig';
+import { CoreResources } from '@anvil/core/kube';
 import { EXIT } from '../errors.js';
 import { flagString, type CommandContext } from '../context.js';
 import { getHost } from '../hosts-lookup.js';

@@ -7,7 +7,7 @@
 //
 // From the install-history API (--api), polled with -f: every installer event of the newest installation, in event
 // time order; -f ends at that installation's result. Needs no cluster.
-import type { BareMetalHost } from '../../../shared/src/api/index.js';
+import type { BareMetalHost } from '@anvil/core/api';
 import { EXIT, RequestError } from '../errors.js';
 import { flagBool, flagNumber, flagString, type CommandContext } from '../context.js';
 import { getHost } from '../hosts-lookup.js';

@@ -1,6 +1,6 @@
 // anvil reinstall HOST: bumps spec.provisioning.revision, guarded by the resourceVersion read (a concurrent change is
 // read again rather than overwritten). GitOps-managed hosts get a warning: the next sync would revert the bump.
-import { isConflict } from '../../../shared/src/kube/index.js';
+import { isConflict } from '@anvil/core/kube';
 import { EXIT } from '../errors.js';
 import { flagBool, type CommandContext } from '../context.js';
 import { getHost } from '../hosts-lookup.js';

@@ -1,7 +1,7 @@
 // anvil render HOST: everything HOST would receive if it were installed now, rendered as the operator renders it,
 // with Secret values masked and the per-install token shown as TOKEN. Changes nothing.
-import { bootConfigSecretName, fromSecret } from '../../../shared/src/bootconfig/index.js';
-import { CoreResources } from '../../../shared/src/kube/index.js';
+import { bootConfigSecretName, fromSecret } from '@anvil/core/bootconfig';
+import { CoreResources } from '@anvil/core/kube';
 import { EXIT } from '../errors.js';
 import { flagString, type CommandContext } from '../context.js';
 import { getHost } from '../hosts-lookup.js';

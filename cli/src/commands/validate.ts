@@ -2,8 +2,8 @@
 // compiles. Exit 1 when one is invalid.
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
-import type { AutoinstallTemplate } from '../../../shared/src/api/index.js';
-import type { KubeObject } from '../../../shared/src/kube/index.js';
+import type { AutoinstallTemplate } from '@anvil/core/api';
+import type { KubeObject } from '@anvil/core/kube';
 import { EXIT, UsageError } from '../errors.js';
 import type { CommandContext } from '../context.js';
 
@@ -27,7 +27,7 @@ function readObjects(files: readonly string[]): KubeObject[] {
 export async function run(ctx: CommandContext): Promise<number> {
   const templates = readObjects(ctx.args).filter((o) => o.kind === 'AutoinstallTemplate') as (AutoinstallTemplate & KubeObject)[];
   if (!templates.length) throw new UsageError('no AutoinstallTemplate found in the given files');
-  const { formatProblem, validateTemplateChain } = await import('../../../operator/src/index.js');
+  const { formatProblem, validateTemplateChain } = await import('@anvil/operator');
   let bad = 0;
   for (const t of templates) {
     const lookup = (name: string) => templates.find((x) => x.metadata.name === name && (x.metadata.namespace ?? '') === (t.metadata.namespace ?? ''))?.spec;

@@ -1,8 +1,8 @@
 // Every controller the operator runs is registered here. Each lives in its own folder under controllers/.
 import type { Logger } from 'pino';
-import { AnvilResources, type AutoinstallTemplate, type BareMetalHost, type ProxmoxTemplate } from '../../../shared/src/api/index.js';
-import { BOOT_CONFIG_LABEL, normalizeMac } from '../../../shared/src/bootconfig/index.js';
-import { CoreResources, type KubeObject } from '../../../shared/src/kube/index.js';
+import { AnvilResources, type AutoinstallTemplate, type BareMetalHost, type ProxmoxTemplate } from '@anvil/core/api';
+import { BOOT_CONFIG_LABEL, normalizeMac } from '@anvil/core/bootconfig';
+import { CoreResources, type KubeObject } from '@anvil/core/kube';
 import type { TemplateRenderer } from '../render/index.js';
 import type { Manager } from '../runtime/manager.js';
 import { watch } from '../runtime/controller.js';

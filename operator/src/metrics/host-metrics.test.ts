@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
-import type { BareMetalHost } from '../../../shared/src/api/index.js';
-import type { KubeObject } from '../../../shared/src/kube/index.js';
-import type { InformerHandlers } from '../../../shared/src/kube/informer.js';
+import type { BareMetalHost } from '@anvil/core/api';
+import type { KubeObject } from '@anvil/core/kube';
+import type { InformerHandlers } from '@anvil/core/kube';
 import { registerHostMetrics } from './host-metrics.js';
 
 type Host = BareMetalHost & KubeObject;

@@ -3,8 +3,8 @@
 // durations. Installs are counted from status.recentInstalls as it grows, by the leader only, so two replicas
 // watching the same hosts do not count an install twice and a restart (a fresh list) counts nothing again.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { BAREMETALHOST_STATES, type BareMetalHost } from '../../../shared/src/api/index.js';
-import type { KubeObject, CacheReader, InformerHandlers } from '../../../shared/src/kube/index.js';
+import { BAREMETALHOST_STATES, type BareMetalHost } from '@anvil/core/api';
+import type { KubeObject, CacheReader, InformerHandlers } from '@anvil/core/kube';
 
 type Host = BareMetalHost & KubeObject;
 type RecentInstall = NonNullable<NonNullable<BareMetalHost['status']>['recentInstalls']>[number];

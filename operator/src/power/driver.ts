@@ -1,6 +1,6 @@
 // The power driver contract (after metal3's provisioner interface): one implementation per BMC protocol, chosen by
 // the scheme of spec.bmc.address, plus an in-memory fixture for tests. Drivers never touch Kubernetes.
-import type { BootMode, PowerState } from '../../../shared/src/api/index.js';
+import type { BootMode, PowerState } from '@anvil/core/api';
 
 export type { PowerState };
 export type PowerMode = 'Soft' | 'Hard';

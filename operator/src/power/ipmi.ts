@@ -1,7 +1,7 @@
 // IPMI over LAN (RMCP+) through Debian's ipmitool rather than a hand-written RMCP+ stack. The password travels in
 // the IPMI_PASSWORD environment variable (-E): a process's environment is readable only by its owner, its command
 // line by every local user. ipmitool's verbose diagnostics tell a wrong password from a BMC that never answers.
-import type { BootMode } from '../../../shared/src/api/index.js';
+import type { BootMode } from '@anvil/core/api';
 import { PowerError, type BmcCredentials, type DriverCapabilities, type PowerDriver, type PowerMode, type PowerState } from './driver.js';
 import { spawnCommand, type CommandResult, type CommandRunner } from './command.js';
 

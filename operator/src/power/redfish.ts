@@ -1,7 +1,7 @@
 // Redfish (DMTF DSP0266) ComputerSystem power control over HTTP(S) with undici: a session (X-Auth-Token) when the
 // service offers one, HTTP basic auth otherwise; reset types chosen from what the system says it allows.
 import { Agent, request, type Dispatcher } from 'undici';
-import type { BootMode } from '../../../shared/src/api/index.js';
+import type { BootMode } from '@anvil/core/api';
 import type { RedfishAuth } from './address.js';
 import { PowerError, type BmcCredentials, type DriverCapabilities, type PowerDriver, type PowerMode, type PowerState } from './driver.js';
 

@@ -1,6 +1,6 @@
 // Wake-on-LAN: a magic packet (6 x 0xFF, then the boot MAC 16 times) to a broadcast address. It can only switch a
 // machine on, gets no answer, and cannot set a boot device: the power state stays Unknown.
-import { normalizeMac } from '../../../shared/src/bootconfig/index.js';
+import { normalizeMac } from '@anvil/core/bootconfig';
 import { PowerError, type DriverCapabilities, type PowerDriver, type PowerState } from './driver.js';
 import { sendBroadcastDatagram, type DatagramSender } from './udp.js';
 

@@ -3,7 +3,7 @@
 // URLs point at the distributions' own "latest"/"current" names where they publish one, so a new upstream build
 // shows up as a new checksum (which builds a new template version). Entries with a pinned checksum (Oracle Linux
 // publishes checksums only on a web page) change only when anvil's catalog is updated.
-import type { BiosType, CloudInitBus } from '../../../shared/src/api/index.js';
+import type { BiosType, CloudInitBus } from '@anvil/core/api';
 import { ChecksumError, findChecksum, type HashAlgorithm } from './checksums.js';
 
 /**

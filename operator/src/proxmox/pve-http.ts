@@ -2,7 +2,7 @@
 // form-encoded parameters, PVE's {"data": ...} envelope and error shapes mapped to ProxmoxError. ProxmoxClient
 // (client.ts) builds the API's calls on it.
 import { Agent, fetch, type Dispatcher } from 'undici';
-import type { Logger } from '../../../shared/src/logging.js';
+import type { Logger } from '@anvil/core/logging';
 import { errorFromNetwork, errorFromResponse, ProxmoxError } from './errors.js';
 import type { PveParams } from './ports.js';
 

@@ -1,7 +1,7 @@
 // The parameters of POST /nodes/{node}/qemu that create a template VM from an imported cloud image: the root disk
 // imported from the download (`<storage>:0,import-from=<volume>`), a cloud-init drive on the chosen bus, serial
 // console, guest agent, firmware, NIC and cloud-init settings.
-import type { BiosType, CloudInitBus, MachineType } from '../../../shared/src/api/index.js';
+import type { BiosType, CloudInitBus, MachineType } from '@anvil/core/api';
 import type { PveParams } from './ports.js';
 
 export interface TemplateVmOptions {

@@ -1,4 +1,4 @@
-import type { AutoinstallTemplateSpec } from '../../../shared/src/api/index.js';
+import type { AutoinstallTemplateSpec } from '@anvil/core/api';
 import { fixtureTemplates, lookupOf } from '../../../test/fixtures/render.js';
 import { deepMerge, MAX_CHAIN_DEPTH, resolveTemplate } from './chain.js';
 import { RenderError } from './errors.js';

@@ -23,7 +23,7 @@
 // - `boot`: kernel, initrd, iso and kernelArgs each come from the nearest template in the chain that sets them; the
 //   artifacts (url + sha256) are never merged field by field. Includes contribute no boot recipe.
 import { createHash } from 'node:crypto';
-import type { AutoinstallTemplateSpec, BootArtifact } from '../../../shared/src/api/index.js';
+import type { AutoinstallTemplateSpec, BootArtifact } from '@anvil/core/api';
 import { RenderError, TEMPLATE_FIELDS, type TemplateField } from './errors.js';
 
 /** Finds an AutoinstallTemplate's spec by name in the namespace being rendered. */

@@ -4,7 +4,7 @@
 //
 // Secret values come from the caller (the controller reads the Secrets); they must never reach a log, an event or a
 // status. Everything that leaves the render pipeline is passed through maskSecrets().
-import type { BareMetalHostSpec, ObjectMeta } from '../../../shared/src/api/index.js';
+import type { BareMetalHostSpec, ObjectMeta } from '@anvil/core/api';
 import { deepMerge, isPlainObject } from './chain.js';
 import { RenderError, type RenderProblem } from './errors.js';
 

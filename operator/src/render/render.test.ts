@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { parse } from 'yaml';
-import type { AutoinstallTemplateSpec } from '../../../shared/src/api/index.js';
+import type { AutoinstallTemplateSpec } from '@anvil/core/api';
 import { anvilURLs, fixtureTemplates, host, loadTemplate, lookupOf, OFFICIAL_AUTOINSTALL_SCHEMA, PASSWORD_HASH } from '../../../test/fixtures/render.js';
 import { autoinstallSchema } from './autoinstall-schema.js';
 import { resolveTemplate } from './chain.js';

@@ -1,7 +1,7 @@
 // Renders the boot configuration of one host: context, sandboxed rendering, post-processing and validation of every
 // file, the final kernel command line, and a hash of it all. Pure apart from the render worker: the caller passes
 // the host, the resolved template, the secret values and anvil's URLs.
-import type { BootArtifact } from '../../../shared/src/api/index.js';
+import type { BootArtifact } from '@anvil/core/api';
 import { canonicalJson, sha256Hex, type ResolvedTemplate } from './chain.js';
 import { buildRenderContext, maskSecrets, type AnvilContext, type HostObject, type InstallContext, type SecretValues } from './context.js';
 import { RenderError } from './errors.js';

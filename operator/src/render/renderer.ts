@@ -70,6 +70,8 @@ await import(entry);
 `;
 
 const WORKER_ENTRY = new URL(`./render-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
+/** From sources, workspace packages (@anvil/core) resolve to their TypeScript files (package.json exports). */
+const WORKER_CONDITIONS = WORKER_ENTRY.endsWith('.ts') ? ['--conditions=anvil-source'] : [];
 
 /** What a worker wrote to stderr before dying is kept (the end of it) to tell an out-of-memory from a crash. */
 const STDERR_TAIL = 4096;
@@ -139,7 +141,7 @@ export class ProcessRenderer implements TemplateRenderer {
   private spawn(): void {
     const child = spawn(
       process.execPath,
-      [`--max-old-space-size=${this.options.memoryMb}`, '--max-semi-space-size=16', '--input-type=module', '-e', BOOTSTRAP, WORKER_ENTRY],
+      [`--max-old-space-size=${this.options.memoryMb}`, '--max-semi-space-size=16', ...WORKER_CONDITIONS, '--input-type=module', '-e', BOOTSTRAP, WORKER_ENTRY],
       {
         stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
         env: {}, // nothing of the operator's environment

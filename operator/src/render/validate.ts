@@ -9,7 +9,7 @@ import { resolveTemplate, templateId, templateSource, type ResolvedTemplate, typ
 import { RenderError, TEMPLATE_FIELDS, type RenderProblem, type TemplateField } from './errors.js';
 import { ANVIL_FILTERS, CONTEXT_FILTER_NAMES } from './filters.js';
 import { environmentFilters, nunjucksInternals, type AstNode } from './nunjucks-internals.js';
-import type { AutoinstallTemplateSpec } from '../../../shared/src/api/index.js';
+import type { AutoinstallTemplateSpec } from '@anvil/core/api';
 
 const nj = nunjucksInternals;
 

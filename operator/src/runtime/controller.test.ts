@@ -1,7 +1,7 @@
-import type { InformerHandlers } from '../../../shared/src/kube/informer.js';
-import type { KubeObject } from '../../../shared/src/kube/index.js';
-import { silentLogger } from '../../../shared/src/logging.js';
-import { ApiError } from '../../../shared/src/kube/index.js';
+import type { InformerHandlers } from '@anvil/core/kube';
+import type { KubeObject } from '@anvil/core/kube';
+import { silentLogger } from '@anvil/core/logging';
+import { ApiError } from '@anvil/core/kube';
 import { pino } from 'pino';
 import { Writable } from 'node:stream';
 import { Controller, watch, type ControllerOptions } from './controller.js';

@@ -1,6 +1,6 @@
 // A controller: informer events become keys in a work queue; a bounded pool of workers reconciles them.
 import type { Logger } from 'pino';
-import { isConflict, keyOf, type InformerHandlers, type KubeObject, type ResourceType } from '../../../shared/src/kube/index.js';
+import { isConflict, keyOf, type InformerHandlers, type KubeObject, type ResourceType } from '@anvil/core/kube';
 import type { ControllerMetrics } from './metrics.js';
 import { ItemExponentialBackoff } from './rate-limiter.js';
 import { parseRequestKey, requestKey, type Reconciler, type Request } from './reconciler.js';

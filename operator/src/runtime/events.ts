@@ -2,8 +2,8 @@
 // the series window updates the existing object's series count instead of creating a new object.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { CoreResources, type KubeClient, type KubeObject } from '../../../shared/src/kube/index.js';
-import { microTime } from '../../../shared/src/conditions.js';
+import { CoreResources, type KubeClient, type KubeObject } from '@anvil/core/kube';
+import { microTime } from '@anvil/core/conditions';
 
 export type EventType = 'Normal' | 'Warning';
 

@@ -1,6 +1,6 @@
 // Finalizer add/remove as merge patches guarded by resourceVersion: a concurrent writer causes a 409 and a
 // retry on the fresh object, never a lost finalizer of someone else's.
-import { isConflict, isNotFound, type KubeClient, type KubeObject, type ResourceType } from '../../../shared/src/kube/index.js';
+import { isConflict, isNotFound, type KubeClient, type KubeObject, type ResourceType } from '@anvil/core/kube';
 
 async function updateFinalizers<T extends KubeObject>(
   client: KubeClient,

@@ -2,8 +2,8 @@
 // respected until leaseDuration has passed on *our* clock since we last saw it change; the leader renews every
 // retryPeriod and gives up if it cannot renew within renewDeadline.
 import type { Logger } from 'pino';
-import { isAlreadyExists, isConflict, CoreResources, type KubeClient, type KubeObject } from '../../../shared/src/kube/index.js';
-import { microTime } from '../../../shared/src/conditions.js';
+import { isAlreadyExists, isConflict, CoreResources, type KubeClient, type KubeObject } from '@anvil/core/kube';
+import { microTime } from '@anvil/core/conditions';
 
 export interface LeaderElectionConfig {
   namespace: string;

@@ -3,13 +3,13 @@
 import type { Server } from 'node:http';
 import type { Router } from 'express';
 import type { Logger } from 'pino';
-import { type KubeClient, type KubeObject, type ResourceType, InformerSet, Informer } from '../../../shared/src/kube/index.js';
+import { type KubeClient, type KubeObject, type ResourceType, InformerSet, Informer } from '@anvil/core/kube';
 import { Controller, type ControllerOptions } from './controller.js';
 import { KubeEventRecorder, type EventRecorder } from './events.js';
 import { LeaderElector, type LeaderElectionConfig } from './leader-election.js';
 import { ControllerMetrics } from './metrics.js';
 import { createHealthApp } from './health-server.js';
-import { type HttpsConfig, type ReloadingHttpsServer, serveHttps } from '../../../shared/src/tls/index.js';
+import { type HttpsConfig, type ReloadingHttpsServer, serveHttps } from '@anvil/core/tls';
 
 export interface ManagerOptions {
   client: KubeClient;

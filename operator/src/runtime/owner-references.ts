@@ -1,4 +1,4 @@
-import type { KubeObject, OwnerReference } from '../../../shared/src/kube/index.js';
+import type { KubeObject, OwnerReference } from '@anvil/core/kube';
 
 export function controllerReference(owner: KubeObject): OwnerReference {
   if (!owner.apiVersion || !owner.kind || !owner.metadata.name || !owner.metadata.uid) {

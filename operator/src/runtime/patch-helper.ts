@@ -2,9 +2,9 @@
 // metadata/spec as one merge patch and status as another on the /status subresource — with optimistic locking.
 // On a conflict the change is re-applied to the latest object (conditions merged by type) and retried.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isConflict, type KubeClient, type KubeObject, type ResourceType } from '../../../shared/src/kube/index.js';
-import { applyMergePatch, clone, createMergePatch } from '../../../shared/src/json/index.js';
-import { mergeConditionChanges, type Condition } from '../../../shared/src/conditions.js';
+import { isConflict, type KubeClient, type KubeObject, type ResourceType } from '@anvil/core/kube';
+import { applyMergePatch, clone, createMergePatch } from '@anvil/core/json';
+import { mergeConditionChanges, type Condition } from '@anvil/core/conditions';
 
 export interface PatchOutcome<T> {
   object: T;

@@ -1,7 +1,7 @@
-import { setCondition, type Condition } from '../../../shared/src/conditions.js';
-import type { CacheReader } from '../../../shared/src/kube/cache.js';
-import type { KubeObject, ResourceType } from '../../../shared/src/kube/index.js';
-import { MemoryKubeClient } from '../../../shared/src/kube/memory-client.js';
+import { setCondition, type Condition } from '@anvil/core/conditions';
+import type { CacheReader } from '@anvil/core/kube';
+import type { KubeObject, ResourceType } from '@anvil/core/kube';
+import { MemoryKubeClient } from '@anvil/core/src/kube/memory-client.js';
 import type { Request } from './reconciler.js';
 import { commitThenContinue, done, requeueAfter, type ReconcileResult } from './result.js';
 import { StatusReconciler, type StatusKind, type StatusReconcilerOptions } from './status-reconciler.js';

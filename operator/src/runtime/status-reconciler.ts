@@ -2,9 +2,9 @@
 // cache → paused? → being deleted (the kind's cleanup, then our finalizer off) → our finalizer on → the kind's
 // decision, written into a status draft → only what changed in status patched (conditions merged by type,
 // observedGeneration stamped) → the kind's ReconcileResult. A kind supplies only its decision and its cleanup.
-import { PAUSED_ANNOTATION } from '../../../shared/src/api/index.js';
-import type { Condition } from '../../../shared/src/conditions.js';
-import type { CacheReader, KubeClient, KubeObject, ResourceType } from '../../../shared/src/kube/index.js';
+import { PAUSED_ANNOTATION } from '@anvil/core/api';
+import type { Condition } from '@anvil/core/conditions';
+import type { CacheReader, KubeClient, KubeObject, ResourceType } from '@anvil/core/kube';
 import { addFinalizer, hasFinalizer, removeFinalizer } from './finalizers.js';
 import { PatchHelper } from './patch-helper.js';
 import { requestKey, type Reconciler, type Request } from './reconciler.js';

@@ -1,4 +1,4 @@
-// `node dist/shared/src/db/migrate-cli.js` (or `npx tsx shared/src/db/migrate-cli.ts`): applies the install-history
+// `node shared/dist/db/migrate-cli.js` (or `npx tsx --conditions=anvil-source shared/src/db/migrate-cli.ts`): applies the install-history
 // migrations and exits; what the Helm pre-install/pre-upgrade hook Job runs. Uses DATABASE_URL (or --database-url);
 // without one, the embedded database in DATA_DIR / --data-dir. Exit code 0 when the schema is current.
 import { parseArgs } from 'node:util';

@@ -1,8 +1,8 @@
 // The AutoinstallTemplate controller owns one concern: is this template (with its whole chain) usable?
 // It reports that as the Valid condition, with the nunjucks error and line when it is not.
-import { AUTOINSTALLTEMPLATE_CONDITIONS, AnvilResources, type AutoinstallTemplate, type AutoinstallTemplateStatus } from '../../../../shared/src/api/index.js';
-import { setCondition } from '../../../../shared/src/conditions.js';
-import type { KubeClient, CacheReader } from '../../../../shared/src/kube/index.js';
+import { AUTOINSTALLTEMPLATE_CONDITIONS, AnvilResources, type AutoinstallTemplate, type AutoinstallTemplateStatus } from '@anvil/core/api';
+import { setCondition } from '@anvil/core/conditions';
+import type { KubeClient, CacheReader } from '@anvil/core/kube';
 import { formatProblem, validateTemplateChain } from '../../render/index.js';
 import { done, type ReconcileResult } from '../../runtime/result.js';
 import { StatusReconciler, type StatusKind } from '../../runtime/status-reconciler.js';

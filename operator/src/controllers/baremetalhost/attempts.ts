@@ -1,7 +1,7 @@
 // Install attempts: when one is wanted, starting one, and closing one (summary in status.recentInstalls, retries with
 // exponential backoff until spec.provisioning.maxRetries).
-import { BAREMETALHOST_CONDITIONS as C, MAX_RECENT_INSTALLS } from '../../../../shared/src/api/index.js';
-import { kubeTime } from '../../../../shared/src/conditions.js';
+import { BAREMETALHOST_CONDITIONS as C, MAX_RECENT_INSTALLS } from '@anvil/core/api';
+import { kubeTime } from '@anvil/core/conditions';
 import { commitThenContinue, done, requeueAfter, type ReconcileResult } from '../../runtime/result.js';
 import { allowed, condition, maxRetries, RECHECK_INVALID_MS, revisionOf, setError, transition, type HostContext } from './host-context.js';
 import { publishLocalBoot } from './publish-boot-config.js';

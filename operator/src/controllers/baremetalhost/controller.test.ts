@@ -1,7 +1,7 @@
-import { AnvilResources, PAUSED_ANNOTATION, type BareMetalHost } from '../../../../shared/src/api/index.js';
-import type { CacheReader } from '../../../../shared/src/kube/cache.js';
-import { MemoryKubeClient } from '../../../../shared/src/kube/memory-client.js';
-import { silentLogger } from '../../../../shared/src/logging.js';
+import { AnvilResources, PAUSED_ANNOTATION, type BareMetalHost } from '@anvil/core/api';
+import type { CacheReader } from '@anvil/core/kube';
+import { MemoryKubeClient } from '@anvil/core/src/kube/memory-client.js';
+import { silentLogger } from '@anvil/core/logging';
 import type { Request } from '../../runtime/reconciler.js';
 import { commitThenContinue, done, type ReconcileResult } from '../../runtime/result.js';
 import { BareMetalHostReconciler, HOST_FINALIZER } from './controller.js';

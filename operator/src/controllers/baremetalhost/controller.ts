@@ -1,9 +1,9 @@
 // The BareMetalHost reconciler: the generic status reconcile (pause, finalizer, observedGeneration, a status patch
 // with only what changed) around one run of the state machine; on deletion the boot config goes before the finalizer.
 import type { Logger } from 'pino';
-import { AnvilResources, type BareMetalHost, type BareMetalHostStatus } from '../../../../shared/src/api/index.js';
-import { deepEqual } from '../../../../shared/src/json/index.js';
-import type { CacheReader, KubeClient, ResourceType } from '../../../../shared/src/kube/index.js';
+import { AnvilResources, type BareMetalHost, type BareMetalHostStatus } from '@anvil/core/api';
+import { deepEqual } from '@anvil/core/json';
+import type { CacheReader, KubeClient, ResourceType } from '@anvil/core/kube';
 import { commitThenContinue, done, type ReconcileResult } from '../../runtime/result.js';
 import { StatusReconciler, type StatusKind } from '../../runtime/status-reconciler.js';
 import { defaultStateMachineConfig, type HostPorts, type StateMachineConfig } from './ports.js';

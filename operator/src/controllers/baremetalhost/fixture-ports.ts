@@ -1,6 +1,6 @@
 // In-memory HostPorts: the fixture implementation for unit tests and demos (like metal3's fixture provisioner).
-import type { BareMetalHost } from '../../../../shared/src/api/index.js';
-import { bootConfigHash, macDashed, normalizeMac, sha256Hex, type BootConfig } from '../../../../shared/src/bootconfig/index.js';
+import type { BareMetalHost } from '@anvil/core/api';
+import { bootConfigHash, macDashed, normalizeMac, sha256Hex, type BootConfig } from '@anvil/core/bootconfig';
 import { validationIdentity, type HostPorts, type HostUrls, type InstallIdentity, type RenderOutcome, type ValidationOutcome } from './ports.js';
 
 export class FixtureHostPorts implements HostPorts {

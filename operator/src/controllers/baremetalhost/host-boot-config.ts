@@ -1,7 +1,7 @@
 // The boot config a host is given: the installer for its current attempt, or "boot from disk", with the credentials
 // of the attempt that just finished kept for its late installer events.
-import { kubeTime } from '../../../../shared/src/conditions.js';
-import { assetURL, normalizeMac, sha256Hex, type BootConfig, type ClosedInstall, installScript, localBootScript } from '../../../../shared/src/bootconfig/index.js';
+import { kubeTime } from '@anvil/core/conditions';
+import { assetURL, normalizeMac, sha256Hex, type BootConfig, type ClosedInstall, installScript, localBootScript } from '@anvil/core/bootconfig';
 import { hostRef, type HostContext } from './host-context.js';
 import type { RenderedHost } from './ports.js';
 

@@ -1,7 +1,7 @@
 // What every BareMetalHost state handler works on (the host, its status draft, the ports) and the small helpers they
 // share to read the spec and write status: conditions, state transitions (with an event), errors.
-import type { BareMetalHost, BareMetalHostErrorType, BareMetalHostState, BareMetalHostStatus } from '../../../../shared/src/api/index.js';
-import { setCondition, type ConditionInput } from '../../../../shared/src/conditions.js';
+import type { BareMetalHost, BareMetalHostErrorType, BareMetalHostState, BareMetalHostStatus } from '@anvil/core/api';
+import { setCondition, type ConditionInput } from '@anvil/core/conditions';
 import type { ReconcileResult } from '../../runtime/result.js';
 import type { HostPorts, StateMachineConfig } from './ports.js';
 

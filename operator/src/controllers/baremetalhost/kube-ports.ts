@@ -1,6 +1,6 @@
 // HostPorts backed by the API server and the informer caches.
 import { randomUUID } from 'node:crypto';
-import type { BareMetalHost } from '../../../../shared/src/api/index.js';
+import type { BareMetalHost } from '@anvil/core/api';
 import {
   CONTENT_HASH_ANNOTATION,
   bootConfigSecretName,
@@ -10,8 +10,8 @@ import {
   normalizeMac,
   toSecret,
   type BootConfig,
-} from '../../../../shared/src/bootconfig/index.js';
-import { CoreResources, isAlreadyExists, isNotFound, type CacheReader, type IndexedCacheReader, type KubeClient, type KubeObject } from '../../../../shared/src/kube/index.js';
+} from '@anvil/core/bootconfig';
+import { CoreResources, isAlreadyExists, isNotFound, type CacheReader, type IndexedCacheReader, type KubeClient, type KubeObject } from '@anvil/core/kube';
 import type { EventRecorder } from '../../runtime/events.js';
 import { setControllerReference } from '../../runtime/owner-references.js';
 import { validationIdentity, type HostPorts, type HostUrls, type InstallIdentity, type RenderOutcome, type ValidationOutcome } from './ports.js';

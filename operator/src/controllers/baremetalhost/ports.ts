@@ -1,7 +1,7 @@
 // What the BareMetalHost state machine needs from the outside world, as interfaces. The controller wires the
 // Kubernetes-backed implementations; unit tests use in-memory fakes.
-import type { BareMetalHost, BareMetalHostErrorType } from '../../../../shared/src/api/index.js';
-import type { BootConfig } from '../../../../shared/src/bootconfig/index.js';
+import type { BareMetalHost, BareMetalHostErrorType } from '@anvil/core/api';
+import type { BootConfig } from '@anvil/core/bootconfig';
 
 export interface RenderedHost {
   userData: string;

@@ -1,8 +1,8 @@
 // Publishing a host's boot config through the ports, recorded in status (bootConfig, BootConfigReady): the installer
 // for the current attempt, or "boot from disk".
-import { BAREMETALHOST_CONDITIONS as C } from '../../../../shared/src/api/index.js';
-import { kubeTime } from '../../../../shared/src/conditions.js';
-import { bootConfigHash, bootConfigSecretName, type BootConfig, IpxeScriptError } from '../../../../shared/src/bootconfig/index.js';
+import { BAREMETALHOST_CONDITIONS as C } from '@anvil/core/api';
+import { kubeTime } from '@anvil/core/conditions';
+import { bootConfigHash, bootConfigSecretName, type BootConfig, IpxeScriptError } from '@anvil/core/bootconfig';
 import { bootConfigFor, closedInstallToKeep } from './host-boot-config.js';
 import { condition, setError, type HostContext } from './host-context.js';
 

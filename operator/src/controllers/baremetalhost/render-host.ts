@@ -1,9 +1,9 @@
 // Renders a host's boot config from the API server's view: the template chain from the cache, the referenced
 // Secret values fetched on demand (never logged, never put in status, never kept), anvil's URLs for the host.
 // Also fingerprints those inputs from the caches alone, so an unchanged host is not rendered again.
-import { AUTOINSTALLTEMPLATE_KIND, AUTOINSTALLTEMPLATE_PLURAL, GROUP, VERSION, type AutoinstallTemplate, type BareMetalHost } from '../../../../shared/src/api/index.js';
-import { assetURL, checkKernelArgs, IpxeScriptError } from '../../../../shared/src/bootconfig/index.js';
-import { CoreResources, type KubeClient, type KubeObject, type ResourceType, type CacheReader } from '../../../../shared/src/kube/index.js';
+import { AUTOINSTALLTEMPLATE_KIND, AUTOINSTALLTEMPLATE_PLURAL, GROUP, VERSION, type AutoinstallTemplate, type BareMetalHost } from '@anvil/core/api';
+import { assetURL, checkKernelArgs, IpxeScriptError } from '@anvil/core/bootconfig';
+import { CoreResources, type KubeClient, type KubeObject, type ResourceType, type CacheReader } from '@anvil/core/kube';
 import { RenderError, formatProblem, renderBootConfig, resolveTemplate, type TemplateRenderer } from '../../render/index.js';
 import { canonicalJson, sha256Hex } from '../../render/chain.js';
 import type { HostRenderer } from './kube-ports.js';

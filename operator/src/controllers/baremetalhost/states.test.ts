@@ -1,5 +1,5 @@
 // The state table against the API: a handler for exactly the states a host can be in, and no state nothing enters.
-import { BAREMETALHOST_STATES } from '../../../../shared/src/api/index.js';
+import { BAREMETALHOST_STATES } from '@anvil/core/api';
 import { commitThenContinue, requeueAfter } from '../../runtime/result.js';
 import { runStateMachine, stateHandlers, type HostContext } from './states.js';
 import { discoveredHost, HostSim, simConfig, simHost } from './testing/host-sim.js';

@@ -1,7 +1,7 @@
 // The BareMetalHost state machine as a table of state -> handler (after metal3's host_state_machine), one file per
 // state in states/. Handlers read the host, change the status draft, publish boot config through the ports, and say
 // what comes next (a ReconcileResult). They never talk to Kubernetes directly and are unit-tested with fakes.
-import type { BareMetalHostState } from '../../../../shared/src/api/index.js';
+import type { BareMetalHostState } from '@anvil/core/api';
 import { commitThenContinue, done, type ReconcileResult } from '../../runtime/result.js';
 import type { HostContext, StateHandler } from './host-context.js';
 import { discovered } from './states/discovered.js';

@@ -1,7 +1,7 @@
 // The checks a host must pass before it can be installed: a template, a boot MAC of its own, a template chain that
 // renders for it. A failure is explained in status (Ready=False with the reason).
-import { type BareMetalHost, BAREMETALHOST_CONDITIONS as C } from '../../../../shared/src/api/index.js';
-import { normalizeMac } from '../../../../shared/src/bootconfig/index.js';
+import { type BareMetalHost, BAREMETALHOST_CONDITIONS as C } from '@anvil/core/api';
+import { normalizeMac } from '@anvil/core/bootconfig';
 import { clearError, condition, hostRef, setError, type HostContext } from './host-context.js';
 
 /** Checks everything that must hold before a host can be installed. Returns false (with status explained) if not. */

@@ -3,7 +3,7 @@
 // read the Secrets cert-manager writes (shared/src/tls reloads them). Without cert-manager anvil keeps serving HTTP.
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
-import { ApiError, type KubeClient, type KubeObject } from '../../../../shared/src/kube/index.js';
+import { ApiError, type KubeClient, type KubeObject } from '@anvil/core/kube';
 import type { EventRecorder } from '../../runtime/events.js';
 import { CertificateType, desiredCertificate, specDrift, type Certificate, type CertificateSettings } from './desired.js';
 

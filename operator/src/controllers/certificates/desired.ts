@@ -1,6 +1,6 @@
 // The cert-manager Certificate anvil asks for, one per listener (boot-server HTTPS, operator metrics/API).
 import { isIP } from 'node:net';
-import type { KubeObject, ResourceType } from '../../../../shared/src/kube/index.js';
+import type { KubeObject, ResourceType } from '@anvil/core/kube';
 
 export const CertificateType: ResourceType = { group: 'cert-manager.io', version: 'v1', kind: 'Certificate', plural: 'certificates', namespaced: true };
 

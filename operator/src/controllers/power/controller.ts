@@ -2,9 +2,9 @@
 // the observed power state, spec.online, spec.reboot and the power cycle that starts each install attempt. It
 // patches only status.power and its two conditions, merging with the state machine's writes on conflict.
 import type { Logger } from 'pino';
-import { AnvilResources, PAUSED_ANNOTATION, type BareMetalHost, type BareMetalHostStatus } from '../../../../shared/src/api/index.js';
-import { deepEqual } from '../../../../shared/src/json/index.js';
-import type { CacheReader, KubeClient } from '../../../../shared/src/kube/index.js';
+import { AnvilResources, PAUSED_ANNOTATION, type BareMetalHost, type BareMetalHostStatus } from '@anvil/core/api';
+import { deepEqual } from '@anvil/core/json';
+import type { CacheReader, KubeClient } from '@anvil/core/kube';
 import { requestKey, type Request } from '../../runtime/reconciler.js';
 import type { ReconcileResult } from '../../runtime/result.js';
 import { StatusReconciler, type StatusKind } from '../../runtime/status-reconciler.js';

@@ -1,8 +1,8 @@
 // PowerPorts backed by the API server: credentials from the Secret named in spec.bmc, drivers kept per host while
 // their inputs stay the same (a Redfish session is reused), and one operator-wide limit on power actions.
-import { AnvilResources, type BareMetalHost } from '../../../../shared/src/api/index.js';
-import { bootConfigSecretName, fromSecret } from '../../../../shared/src/bootconfig/index.js';
-import { CoreResources, isNotFound, type KubeClient, type KubeObject } from '../../../../shared/src/kube/index.js';
+import { AnvilResources, type BareMetalHost } from '@anvil/core/api';
+import { bootConfigSecretName, fromSecret } from '@anvil/core/bootconfig';
+import { CoreResources, isNotFound, type KubeClient, type KubeObject } from '@anvil/core/kube';
 import { PowerError, type BmcCredentials, type PowerDriver } from '../../power/driver.js';
 import type { ConcurrencyLimiter } from '../../power/limiter.js';
 import { createPowerDriver, needsCredentials, type DriverAdapters } from '../../power/registry.js';

@@ -1,6 +1,6 @@
 // What the power controller needs from the outside world. The Kubernetes-backed implementation is kube-ports.ts;
 // unit tests use fixture drivers and in-memory fakes.
-import type { BareMetalHost } from '../../../../shared/src/api/index.js';
+import type { BareMetalHost } from '@anvil/core/api';
 import type { PowerDriver } from '../../power/driver.js';
 
 export interface PowerPorts {

@@ -1,4 +1,4 @@
-import type { BareMetalHost, BareMetalHostStatus } from '../../../../shared/src/api/index.js';
+import type { BareMetalHost, BareMetalHostStatus } from '@anvil/core/api';
 import { FixtureDriver, FixtureMachine } from '../../power/fixture.js';
 import { PowerError, type PowerDriver } from '../../power/driver.js';
 import { defaultPowerControllerConfig, type PowerPorts } from './ports.js';

@@ -1,9 +1,9 @@
 // One pass of power control for one host: read the power state, then carry out at most one action — the
 // provisioning power cycle of a new install attempt, a reboot request, or spec.online. It writes only status.power
 // and the BMCReachable/CredentialsValid conditions of the status draft; the BareMetalHost state machine owns the rest.
-import type { BareMetalHost, BareMetalHostStatus, PowerState } from '../../../../shared/src/api/index.js';
-import { BAREMETALHOST_CONDITIONS as C } from '../../../../shared/src/api/index.js';
-import { findCondition, kubeTime, removeCondition, setCondition, type ConditionInput } from '../../../../shared/src/conditions.js';
+import type { BareMetalHost, BareMetalHostStatus, PowerState } from '@anvil/core/api';
+import { BAREMETALHOST_CONDITIONS as C } from '@anvil/core/api';
+import { findCondition, kubeTime, removeCondition, setCondition, type ConditionInput } from '@anvil/core/conditions';
 import { isPowerError, PowerError, type PowerDriver } from '../../power/driver.js';
 import { reboot } from '../../power/reboot.js';
 import { done, requeueAfter, type ReconcileResult } from '../../runtime/result.js';

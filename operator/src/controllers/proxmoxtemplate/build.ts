@@ -1,7 +1,7 @@
 // The build in progress (status.build): starting one, resuming a failed one, finishing it as a new version, or
 // abandoning it (its half-made VM removed). Each writes the build's history record and an event.
-import type { ProxmoxTemplateBuild, ProxmoxTemplatePhase, ProxmoxTemplateVersion } from '../../../../shared/src/api/index.js';
-import { kubeTime } from '../../../../shared/src/conditions.js';
+import type { ProxmoxTemplateBuild, ProxmoxTemplatePhase, ProxmoxTemplateVersion } from '@anvil/core/api';
+import { kubeTime } from '@anvil/core/conditions';
 import { ProxmoxError } from '../../proxmox/errors.js';
 import { deleteImageUnlessInUse, deleteOwnedVm, imagesInUse } from './cleanup.js';
 import { importStorage, type TemplateContext } from './context.js';

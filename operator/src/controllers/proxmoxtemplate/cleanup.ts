@@ -1,7 +1,7 @@
 // Removing what a ProxmoxTemplate made: old versions beyond spec.versions.keep, a half-made VM of an abandoned build,
 // and everything when the object is deleted (unless retainPolicy is Retain). A VM is only ever deleted when its
 // description carries this object's owner marker: a VMID someone else reused is left alone.
-import type { ProxmoxTemplateVersion } from '../../../../shared/src/api/index.js';
+import type { ProxmoxTemplateVersion } from '@anvil/core/api';
 import { ProxmoxError } from '../../proxmox/errors.js';
 import { done, requeueAfter, type ReconcileResult } from '../../runtime/result.js';
 import { importStorage, type TemplateContext } from './context.js';

@@ -1,8 +1,8 @@
 // What every ProxmoxTemplate phase handler works on: the object, the status draft it changes, the ports and the PVE
 // API. Handlers say what happens next: a ReconcileResult ends this reconcile, NEXT runs the handler of the phase they
 // entered in the same reconcile. Cleanup, bookkeeping and the handlers import this file; it imports none of them.
-import { PROXMOXTEMPLATE_CONDITIONS, type ProxmoxTemplate, type ProxmoxTemplatePhase, type ProxmoxTemplateStatus } from '../../../../shared/src/api/index.js';
-import { setCondition, type ConditionInput } from '../../../../shared/src/conditions.js';
+import { PROXMOXTEMPLATE_CONDITIONS, type ProxmoxTemplate, type ProxmoxTemplatePhase, type ProxmoxTemplateStatus } from '@anvil/core/api';
+import { setCondition, type ConditionInput } from '@anvil/core/conditions';
 import type { ProxmoxApi } from '../../proxmox/ports.js';
 import type { ReconcileResult } from '../../runtime/result.js';
 import type { TemplateControllerConfig, TemplatePorts } from './ports.js';

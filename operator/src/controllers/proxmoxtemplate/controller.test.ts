@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { AnvilResources, type ProxmoxTemplate } from '../../../../shared/src/api/index.js';
-import type { CacheReader } from '../../../../shared/src/kube/cache.js';
-import { MemoryKubeClient } from '../../../../shared/src/kube/memory-client.js';
-import { silentLogger } from '../../../../shared/src/logging.js';
+import { AnvilResources, type ProxmoxTemplate } from '@anvil/core/api';
+import type { CacheReader } from '@anvil/core/kube';
+import { MemoryKubeClient } from '@anvil/core/src/kube/memory-client.js';
+import { silentLogger } from '@anvil/core/logging';
 import type { Request } from '../../runtime/reconciler.js';
 import { done, requeueAfter, type ReconcileResult } from '../../runtime/result.js';
 import { templateContext } from './context.js';

@@ -2,8 +2,8 @@
 // with only what changed) around one run of the phase table. On deletion the templates it built are removed (unless
 // retainPolicy is Retain) before the finalizer goes.
 import type { Logger } from 'pino';
-import { AnvilResources, PAUSED_ANNOTATION, type ProxmoxTemplate, type ProxmoxTemplateStatus } from '../../../../shared/src/api/index.js';
-import type { CacheReader, KubeClient, KubeObject, ResourceType } from '../../../../shared/src/kube/index.js';
+import { AnvilResources, PAUSED_ANNOTATION, type ProxmoxTemplate, type ProxmoxTemplateStatus } from '@anvil/core/api';
+import type { CacheReader, KubeClient, KubeObject, ResourceType } from '@anvil/core/kube';
 import { done, requeueAfter, requeueWithBackoff, type ReconcileResult } from '../../runtime/result.js';
 import { StatusReconciler, type StatusKind } from '../../runtime/status-reconciler.js';
 import { ProxmoxError } from '../../proxmox/errors.js';

@@ -1,6 +1,6 @@
 // What the spec and upstream ask for right now (image, checksum, settings), and whether a kept version or the build in
 // progress already is that.
-import type { ProxmoxTemplateBuild, ProxmoxTemplateVersion } from '../../../../shared/src/api/index.js';
+import type { ProxmoxTemplateBuild, ProxmoxTemplateVersion } from '@anvil/core/api';
 import { C, condition, type TemplateContext } from './context.js';
 import { settingsHash } from './settings.js';
 import { resolveImage, type ResolvedImage } from './source.js';

@@ -1,6 +1,6 @@
 // How a build fails: a failed build waits for its retry time (doubling per failure) in phase Failed, and errors thrown
 // by a handler become status (a condition and a message) and the right kind of retry.
-import { kubeTime } from '../../../../shared/src/conditions.js';
+import { kubeTime } from '@anvil/core/conditions';
 import { ChecksumError } from '../../proxmox/checksums.js';
 import { ProxmoxError } from '../../proxmox/errors.js';
 import { requeueAfter, requeueWithBackoff, type ReconcileResult } from '../../runtime/result.js';

@@ -1,6 +1,6 @@
 // TemplatePorts for unit tests: the fake PVE node, checksum files from a map, and the events, build records and task
 // durations kept in arrays for the test to read. Plus a template and a context to run phase handlers on.
-import type { ProxmoxTemplate, ProxmoxTemplateBuild, ProxmoxTemplateStatus, ProxmoxTemplateVersion } from '../../../../shared/src/api/index.js';
+import type { ProxmoxTemplate, ProxmoxTemplateBuild, ProxmoxTemplateStatus, ProxmoxTemplateVersion } from '@anvil/core/api';
 import type { ProxmoxApi, VmConfig } from '../../proxmox/ports.js';
 import type { TemplateContext } from './context.js';
 import { FakeProxmox } from './fake-proxmox.js';

@@ -3,10 +3,10 @@
 // operator has a database), events and the Proxmox task metrics.
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { fetch } from 'undici';
-import type { ProxmoxTemplate } from '../../../../shared/src/api/index.js';
-import type { HistoryStore } from '../../../../shared/src/db/index.js';
-import { CoreResources, isNotFound, type KubeClient, type KubeObject } from '../../../../shared/src/kube/index.js';
-import type { Logger } from '../../../../shared/src/logging.js';
+import type { ProxmoxTemplate } from '@anvil/core/api';
+import type { HistoryStore } from '@anvil/core/db';
+import { CoreResources, isNotFound, type KubeClient, type KubeObject } from '@anvil/core/kube';
+import type { Logger } from '@anvil/core/logging';
 import type { FetchText } from '../../proxmox/catalog.js';
 import { ProxmoxClient, type ProxmoxClientOptions } from '../../proxmox/client.js';
 import { ProxmoxError } from '../../proxmox/errors.js';

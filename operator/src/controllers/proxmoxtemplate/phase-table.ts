@@ -3,7 +3,7 @@
 // a task inside a reconcile, and every step first checks whether its work is already done (the image is in the
 // import storage, the VM exists with our marker, it is already a template), so a restarted operator resumes a build
 // from its status, and a lost status is rebuilt from what is on the node.
-import type { ProxmoxTemplatePhase } from '../../../../shared/src/api/index.js';
+import type { ProxmoxTemplatePhase } from '@anvil/core/api';
 import { done } from '../../runtime/result.js';
 import type { PhaseHandler } from './context.js';
 import { converting } from './phases/converting.js';

@@ -1,6 +1,6 @@
 // What the ProxmoxTemplate controller needs from the outside world. kube-ports.ts implements it on the API server
 // (Secrets, events, the install history, metrics); tests give it the Proxmox simulator and a fake upstream.
-import type { ProxmoxTemplate } from '../../../../shared/src/api/index.js';
+import type { ProxmoxTemplate } from '@anvil/core/api';
 import type { FetchText } from '../../proxmox/catalog.js';
 import type { ProxmoxApi } from '../../proxmox/ports.js';
 

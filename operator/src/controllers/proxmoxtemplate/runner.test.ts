@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { ProxmoxTemplatePhase } from '../../../../shared/src/api/index.js';
+import type { ProxmoxTemplatePhase } from '@anvil/core/api';
 import { commitThenContinue, requeueAfter, requeueWithBackoff, type ReconcileResult } from '../../runtime/result.js';
 import { NEXT, type PhaseHandler, type TemplateContext } from './context.js';
 import { pveError } from './fake-proxmox.js';

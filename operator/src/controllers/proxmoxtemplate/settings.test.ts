@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { ProxmoxTemplate, ProxmoxTemplateBuild } from '../../../../shared/src/api/index.js';
+import type { ProxmoxTemplate, ProxmoxTemplateBuild } from '@anvil/core/api';
 import { templateCreateParams } from '../../proxmox/vm-params.js';
 import { buildId, buildVmOptions, isOurBuild, ownerMarker, parseOwnerMarker, settingsHash, vmSettings } from './settings.js';
 import { importVolumeFor, resolveImage } from './source.js';

@@ -2,7 +2,7 @@
 // settings changed (a new version), the template's name, and the ownership marker written into the VM's description
 // so that a VM can be recognised as ours after a restart, a lost status or a re-created object.
 import { createHash } from 'node:crypto';
-import type { CloudInitBus, ProxmoxTemplate, ProxmoxTemplateBuild } from '../../../../shared/src/api/index.js';
+import type { CloudInitBus, ProxmoxTemplate, ProxmoxTemplateBuild } from '@anvil/core/api';
 import { catalogEntry } from '../../proxmox/catalog.js';
 import type { VmConfig } from '../../proxmox/ports.js';
 import type { TemplateVmOptions } from '../../proxmox/vm-params.js';

@@ -1,7 +1,7 @@
 // Where the image of a ProxmoxTemplate comes from and what its checksum must be: a catalog distribution (whose
 // checksum file is read each time upstream is checked), an explicit URL with the checksum value, or an explicit URL
 // with a checksum-file URL.
-import type { ProxmoxTemplate } from '../../../../shared/src/api/index.js';
+import type { ProxmoxTemplate } from '@anvil/core/api';
 import { catalogEntry, resolveCatalogChecksum, unknownDistributionMessage, type FetchText } from '../../proxmox/catalog.js';
 import { algorithmForHex, ChecksumError, findChecksum, importFileName, urlFileName, type HashAlgorithm } from '../../proxmox/checksums.js';
 

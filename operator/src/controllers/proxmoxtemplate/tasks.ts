@@ -1,6 +1,6 @@
 // PVE tasks of a build: a handler starts one and saves its UPID in status.currentTask; a later reconcile looks at it.
 // Nothing waits for a build task inside a reconcile.
-import { kubeTime } from '../../../../shared/src/conditions.js';
+import { kubeTime } from '@anvil/core/conditions';
 import { classifyMessage, ProxmoxError } from '../../proxmox/errors.js';
 import { requeueAfter, requeueWithBackoff, type ReconcileResult } from '../../runtime/result.js';
 import type { TemplateContext } from './context.js';

@@ -1,6 +1,6 @@
 // The versions list: which kept version is active, versions whose template vanished from the node, and templates on
 // the node that carry this object's owner marker (adopted after a lost status or a re-created object).
-import type { ProxmoxTemplateVersion } from '../../../../shared/src/api/index.js';
+import type { ProxmoxTemplateVersion } from '@anvil/core/api';
 import { deleteOwnedVm } from './cleanup.js';
 import type { TemplateContext } from './context.js';
 import { namePrefix, ownerKey, parseOwnerMarker, versionName } from './settings.js';

@@ -30,11 +30,11 @@ export const settingsArgs = (settings: readonly string[] = EMBEDDED_SETTINGS): s
 const MARKER = 'PG_VERSION';
 
 /**
- * Where the template is looked for: ANVIL_PGLITE_TEMPLATE, else pglite-template.tar.gz at the root of the tree this
- * module runs from (dist/ in the image, where the image build writes it with pglite-template-cli.js).
+ * Where the template is looked for: ANVIL_PGLITE_TEMPLATE, else pglite-template.tar.gz at the root of the package
+ * tree this module runs from (shared/dist/ in the image, where the image build writes it with pglite-template-cli.js).
  */
 export function defaultTemplatePath(env: NodeJS.ProcessEnv = process.env): string {
-  return env.ANVIL_PGLITE_TEMPLATE || fileURLToPath(new URL('../../../../pglite-template.tar.gz', import.meta.url));
+  return env.ANVIL_PGLITE_TEMPLATE || fileURLToPath(new URL('../../pglite-template.tar.gz', import.meta.url));
 }
 
 /** True when `dataDir` holds an initialised cluster (PGlite's own test). */

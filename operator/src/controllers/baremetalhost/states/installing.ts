@@ -1,6 +1,6 @@
 // Installing: the installer runs; its verdict ends the attempt (Provisioned, or Failed with a retry), and an installer
 // that stops making progress is timed out.
-import { BAREMETALHOST_CONDITIONS as C } from '../../../../../shared/src/api/index.js';
+import { BAREMETALHOST_CONDITIONS as C } from '@anvil/core/api';
 import { done, requeueAfter } from '../../../runtime/result.js';
 import { failAttempt, summarize } from '../attempts.js';
 import { clearError, condition, timeoutMs, transition, type StateHandler } from '../host-context.js';

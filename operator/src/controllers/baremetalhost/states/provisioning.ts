@@ -1,6 +1,6 @@
 // Provisioning: the current attempt's installer is published; waits for the machine to network-boot it (or for the
 // installer's verdict, or for the timeout).
-import { BAREMETALHOST_CONDITIONS as C } from '../../../../../shared/src/api/index.js';
+import { BAREMETALHOST_CONDITIONS as C } from '@anvil/core/api';
 import { done, requeueAfter } from '../../../runtime/result.js';
 import { failAttempt, summarize } from '../attempts.js';
 import { allowed, condition, RECHECK_INVALID_MS, timeoutMs, transition, type StateHandler } from '../host-context.js';

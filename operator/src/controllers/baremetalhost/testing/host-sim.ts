@@ -1,7 +1,7 @@
 // A BareMetalHost driven through the state machine as the controller drives it, with in-memory ports, a clock the
 // test moves, and what the boot-server would write (boot requests, installer verdicts): for the state machine's tests.
-import type { BareMetalHost, BareMetalHostStatus } from '../../../../../shared/src/api/index.js';
-import type { BootConfig } from '../../../../../shared/src/bootconfig/index.js';
+import type { BareMetalHost, BareMetalHostStatus } from '@anvil/core/api';
+import type { BootConfig } from '@anvil/core/bootconfig';
 import type { ReconcileResult } from '../../../runtime/result.js';
 import { FixtureHostPorts } from '../fixture-ports.js';
 import { runStateMachine, type HostContext } from '../states.js';

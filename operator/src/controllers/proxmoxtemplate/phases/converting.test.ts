@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { BuildStep, ProxmoxTemplate } from '../../../../../shared/src/api/index.js';
+import type { BuildStep, ProxmoxTemplate } from '@anvil/core/api';
 import { requeueAfter, requeueWithBackoff } from '../../../runtime/result.js';
 import { NEXT } from '../context.js';
 import { pveError } from '../fake-proxmox.js';

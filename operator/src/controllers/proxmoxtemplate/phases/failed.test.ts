@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { kubeTime } from '../../../../../shared/src/conditions.js';
+import { kubeTime } from '@anvil/core/conditions';
 import { requeueAfter } from '../../../runtime/result.js';
 import { NEXT } from '../context.js';
 import { fixtureBuild, fixtureContext, FIXED_NOW, fixtureTemplate, FixtureTemplatePorts } from '../fixture-ports.js';

@@ -1,6 +1,6 @@
 // Pending decides: the kept version that matches the spec and upstream (Ready), the failed build to resume, or a new
 // build (Downloading). A build decided here is committed before any of its steps acts on it.
-import { kubeTime } from '../../../../../shared/src/conditions.js';
+import { kubeTime } from '@anvil/core/conditions';
 import { commitThenContinue } from '../../../runtime/result.js';
 import { abandonBuild, phaseOfStep, resumeBuild, startBuild } from '../build.js';
 import { enter, pinned, type PhaseHandler } from '../context.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import type { ProxmoxTemplate, ProxmoxTemplateStatus } from '../../../../../shared/src/api/index.js';
-import { kubeTime } from '../../../../../shared/src/conditions.js';
+import type { ProxmoxTemplate, ProxmoxTemplateStatus } from '@anvil/core/api';
+import { kubeTime } from '@anvil/core/conditions';
 import { done, requeueAfter } from '../../../runtime/result.js';
 import { NEXT } from '../context.js';
 import { pveError } from '../fake-proxmox.js';

@@ -1,6 +1,6 @@
 // Ready: checks upstream and the spec now and then (Pending builds when no kept version matches), keeps the versions
 // list true to the node, and prunes versions beyond spec.versions.keep.
-import { kubeTime } from '../../../../../shared/src/conditions.js';
+import { kubeTime } from '@anvil/core/conditions';
 import { done, requeueAfter } from '../../../runtime/result.js';
 import { pruneVersions } from '../cleanup.js';
 import { enter, generationChanged, pinned, type PhaseHandler, type TemplateContext } from '../context.js';
