@@ -1,20 +1,12 @@
 import type { AutoinstallTemplateSpec } from '@anvil/core/api';
 import { fixtureTemplates, lookupOf } from '../../../test/fixtures/render.js';
 import { deepMerge, MAX_CHAIN_DEPTH, resolveTemplate } from './chain.js';
-import { RenderError } from './errors.js';
+import type { RenderError } from './errors.js';
+import { renderErrorOf } from './testing/render-error.js';
 
 const artifact = (c: string) => ({ url: `http://mirror/${c}`, sha256: c.repeat(64).slice(0, 64) });
 
-function chainError(fn: () => unknown): RenderError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(RenderError);
-    expect((err as RenderError).kind).toBe('chain');
-    return err as RenderError;
-  }
-  throw new Error('expected a chain error');
-}
+const chainError = (fn: () => unknown): RenderError => renderErrorOf('chain', fn);
 
 describe('resolveTemplate', () => {
   it('resolves the fixture overlay: chain base first, inherited files, includes loadable, defaults merged', () => {

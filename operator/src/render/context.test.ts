@@ -1,19 +1,11 @@
 import { anvilURLs, host, PASSWORD_HASH } from '../../../test/fixtures/render.js';
 import { buildRenderContext, hostContext, maskSecrets, RESERVED_VARIABLES } from './context.js';
-import { RenderError } from './errors.js';
+import type { RenderError } from './errors.js';
+import { renderErrorOf } from './testing/render-error.js';
 
 const install = { revision: 3, attempt: 2 };
 
-function contextError(fn: () => unknown): RenderError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(RenderError);
-    expect((err as RenderError).kind).toBe('context');
-    return err as RenderError;
-  }
-  throw new Error('expected a context error');
-}
+const contextError = (fn: () => unknown): RenderError => renderErrorOf('context', fn);
 
 describe('hostContext', () => {
   it('describes the host, MAC in lower case with colons and dashes', () => {

@@ -1,7 +1,6 @@
 import { setCondition, type Condition } from '@anvil/core/conditions';
-import type { CacheReader } from '@anvil/core/kube';
 import type { KubeObject, ResourceType } from '@anvil/core/kube';
-import { MemoryKubeClient } from '@anvil/core/src/kube/memory-client.js';
+import { MemoryKubeClient, MemorySnapshotCache } from '@anvil/core/src/kube/memory-client.js';
 import type { Request } from './reconciler.js';
 import { commitThenContinue, done, requeueAfter, type ReconcileResult } from './result.js';
 import { StatusReconciler, type StatusKind, type StatusReconcilerOptions } from './status-reconciler.js';
@@ -13,21 +12,6 @@ const WidgetType: ResourceType = { group: 'test.anvil.dev', version: 'v1', kind:
 const FINALIZER = 'test.anvil.dev/widget';
 const req: Request = { namespace: 'ns', name: 'w1' };
 
-/** A cache that is a copy of the client's objects taken when asked (sync), so a test can hold it back (stale). */
-class SnapshotCache implements CacheReader<Widget> {
-  private objects = new Map<string, Widget>();
-  constructor(private readonly client: MemoryKubeClient) {}
-  async sync(): Promise<void> {
-    const { items } = await this.client.list<Widget>(WidgetType);
-    this.objects = new Map(items.map((w) => [`${w.metadata.namespace}/${w.metadata.name}`, w]));
-  }
-  get(namespace: string | undefined, name: string): Widget | undefined {
-    return this.objects.get(`${namespace}/${name}`);
-  }
-  list(): Widget[] {
-    return [...this.objects.values()];
-  }
-}
 
 /** A kind that copies spec.size into status with a Ready condition; its cleanup takes `cleanupPasses` passes. */
 class Sizer implements StatusKind<Widget, WidgetStatus> {
@@ -61,7 +45,7 @@ class Sizer implements StatusKind<Widget, WidgetStatus> {
 async function setup(options: Partial<StatusReconcilerOptions<Widget, WidgetStatus>> = {}, size = 3) {
   const client = new MemoryKubeClient();
   await client.create<Widget>(WidgetType, { apiVersion: 'test.anvil.dev/v1', kind: 'Widget', metadata: { namespace: 'ns', name: 'w1' }, spec: { size } });
-  const cache = new SnapshotCache(client);
+  const cache = new MemorySnapshotCache<Widget>(client, WidgetType);
   await cache.sync();
   const kind = new Sizer();
   const reconciler = new StatusReconciler<Widget, WidgetStatus>({ client, type: WidgetType, cache, kind, finalizer: FINALIZER, ...options });

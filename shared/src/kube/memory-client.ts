@@ -4,6 +4,7 @@
 import { applyMergePatch, clone, deepEqual } from '../json/merge-patch.js';
 import { ApiError } from './errors.js';
 import { objectKeyString } from './resources.js';
+import type { CacheReader } from './cache.js';
 import type { KubeClient, KubeObject, ListResult, ObjectKey, PatchOptions, PatchType, ResourceType, WatchHandle } from './types.js';
 
 export class MemoryKubeClient implements KubeClient {
@@ -89,5 +90,27 @@ export class MemoryKubeClient implements KubeClient {
 
   private nextVersion(): string {
     return String(++this.version);
+  }
+}
+
+/**
+ * An informer cache stand-in for unit tests: a copy of the client's objects of one kind taken when the test says so
+ * (`sync`), so a test can hold it back to see what a reconciler does on a stale cache.
+ */
+export class MemorySnapshotCache<T extends KubeObject> implements CacheReader<T> {
+  private objects = new Map<string, T>();
+  constructor(
+    private readonly client: MemoryKubeClient,
+    private readonly type: ResourceType,
+  ) {}
+  async sync(): Promise<void> {
+    const { items } = await this.client.list<T>(this.type);
+    this.objects = new Map(items.map((o) => [objectKeyString(o.metadata.namespace, o.metadata.name ?? ''), o]));
+  }
+  get(namespace: string | undefined, name: string): T | undefined {
+    return this.objects.get(objectKeyString(namespace, name));
+  }
+  list(): T[] {
+    return [...this.objects.values()];
   }
 }

@@ -1,6 +1,5 @@
 import { AnvilResources, PAUSED_ANNOTATION, type BareMetalHost } from '@anvil/core/api';
-import type { CacheReader } from '@anvil/core/kube';
-import { MemoryKubeClient } from '@anvil/core/src/kube/memory-client.js';
+import { MemoryKubeClient, MemorySnapshotCache } from '@anvil/core/src/kube/memory-client.js';
 import { silentLogger } from '@anvil/core/logging';
 import type { Request } from '../../runtime/reconciler.js';
 import { commitThenContinue, done, type ReconcileResult } from '../../runtime/result.js';
@@ -10,26 +9,11 @@ import { simConfig, simHost } from './testing/host-sim.js';
 
 const req: Request = { namespace: 'lab', name: 'node-01' };
 
-/** The client's hosts as of the last sync: the informer cache, caught up when the test says so. */
-class SnapshotCache implements CacheReader<BareMetalHost> {
-  private objects = new Map<string, BareMetalHost>();
-  constructor(private readonly client: MemoryKubeClient) {}
-  async sync(): Promise<void> {
-    const { items } = await this.client.list<BareMetalHost>(AnvilResources.bareMetalHost);
-    this.objects = new Map(items.map((h) => [`${h.metadata.namespace}/${h.metadata.name}`, h]));
-  }
-  get(namespace: string | undefined, name: string): BareMetalHost | undefined {
-    return this.objects.get(`${namespace}/${name}`);
-  }
-  list(): BareMetalHost[] {
-    return [...this.objects.values()];
-  }
-}
 
 async function setup(host: BareMetalHost = simHost()) {
   const client = new MemoryKubeClient();
   await client.create(AnvilResources.bareMetalHost, host);
-  const cache = new SnapshotCache(client);
+  const cache = new MemorySnapshotCache<BareMetalHost>(client, AnvilResources.bareMetalHost);
   await cache.sync();
   const ports = new FixtureHostPorts();
   ports.hosts = [host];

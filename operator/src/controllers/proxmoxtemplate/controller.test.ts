@@ -1,7 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { AnvilResources, type ProxmoxTemplate } from '@anvil/core/api';
-import type { CacheReader } from '@anvil/core/kube';
-import { MemoryKubeClient } from '@anvil/core/src/kube/memory-client.js';
+import { MemoryKubeClient, MemorySnapshotCache } from '@anvil/core/src/kube/memory-client.js';
 import { silentLogger } from '@anvil/core/logging';
 import type { Request } from '../../runtime/reconciler.js';
 import { done, requeueAfter, type ReconcileResult } from '../../runtime/result.js';
@@ -12,21 +11,6 @@ import { TemplateConfigError } from './ports.js';
 
 const req: Request = { namespace: 'lab', name: 'noble' };
 
-/** The client's templates as of the last sync: the informer cache, caught up when the test says so. */
-class SnapshotCache implements CacheReader<ProxmoxTemplate> {
-  private objects = new Map<string, ProxmoxTemplate>();
-  constructor(private readonly client: MemoryKubeClient) {}
-  async sync(): Promise<void> {
-    const { items } = await this.client.list<ProxmoxTemplate>(AnvilResources.proxmoxTemplate);
-    this.objects = new Map(items.map((t) => [`${t.metadata.namespace}/${t.metadata.name}`, t]));
-  }
-  get(namespace: string | undefined, name: string): ProxmoxTemplate | undefined {
-    return this.objects.get(`${namespace}/${name}`);
-  }
-  list(): ProxmoxTemplate[] {
-    return [...this.objects.values()];
-  }
-}
 
 /** A template being deleted, with version 1 built (VMID 100) on the fake node. */
 async function deleting(spec: Partial<ProxmoxTemplate['spec']> = {}) {
@@ -41,7 +25,7 @@ async function deleting(spec: Partial<ProxmoxTemplate['spec']> = {}) {
   ports.api.addVm(100, builtVmConfig(template, fixtureBuild(template), true));
   ports.api.addVolume(IMPORT_VOLUME);
   await client.delete(AnvilResources.proxmoxTemplate, req);
-  const cache = new SnapshotCache(client);
+  const cache = new MemorySnapshotCache<ProxmoxTemplate>(client, AnvilResources.proxmoxTemplate);
   await cache.sync();
   const reconciler = new ProxmoxTemplateReconciler({ client, templates: cache, ports, log: silentLogger(), config: fixtureConfig, now: () => FIXED_NOW });
   const stored = (): Promise<ProxmoxTemplate | undefined> => client.get<ProxmoxTemplate>(AnvilResources.proxmoxTemplate, req);

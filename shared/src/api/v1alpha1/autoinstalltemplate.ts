@@ -85,14 +85,10 @@ export interface AutoinstallTemplate extends CustomObject<typeof AUTOINSTALLTEMP
 }
 
 export const autoinstallTemplateDefinition: CrdDefinition = {
-  kind: AUTOINSTALLTEMPLATE_KIND,
-  plural: AUTOINSTALLTEMPLATE_PLURAL,
-  singular: AUTOINSTALLTEMPLATE_SINGULAR,
-  shortNames: AUTOINSTALLTEMPLATE_SHORT_NAMES,
+  kind: AUTOINSTALLTEMPLATE_KIND, plural: AUTOINSTALLTEMPLATE_PLURAL, singular: AUTOINSTALLTEMPLATE_SINGULAR, shortNames: AUTOINSTALLTEMPLATE_SHORT_NAMES,
   description:
     'An AutoinstallTemplate holds nunjucks templates for the files an installer needs (NoCloud user-data, meta-data, network-config, vendor-data) and the boot recipe (kernel, initrd, optional ISO, kernel arguments). BareMetalHosts reference one by name; templates compose through extends and includes.',
-  spec: autoinstallTemplateSpecSchema,
-  status: autoinstallTemplateStatusSchema,
+  spec: autoinstallTemplateSpecSchema, status: autoinstallTemplateStatusSchema,
   printerColumns: [
     { name: 'Valid', type: 'string', jsonPath: '.status.conditions[?(@.type=="Valid")].status', description: 'Whether the template chain is valid.' },
     { name: 'Extends', type: 'string', jsonPath: '.spec.extends', description: 'Base template.' },

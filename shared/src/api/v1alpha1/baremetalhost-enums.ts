@@ -15,16 +15,7 @@ export type BootMode = (typeof BOOT_MODES)[number];
  * The host state machine's states (see issue 3). Deletion is Deleting (the finalizer removes the boot config); there is
  * no Deprovisioning: wiping a machine's disks on delete would need a wipe image anvil does not build (docs/status.md).
  */
-export const BAREMETALHOST_STATES = [
-  'Pending',
-  'Discovered',
-  'Ready',
-  'Provisioning',
-  'Installing',
-  'Provisioned',
-  'Failed',
-  'Deleting',
-] as const;
+export const BAREMETALHOST_STATES = ['Pending', 'Discovered', 'Ready', 'Provisioning', 'Installing', 'Provisioned', 'Failed', 'Deleting'] as const;
 export type BareMetalHostState = (typeof BAREMETALHOST_STATES)[number];
 
 /** The installer's own result words (subiquity/curtin `result`). */
@@ -36,18 +27,7 @@ export const INSTALL_EVENT_TYPES = ['start', 'finish', 'info', 'warning', 'error
 export type InstallEventType = (typeof INSTALL_EVENT_TYPES)[number];
 
 /** What the boot-server answered to a host's request. */
-export const BOOT_RESPONSES = [
-  'InstallScript',
-  'LocalBootScript',
-  'MetaData',
-  'UserData',
-  'VendorData',
-  'NetworkConfig',
-  'Kernel',
-  'Initrd',
-  'ISO',
-  'Rejected',
-] as const;
+export const BOOT_RESPONSES = ['InstallScript', 'LocalBootScript', 'MetaData', 'UserData', 'VendorData', 'NetworkConfig', 'Kernel', 'Initrd', 'ISO', 'Rejected'] as const;
 export type BootResponse = (typeof BOOT_RESPONSES)[number];
 
 export const POWER_STATES = ['On', 'Off', 'Unknown'] as const;

@@ -23,13 +23,9 @@ export interface BareMetalHost extends CustomObject<typeof BAREMETALHOST_KIND, B
 }
 
 export const bareMetalHostDefinition: CrdDefinition = {
-  kind: BAREMETALHOST_KIND,
-  plural: BAREMETALHOST_PLURAL,
-  singular: BAREMETALHOST_SINGULAR,
-  shortNames: BAREMETALHOST_SHORT_NAMES,
+  kind: BAREMETALHOST_KIND, plural: BAREMETALHOST_PLURAL, singular: BAREMETALHOST_SINGULAR, shortNames: BAREMETALHOST_SHORT_NAMES,
   description: `A BareMetalHost is a machine that anvil installs over the network: it PXE-boots from spec.bootMACAddress, receives an installer configuration rendered from spec.templateRef, and reports its install progress in status. Set spec.provisioning.revision higher to reinstall. The annotation ${PAUSED_ANNOTATION} stops reconciliation without losing state.`,
-  spec: bareMetalHostSpecSchema,
-  status: bareMetalHostStatusSchema,
+  spec: bareMetalHostSpecSchema, status: bareMetalHostStatusSchema,
   printerColumns: [
     { name: 'State', type: 'string', jsonPath: '.status.state', description: 'Lifecycle state.' },
     { name: 'MAC', type: 'string', jsonPath: '.spec.bootMACAddress', description: 'Boot MAC address.' },

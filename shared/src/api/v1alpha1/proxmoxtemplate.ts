@@ -25,14 +25,10 @@ export type ProxmoxTemplate = {
 };
 
 export const proxmoxTemplateDefinition: CrdDefinition = {
-  kind: PROXMOXTEMPLATE_KIND,
-  plural: PROXMOXTEMPLATE_PLURAL,
-  singular: PROXMOXTEMPLATE_SINGULAR,
-  shortNames: PROXMOXTEMPLATE_SHORT_NAMES,
+  kind: PROXMOXTEMPLATE_KIND, plural: PROXMOXTEMPLATE_PLURAL, singular: PROXMOXTEMPLATE_SINGULAR, shortNames: PROXMOXTEMPLATE_SHORT_NAMES,
   description:
     'A ProxmoxTemplate builds a cloud-init VM template on Proxmox VE from a distribution cloud image (download, create with the imported disk, resize, convert), keeps versions as the upstream image changes, and removes what it created when deleted unless retainPolicy is Retain.',
-  spec: proxmoxTemplateSpecSchema,
-  status: proxmoxTemplateStatusSchema,
+  spec: proxmoxTemplateSpecSchema, status: proxmoxTemplateStatusSchema,
   printerColumns: [
     { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Build phase.' },
     { name: 'Distribution', type: 'string', jsonPath: '.spec.source.distribution', description: 'Catalog distribution.' },
