@@ -249,7 +249,7 @@ const CLI_TIMEOUT_MS = 240_000;
 
 describe('anvil history', () => {
   const run = async (...args: string[]) => {
-    const { stdout } = await promisify(execFile)(join(ROOT, 'node_modules/.bin/node'), ['--import', join(ROOT, 'node_modules/tsx/dist/esm/index.mjs'), join(ROOT, 'cli/src/main.ts'), 'history', ...args], {
+    const { stdout } = await promisify(execFile)(join(ROOT, 'node_modules/.bin/node'), ['--conditions=anvil-source', '--import', join(ROOT, 'node_modules/tsx/dist/esm/index.mjs'), join(ROOT, 'cli/src/main.ts'), 'history', ...args], {
       env: { ...process.env, KUBECONFIG: '/nonexistent/kubeconfig' },
       timeout: 180_000,
     });

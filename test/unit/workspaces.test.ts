@@ -45,7 +45,7 @@ describe('npm workspaces', () => {
       .flatMap((d) => files(join(ROOT, d)))
       .filter((f) => !f.endsWith('workspaces.test.ts') && !f.endsWith('codemods/workspace-imports.ts'))
       .flatMap((f) => readFileSync(f, 'utf8').split('\n').map((line, i) => ({ where: `${relative(ROOT, f)}:${i + 1}`, line })))
-      .filter(({ line }) => /'--import', 'tsx'|--import tsx|\btsx (scripts|bench|shared|operator|boot-server|cli)\//.test(line) && !line.includes('--conditions=anvil-source'))
+      .filter(({ line }) => /'--import', 'tsx'|'--import', join\([^)]*tsx\/dist|--import tsx|\btsx (scripts|bench|shared|operator|boot-server|cli)\//.test(line) && !line.includes('--conditions=anvil-source'))
       .map(({ where }) => where);
     expect(missing).toEqual([]);
   });
