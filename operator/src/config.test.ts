@@ -57,6 +57,14 @@ describe('operator config', () => {
     expect(helpText()).toMatch(/^ {2}--help +print this help$/m);
   });
 
+  it("reads the installer webhook's retries: curtin's naps by default, a list, none, and refuses nonsense", () => {
+    expect(loadConfig([], {})).toMatchObject({ webhookRetries: [1, 2, 4, 8, 16, 32, 64] });
+    expect(loadConfig(['--webhook-retries', '3, 5'], {})).toMatchObject({ webhookRetries: [3, 5] });
+    expect(loadConfig([], { WEBHOOK_RETRIES: 'none' })).toMatchObject({ webhookRetries: [] });
+    expect(() => loadConfig(['--webhook-retries', '1,-2'], {})).toThrow(/webhook retries must be "none" or up to 20 comma-separated whole seconds of 0 to 600, got "1,-2"/);
+    expect(() => loadConfig(['--webhook-retries', '601'], {})).toThrow(/webhook retries/);
+  });
+
   it('is documented in docs/configuration.md as declared', () => {
     const { actual, expected } = documentedFlagTable(fileURLToPath(new URL('../../docs/configuration.md', import.meta.url)), 'operator', FLAGS);
     expect(actual).toEqual(expected);

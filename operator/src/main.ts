@@ -40,6 +40,7 @@ async function main(): Promise<void> {
     maxConcurrentReconciles: config.maxConcurrentReconciles,
     log,
     bootServerURL: config.bootServerURL,
+    webhookRetries: config.webhookRetries,
     retryBaseMs: config.retryBaseSeconds * 1000,
     power: { maxConcurrentOps: config.maxConcurrentPowerOps, pollIntervalMs: config.powerPollSeconds * 1000, requestTimeoutMs: config.bmcTimeoutSeconds * 1000 },
     // Template builds go into the install history when the operator has a database.

@@ -35,6 +35,13 @@ export function webhookURLOf(userData: string): string {
   return endpoint;
 }
 
+/** The naps of anvil's reporter before each retry of a failed POST (curtin's `retries`); none when not rendered. */
+export function webhookRetriesOf(userData: string): number[] {
+  const doc = parse(userData) as { autoinstall?: { reporting?: Record<string, { retries?: unknown }> } } | null;
+  const retries = doc?.autoinstall?.reporting?.anvil?.retries;
+  return Array.isArray(retries) ? retries.map(Number) : [];
+}
+
 export async function postEvent(webhookURL: string, event: SubiquityEvent): Promise<PostOutcome> {
   const res = await fetch(webhookURL, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: curtinBody(event) });
   return { event, status: res.status, body: await res.text() };

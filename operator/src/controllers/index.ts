@@ -24,6 +24,8 @@ export interface ControllerDeps {
   maxConcurrentReconciles: number;
   log: Logger;
   bootServerURL: string;
+  /** Seconds the installer's webhook reporter sleeps before each retry of a failed POST; none when unset. */
+  webhookRetries?: readonly number[];
   retryBaseMs?: number;
   renderer?: TemplateRenderer;
   power?: PowerSettings;
@@ -58,6 +60,7 @@ export function registerControllers(manager: Manager, deps: ControllerDeps): str
     bootConfigs,
     recorder: manager.recorder,
     bootServerURL: deps.bootServerURL,
+    ...(deps.webhookRetries ? { webhookRetries: deps.webhookRetries } : {}),
     render: makeHostRender({ client, templates, secrets: referencedSecrets, ...(deps.renderer ? { renderer: deps.renderer } : {}) }),
   });
   const toRequests = (list: KubeObject[]): Request[] => list.map((h) => ({ namespace: h.metadata.namespace!, name: h.metadata.name! }));

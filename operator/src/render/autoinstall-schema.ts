@@ -177,6 +177,8 @@ export const autoinstallSchema: SchemaObject = {
             token_key: { type: 'string' },
             token_secret: { type: 'string' },
             level: { enum: ['DEBUG', 'INFO', 'WARN', 'WARNING', 'ERROR', 'CRITICAL', 'FATAL'] },
+            retries: { type: 'array', items: { type: 'number', minimum: 0 }, description: 'seconds to sleep before each retry of a failed POST' },
+            timeout: { type: 'number', minimum: 0 },
           },
           required: ['endpoint'],
         },

@@ -45,6 +45,8 @@ export interface AnvilContext {
   bootServerURL: string;
   /** Where the installer posts its progress events (the reporting webhook). */
   webhookURL: string;
+  /** Seconds the installer's webhook reporter sleeps before each retry of a failed POST (curtin's `retries`). */
+  webhookRetries?: readonly number[];
   /** NoCloud seed URL of the host: user-data, meta-data... are fetched below it. */
   seedURL: string;
   /** The boot-server's URLs of the cached boot artifacts. */

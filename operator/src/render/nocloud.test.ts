@@ -127,6 +127,19 @@ describe('processUserData', () => {
     expect(processUserData(userData('  reporting:\n'), WEBHOOK).autoinstall.reporting).toEqual({ anvil: { type: 'webhook', endpoint: WEBHOOK } });
   });
 
+  it("gives anvil's reporter curtin's retries, so an event posted while the boot-server restarts is retried", () => {
+    const { text, autoinstall } = processUserData(userData(''), WEBHOOK, [1, 2, 4]);
+    expect(autoinstall.reporting).toEqual({ anvil: { type: 'webhook', endpoint: WEBHOOK, retries: [1, 2, 4] } });
+    expect(text).toContain(`    anvil:\n      type: webhook\n      endpoint: ${WEBHOOK}\n      retries:\n        - 1\n        - 2\n        - 4\n`);
+    const replaced = processUserData(userData('  reporting:\n    anvil: {type: webhook, endpoint: "http://elsewhere/", retries: [600]}\n'), WEBHOOK, [5]);
+    expect(replaced.autoinstall.reporting).toEqual({ anvil: { type: 'webhook', endpoint: WEBHOOK, retries: [5] } });
+    expect(processUserData(userData(''), WEBHOOK, []).autoinstall.reporting).toEqual({ anvil: { type: 'webhook', endpoint: WEBHOOK } });
+  });
+
+  it('refuses a reporter whose retries are not a list of seconds', () => {
+    expect(() => processUserData(userData('  reporting:\n    mine: {type: webhook, endpoint: "http://x/", retries: 3}\n'), WEBHOOK)).toThrow(/retries/);
+  });
+
   it('accepts every documented section, read as YAML 1.1 like cloud-init', () => {
     const { autoinstall } = processUserData(userData(EVERY_SECTION), WEBHOOK);
     expect((autoinstall['refresh-installer'] as { update: unknown }).update).toBe(true);

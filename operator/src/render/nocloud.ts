@@ -41,7 +41,7 @@ export interface UserDataResult {
  * Checks the rendered user-data, adds the reporting webhook and validates the result. Throws a RenderError of kind
  * 'validation' listing every problem found.
  */
-export function processUserData(rendered: string, webhookURL: string): UserDataResult {
+export function processUserData(rendered: string, webhookURL: string, webhookRetries: readonly number[] = []): UserDataResult {
   const field: TemplateField = 'userData';
   const fail: Fail = failer(field);
 
@@ -85,12 +85,13 @@ export function processUserData(rendered: string, webhookURL: string): UserDataR
     });
   }
 
-  // anvil's reporter, next to the user's own
-  const reporter = doc.createNode({ type: 'webhook', endpoint: webhookURL });
+  // anvil's reporter, next to the user's own. curtin's reporter sleeps `retries` seconds before each new try of a
+  // failed POST (on any error, 4xx included), so an event posted while the boot-server restarts arrives late, not never.
+  const anvilReporter = { type: 'webhook', endpoint: webhookURL, ...(webhookRetries.length ? { retries: [...webhookRetries] } : {}) };
   const reporting = aiNode.get('reporting', true);
-  if (isMap(reporting)) reporting.set(ANVIL_REPORTER, reporter);
+  if (isMap(reporting)) reporting.set(ANVIL_REPORTER, doc.createNode(anvilReporter));
   else if (reporting === undefined || reporting === null || (isNode(reporting) && toPlain(reporting) === null)) {
-    aiNode.set('reporting', doc.createNode({ [ANVIL_REPORTER]: { type: 'webhook', endpoint: webhookURL } }));
+    aiNode.set('reporting', doc.createNode({ [ANVIL_REPORTER]: anvilReporter }));
   }
 
   const autoinstall = toJS(doc, fail).autoinstall as Record<string, unknown>;

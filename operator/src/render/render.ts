@@ -114,7 +114,7 @@ async function render(input: RenderBootConfigInput, options: RenderBootConfigOpt
       return undefined;
     }
   };
-  const userData = attempt(() => processUserData(outputs.userData ?? '', anvil.webhookURL));
+  const userData = attempt(() => processUserData(outputs.userData ?? '', anvil.webhookURL, anvil.webhookRetries));
   const metaData = attempt(() =>
     processMetaData(outputs.metaData, { instanceId: `${context.host.name}-${install.revision}-${install.attempt}`, hostname: context.host.hostname }),
   );

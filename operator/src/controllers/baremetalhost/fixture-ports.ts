@@ -43,7 +43,7 @@ export class FixtureHostPorts implements HostPorts {
   urls(host: BareMetalHost, token: string): HostUrls {
     const base = 'http://boot.test:8080';
     const mac = macDashed(host.spec.bootMACAddress);
-    return { bootServerURL: base, seedURL: `${base}/nocloud/${mac}/${token}/`, webhookURL: `${base}/webhook/${mac}/${token}` };
+    return { bootServerURL: base, seedURL: `${base}/nocloud/${mac}/${token}/`, webhookURL: `${base}/webhook/${mac}/${token}`, webhookRetries: [] };
   }
 
   publishedBootConfig(host: BareMetalHost): BootConfig | undefined {

@@ -36,6 +36,8 @@ export interface KubeHostPortsDeps {
   render: HostRenderer;
   /** Base URL machines reach the boot-server at, e.g. http://10.0.0.2:8080 */
   bootServerURL: string;
+  /** Seconds the installer's webhook reporter sleeps before each retry of a failed POST; none when unset. */
+  webhookRetries?: readonly number[];
 }
 
 /** Hosts by normalized boot MAC: the duplicate-MAC check runs on every reconcile and every host event. */
@@ -80,7 +82,12 @@ export class KubeHostPorts implements HostPorts {
   urls(host: BareMetalHost, token: string): HostUrls {
     const base = this.deps.bootServerURL.replace(/\/+$/, '');
     const mac = macDashed(host.spec.bootMACAddress);
-    return { bootServerURL: base, seedURL: `${base}/nocloud/${mac}/${token}/`, webhookURL: `${base}/webhook/${mac}/${token}` };
+    return {
+      bootServerURL: base,
+      seedURL: `${base}/nocloud/${mac}/${token}/`,
+      webhookURL: `${base}/webhook/${mac}/${token}`,
+      webhookRetries: this.deps.webhookRetries ?? [],
+    };
   }
 
   publishedBootConfig(host: BareMetalHost): BootConfig | undefined {

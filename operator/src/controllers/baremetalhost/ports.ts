@@ -39,6 +39,8 @@ export interface HostUrls {
   bootServerURL: string;
   seedURL: string;
   webhookURL: string;
+  /** Seconds the installer's webhook reporter sleeps before each retry of a failed POST (curtin's `retries`). */
+  webhookRetries: readonly number[];
 }
 
 export interface HostPorts {
