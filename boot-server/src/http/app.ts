@@ -7,6 +7,7 @@ import { createRouteContext } from './context.js';
 import type { BootHttpDeps } from './deps.js';
 import { mountFallbacks } from './fallback.js';
 import { mountHealthRoutes } from './health-routes.js';
+import { mountIgnitionRoutes } from './ignition-routes.js';
 import { mountIpxeRoutes } from './ipxe-routes.js';
 import { mountNoCloudRoutes } from './nocloud-routes.js';
 import { requestLog } from './request-log.js';
@@ -24,6 +25,7 @@ export function createBootApp(deps: BootHttpDeps): express.Express {
   app.use(requestLog(ctx.answered));
   mountIpxeRoutes(app, ctx);
   mountNoCloudRoutes(app, ctx);
+  mountIgnitionRoutes(app, ctx);
   mountAssetRoutes(app, ctx);
   mountWebhook(app, ctx);
   mountHealthRoutes(app, ctx);

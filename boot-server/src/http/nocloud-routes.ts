@@ -1,7 +1,7 @@
 // The NoCloud seed: a host's user-data, meta-data, vendor-data and network-config, served only with its current
 // install token (a finished attempt's token is refused). Requests refused are rate-limited and logged (bounded).
 import type { IRouter } from 'express';
-import { macDashed, tokenMatches, type BootConfig } from '@anvil/core/bootconfig';
+import { macDashed, tokenMatches, usesNoCloud, type BootConfig } from '@anvil/core/bootconfig';
 import { bootRequest } from './boot-request.js';
 import { notFound, type BootRouteContext } from './context.js';
 import { NOCLOUD_FILES, type NoCloudFile } from './nocloud-files.js';
@@ -26,7 +26,8 @@ export function mountNoCloudRoutes(app: IRouter, { deps, limit, logBad }: BootRo
         logBad('nocloud request refused', { ip: req.socket.remoteAddress, path: redact(req.path) });
         return notFound(res);
       }
-      const body = seedFile(install, kind);
+      // a host of another installer kind (ignition) has no seed
+      const body = usesNoCloud(install.installer) ? seedFile(install, kind) : undefined;
       if (body === undefined) return notFound(res);
       await deps.spool.append([bootRequest(req, mac, kind, config)]);
       res.type('text/plain').send(body);

@@ -20,10 +20,13 @@
 // - `defaults` are deep-merged (objects merge key by key; arrays and scalars are replaced), in this order, later
 //   winning: for each template of the chain from the base: its includes' defaults in list order (each include
 //   contributing its own resolved defaults), then the template's own defaults.
+// - `installer`: the named template's spec.installer (ubuntu-autoinstall when unset); every template of the extends
+//   chain must name the same kind (a Flatcar overlay on an Ubuntu base renders nothing either installer accepts).
+//   Includes are snippet libraries and may be of any kind.
 // - `boot`: kernel, initrd, iso and kernelArgs each come from the nearest template in the chain that sets them; the
 //   artifacts (url + sha256) are never merged field by field. Includes contribute no boot recipe.
 import { createHash } from 'node:crypto';
-import type { AutoinstallTemplateSpec, BootArtifact } from '@anvil/core/api';
+import { DEFAULT_INSTALLER, type AutoinstallTemplateSpec, type BootArtifact, type InstallerKind } from '@anvil/core/api';
 import { RenderError, TEMPLATE_FIELDS, type TemplateField } from './errors.js';
 
 /** Finds an AutoinstallTemplate's spec by name in the namespace being rendered. */
@@ -51,6 +54,8 @@ export interface ResolvedTemplate {
   includes: string[];
   /** Every template the result depends on (chain and includes), sorted: watch these for changes. */
   dependencies: string[];
+  /** The installer the chain is written for. */
+  installer: InstallerKind;
   /** Merged default variables. */
   defaults: Record<string, unknown>;
   /** The effective boot recipe. */
@@ -98,6 +103,11 @@ class Resolver {
     if (stack.length >= MAX_CHAIN_DEPTH) fail(`includes are nested deeper than ${MAX_CHAIN_DEPTH}: ${[...stack, name].join(' -> ')}`);
 
     const chain = this.chainOf(name);
+    const installer = this.spec(name).installer ?? DEFAULT_INSTALLER;
+    for (const member of chain) {
+      const kind = this.spec(member).installer ?? DEFAULT_INSTALLER;
+      if (kind !== installer) fail(`template "${name}" is for installer ${installer} but "${member}" in its extends chain is for ${kind}: a chain renders for one installer`);
+    }
     const inner = [...stack, name];
     const included = new Set<string>();
     let defaults: Record<string, unknown> = {};
@@ -154,6 +164,7 @@ class Resolver {
       chain,
       includes: [...included].sort(),
       dependencies,
+      installer,
       defaults,
       boot,
       entries,

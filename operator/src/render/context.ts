@@ -49,6 +49,8 @@ export interface AnvilContext {
   webhookRetries?: readonly number[];
   /** NoCloud seed URL of the host: user-data, meta-data... are fetched below it. */
   seedURL: string;
+  /** The host's Ignition config URL (installer: ignition), token included. */
+  ignitionURL?: string;
   /** The boot-server's URLs of the cached boot artifacts. */
   assets: { kernel: string; initrd: string; iso?: string };
 }

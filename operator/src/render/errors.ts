@@ -3,8 +3,11 @@
 // user at the exact spot. Messages never contain variable values, and the render pipeline masks secrets in them
 // once more before they leave it.
 
-/** The files anvil renders from an AutoinstallTemplate (kernelArgs lives in spec.boot.kernelArgs). */
-export const TEMPLATE_FIELDS = ['userData', 'metaData', 'networkConfig', 'vendorData', 'kernelArgs'] as const;
+/**
+ * The files anvil renders from an AutoinstallTemplate (kernelArgs lives in spec.boot.kernelArgs). Which of them a
+ * template's installer kind uses is up to the kind (operator/src/installers).
+ */
+export const TEMPLATE_FIELDS = ['userData', 'metaData', 'networkConfig', 'vendorData', 'ignition', 'kernelArgs'] as const;
 export type TemplateField = (typeof TEMPLATE_FIELDS)[number];
 
 export type RenderErrorKind =
@@ -34,7 +37,7 @@ export interface RenderProblem {
   /** 1-based line and column in that template, or without a template in the rendered file (validation problems). */
   line?: number;
   column?: number;
-  /** For validation problems: the YAML path, e.g. `autoinstall.identity.password`. */
+  /** For validation problems: the YAML (or JSON) path, e.g. `autoinstall.identity.password`. */
   path?: string;
   message: string;
 }

@@ -1,12 +1,11 @@
 // Renders the boot configuration of one host: context, sandboxed rendering, post-processing and validation of every
-// file, the final kernel command line, and a hash of it all. Pure apart from the render worker: the caller passes
+// file by the template's installer kind (operator/src/installers), the final kernel command line, and a hash of it all. Pure apart from the render worker: the caller passes
 // the host, the resolved template, the secret values and anvil's URLs.
-import type { BootArtifact } from '@anvil/core/api';
+import type { BootArtifact, InstallerKind } from '@anvil/core/api';
 import { canonicalJson, sha256Hex, type ResolvedTemplate } from './chain.js';
 import { buildRenderContext, maskSecrets, type AnvilContext, type HostObject, type InstallContext, type SecretValues } from './context.js';
 import { RenderError } from './errors.js';
-import { finalizeKernelArgs } from './kernel-args.js';
-import { processMetaData, processNetworkConfig, processUserData, processVendorData } from './nocloud.js';
+import { installerFor } from '../installers/index.js';
 import { passwordSalts } from './password-salts.js';
 import { defaultRenderer, type TemplateRenderer } from './renderer.js';
 import type { SandboxLimits } from './sandbox.js';
@@ -45,12 +44,17 @@ export interface RenderBootConfigOptions {
 
 /** Everything a host receives to install, rendered and validated. */
 export interface RenderedBootConfig {
-  /** `#cloud-config` with the autoinstall configuration and anvil's reporting webhook. */
+  /** The template's installer kind; unset for ubuntu-autoinstall. */
+  installer?: InstallerKind;
+  /** `#cloud-config` with the autoinstall configuration and anvil's reporting webhook (empty for other kinds). */
   userData: string;
+  /** Empty for kinds other than ubuntu-autoinstall. */
   metaData: string;
   /** Served only when set (host spec.networkConfig, or the template's networkConfig). */
   networkConfig?: string;
   vendorData?: string;
+  /** The Ignition config as served (JSON, with anvil's report unit), for installer: ignition. */
+  ignition?: string;
   /** The installer's kernel command line, raw (quote it for the boot script language, see kernel-args.ts). */
   kernelArgs: string;
   boot: { kernel: BootArtifact; initrd: BootArtifact; iso?: BootArtifact };
@@ -80,12 +84,20 @@ async function render(input: RenderBootConfigInput, options: RenderBootConfigOpt
   const limits = { ...DEFAULT_RENDER_LIMITS, ...options.limits };
   const { template, host, install, anvil } = input;
   const { kernel, initrd, iso } = template.boot;
+  const installer = installerFor(template.installer);
   const missing: string[] = [];
   if (!kernel) missing.push('boot.kernel');
   if (!initrd) missing.push('boot.initrd');
-  if (!template.entries.userData) missing.push('userData');
+  for (const field of installer.requiredFields) if (!template.entries[field]) missing.push(field);
   if (missing.length || !kernel || !initrd) {
     throw new RenderError('validation', [{ message: `no template in the chain ${template.chain.join(' -> ')} sets ${missing.join(', ')}` }]);
+  }
+  const unused = Object.keys(template.entries).filter((field) => !(installer.fields as readonly string[]).includes(field));
+  if (unused.length || (iso && !installer.allowsIso)) {
+    const what = [...unused, ...(iso && !installer.allowsIso ? ['boot.iso'] : [])];
+    throw new RenderError('validation', [
+      { message: `the chain ${template.chain.join(' -> ')} is for installer ${installer.kind}, which does not use ${what.join(', ')}: remove ${what.length > 1 ? 'them' : 'it'} or set spec.installer` },
+    ]);
   }
   if (iso && !anvil.assets.iso) throw new RenderError('context', [{ message: 'the boot recipe has an ISO but no URL to serve it was given (anvil.assets.iso)' }]);
 
@@ -103,42 +115,28 @@ async function render(input: RenderBootConfigInput, options: RenderBootConfigOpt
     { timeoutMs: limits.timeoutMs },
   );
 
-  // validate every file, reporting all problems at once
-  const problems: RenderError[] = [];
-  const attempt = <T>(fn: () => T): T | undefined => {
-    try {
-      return fn();
-    } catch (err) {
-      if (!(err instanceof RenderError)) throw err;
-      problems.push(err);
-      return undefined;
-    }
-  };
-  const userData = attempt(() => processUserData(outputs.userData ?? '', anvil.webhookURL, anvil.webhookRetries));
-  const metaData = attempt(() =>
-    processMetaData(outputs.metaData, { instanceId: `${context.host.name}-${install.revision}-${install.attempt}`, hostname: context.host.hostname }),
-  );
-  const networkConfig = attempt(() => processNetworkConfig(outputs.networkConfig, host.spec.networkConfig));
-  const vendorData = attempt(() => processVendorData(outputs.vendorData));
-  const kernelArgs = attempt(() => finalizeKernelArgs(outputs.kernelArgs, { seedURL: anvil.seedURL, isoURL: iso ? anvil.assets.iso : undefined }));
-  if (problems.length) throw new RenderError('validation', problems.flatMap((p) => p.problems));
-
+  // the installer validates every file and reports all problems at once
+  const { files, kernelArgs } = installer.render({
+    outputs,
+    urls: { ...anvil, ...(iso ? { isoURL: anvil.assets.iso } : {}) },
+    host: { name: context.host.name, hostname: context.host.hostname, ...(host.spec.networkConfig !== undefined ? { networkConfig: host.spec.networkConfig } : {}) },
+    install,
+  });
+  // ubuntu-autoinstall output keeps the shape (and so the contentHash) it had before installer kinds existed
+  const { installer: kind, ...served } = files;
   const rendered = {
-    userData: userData!.text,
-    metaData: metaData!,
-    ...(networkConfig !== undefined ? { networkConfig } : {}),
-    ...(vendorData !== undefined ? { vendorData } : {}),
-    kernelArgs: kernelArgs!,
+    ...(kind === 'ubuntu-autoinstall' ? {} : { installer: kind }),
+    ...served,
+    kernelArgs,
     boot: { kernel, initrd, ...(iso ? { iso } : {}) },
   };
-  const total = [rendered.userData, rendered.metaData, networkConfig ?? '', vendorData ?? '', rendered.kernelArgs].reduce(
-    (n, s) => n + Buffer.byteLength(s, 'utf8'),
-    0,
-  );
+  const total = Object.values(served).reduce((n: number, s: string | undefined) => n + Buffer.byteLength(s ?? '', 'utf8'), Buffer.byteLength(kernelArgs, 'utf8'));
   if (total > limits.maxOutputBytes) {
     throw new RenderError('output-limit', [{ message: `the rendered files are ${total} bytes, more than the limit of ${limits.maxOutputBytes}` }]);
   }
   return {
+    userData: '',
+    metaData: '',
     ...rendered,
     templateChain: [...template.chain],
     templateHash: template.contentHash,

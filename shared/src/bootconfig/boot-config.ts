@@ -1,6 +1,7 @@
 // The per-host boot config the operator publishes and the boot-server serves: one labelled Secret per host,
 // owned by the host (garbage-collected with it). The boot-server never runs templates; it serves these bytes.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { DEFAULT_INSTALLER, INSTALLER_KINDS, type InstallerKind } from '../api/index.js';
 import type { KubeObject } from '../kube/index.js';
 
 export const BOOT_CONFIG_LABEL = 'anvil.dev/boot-config';
@@ -26,10 +27,15 @@ export interface BootConfig {
     /** The attempt's secret: part of every URL the host uses. Reused while the attempt lasts, gone after it. */
     token: string;
     tokenSha256: string;
+    /** The template's installer kind; absent in configs published before kinds existed: ubuntu-autoinstall. */
+    installer?: InstallerKind;
+    /** NoCloud user-data and meta-data (ubuntu-autoinstall); empty for other kinds, which are served nothing here. */
     userData: string;
     metaData: string;
     networkConfig?: string;
     vendorData?: string;
+    /** The rendered Ignition config, JSON (installer: ignition). */
+    ignition?: string;
     kernel: { url: string; sha256: string };
     initrd: { url: string; sha256: string };
     iso?: { url: string; sha256: string };
@@ -73,6 +79,8 @@ const KEYS = {
   metaData: 'meta-data',
   networkConfig: 'network-config',
   vendorData: 'vendor-data',
+  installer: 'installer',
+  ignition: 'ignition.json',
   assets: 'assets.json',
   template: 'template.json',
   inputsHash: 'inputs-hash',
@@ -112,8 +120,13 @@ function toStringData(c: BootConfig): Record<string, string> {
     d[KEYS.attempt] = String(i.attempt);
     d[KEYS.token] = i.token;
     d[KEYS.tokenSha256] = i.tokenSha256;
-    d[KEYS.userData] = i.userData;
-    d[KEYS.metaData] = i.metaData;
+    // ubuntu-autoinstall configs keep exactly the keys they had before installer kinds existed
+    if (i.installer !== undefined && i.installer !== DEFAULT_INSTALLER) d[KEYS.installer] = i.installer;
+    if (usesNoCloud(i.installer)) {
+      d[KEYS.userData] = i.userData;
+      d[KEYS.metaData] = i.metaData;
+    }
+    if (i.ignition !== undefined) d[KEYS.ignition] = i.ignition;
     if (i.networkConfig !== undefined) d[KEYS.networkConfig] = i.networkConfig;
     if (i.vendorData !== undefined) d[KEYS.vendorData] = i.vendorData;
     d[KEYS.assets] = JSON.stringify({ kernel: i.kernel, initrd: i.initrd, ...(i.iso ? { iso: i.iso } : {}) });
@@ -163,17 +176,24 @@ export function fromSecret(secret: KubeObject): BootConfig | undefined {
     const installationId = get(KEYS.installationId);
     const tokenSha256 = get(KEYS.tokenSha256);
     const token = get(KEYS.token) ?? '';
-    const userData = get(KEYS.userData);
-    const metaData = get(KEYS.metaData);
+    const installer = installerOf(get(KEYS.installer));
+    if (installer === 'unknown') return undefined;
+    const noCloud = installer === undefined || usesNoCloud(installer);
+    const userData = get(KEYS.userData) ?? (noCloud ? undefined : '');
+    const metaData = get(KEYS.metaData) ?? (noCloud ? undefined : '');
+    const ignition = get(KEYS.ignition);
     if (!installationId || !tokenSha256 || userData === undefined || metaData === undefined || !assets.kernel || !assets.initrd) return undefined;
+    if (installer === 'ignition' && ignition === undefined) return undefined;
     config.install = {
       installationId,
       revision: Number(get(KEYS.revision) ?? 0),
       attempt: Number(get(KEYS.attempt) ?? 1),
       token,
       tokenSha256,
+      ...(installer !== undefined ? { installer } : {}),
       userData,
       metaData,
+      ...(ignition !== undefined ? { ignition } : {}),
       kernel: assets.kernel,
       initrd: assets.initrd,
       ...(assets.iso ? { iso: assets.iso } : {}),
@@ -190,6 +210,15 @@ export function fromSecret(secret: KubeObject): BootConfig | undefined {
   const closed = parseClosedInstall(get(KEYS.closedInstall));
   if (closed) config.closedInstall = closed;
   return config;
+}
+
+/** Whether a kind is served NoCloud files (user-data, meta-data...): ubuntu-autoinstall, also when unset. */
+export const usesNoCloud = (installer: InstallerKind | undefined): boolean => (installer ?? DEFAULT_INSTALLER) === 'ubuntu-autoinstall';
+
+/** A kind this version knows; an unknown one makes the Secret unreadable rather than served as something else. */
+function installerOf(text: string | undefined): InstallerKind | undefined | 'unknown' {
+  if (text === undefined) return undefined;
+  return INSTALLER_KINDS.find((kind) => kind === text) ?? 'unknown';
 }
 
 function parseClosedInstall(text: string | undefined): ClosedInstall | undefined {

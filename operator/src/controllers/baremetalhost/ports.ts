@@ -1,13 +1,16 @@
 // What the BareMetalHost state machine needs from the outside world, as interfaces. The controller wires the
 // Kubernetes-backed implementations; unit tests use in-memory fakes.
-import type { BareMetalHost, BareMetalHostErrorType } from '@anvil/core/api';
+import type { BareMetalHost, BareMetalHostErrorType, InstallerKind } from '@anvil/core/api';
 import type { BootConfig } from '@anvil/core/bootconfig';
 
 export interface RenderedHost {
+  /** The template's installer kind; unset for ubuntu-autoinstall. */
+  installer?: InstallerKind;
   userData: string;
   metaData: string;
   networkConfig?: string;
   vendorData?: string;
+  ignition?: string;
   kernelArgs: string;
   boot: { kernel: { url: string; sha256: string }; initrd: { url: string; sha256: string }; iso?: { url: string; sha256: string } };
   templateChain: string[];
