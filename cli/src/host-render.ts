@@ -1,7 +1,7 @@
 // Renders a host as the operator does (its render-host and ports, in a sandboxed worker process) and lays out the
 // result as the files the boot config holds, for `anvil render` and `anvil diff`. Loaded only by those commands.
-import type { AutoinstallTemplate } from '@anvil/core/api';
-import { assetURL, type BootConfig, installScript } from '@anvil/core/bootconfig';
+import type { AutoinstallTemplate, InstallerKind } from '@anvil/core/api';
+import { assetURL, type BootConfig, installScript, usesNoCloud } from '@anvil/core/bootconfig';
 import { CoreResources, type KubeObject } from '@anvil/core/kube';
 import { HOST_MAC_INDEX, KubeHostPorts, hostMacIndex, makeHostRender, maskSecrets, ProcessRenderer, type InstallIdentity, type RenderedHost, type SecretValues } from '@anvil/operator';
 import type { Cluster } from './context.js';
@@ -17,6 +17,28 @@ export type HostRenderResult = { ok: true; rendered: RenderedHost; files: BootFi
 const hostRef = (h: Host): string => `${h.metadata.namespace}/${h.metadata.name}`;
 
 type Artifact = { url: string; sha256: string };
+
+/** What an installer kind receives besides its boot script, as in the operator's render and the published config. */
+interface InstallerOutput {
+  installer?: InstallerKind | undefined;
+  userData: string;
+  metaData: string;
+  networkConfig?: string | undefined;
+  vendorData?: string | undefined;
+  ignition?: string | undefined;
+}
+
+/** The installer's files by the name it fetches them under: the NoCloud seed, or the Ignition config. */
+function installerFiles(o: InstallerOutput): [string, string][] {
+  const files: [string, string][] = [];
+  if (usesNoCloud(o.installer)) {
+    files.push(['user-data', o.userData], ['meta-data', o.metaData]);
+    if (o.networkConfig !== undefined) files.push(['network-config', o.networkConfig]);
+    if (o.vendorData !== undefined) files.push(['vendor-data', o.vendorData]);
+  }
+  if (o.ignition !== undefined) files.push(['ignition.json', o.ignition]);
+  return files;
+}
 
 function assetsFile(a: { kernel: Artifact; initrd: Artifact; iso?: Artifact | undefined }): string {
   const entries: [string, Artifact][] = [['kernel', a.kernel], ['initrd', a.initrd], ...(a.iso ? [['iso', a.iso] as [string, Artifact]] : [])];
@@ -35,10 +57,7 @@ export async function renderHost(cluster: Cluster, host: Host, identity: Install
     const base = bootServerURL.replace(/\/+$/, '');
     const files: BootFiles = new Map([
       ['boot.ipxe', installScript({ hostRef: hostRef(host), revision: identity.revision, attempt: identity.attempt, kernelURL: assetURL(base, r.boot.kernel), initrdURL: assetURL(base, r.boot.initrd), kernelArgs: r.kernelArgs })],
-      ['user-data', r.userData],
-      ['meta-data', r.metaData],
-      ...(r.networkConfig !== undefined ? [['network-config', r.networkConfig] as const] : []),
-      ...(r.vendorData !== undefined ? [['vendor-data', r.vendorData] as const] : []),
+      ...installerFiles(r),
       ['assets', assetsFile(r.boot)],
       ['template', `name: ${r.templateChain.at(-1) ?? host.spec.templateRef?.name ?? ''}\ncontentHash: ${r.contentHash}\n`],
     ]);
@@ -53,10 +72,7 @@ export function publishedFiles(config: BootConfig): BootFiles {
   const i = config.install!;
   return new Map([
     ['boot.ipxe', config.ipxe],
-    ['user-data', i.userData],
-    ['meta-data', i.metaData],
-    ...(i.networkConfig !== undefined ? [['network-config', i.networkConfig] as const] : []),
-    ...(i.vendorData !== undefined ? [['vendor-data', i.vendorData] as const] : []),
+    ...installerFiles(i),
     ['assets', assetsFile(i)],
     ...(i.template ? [['template', `name: ${i.template.name}\ncontentHash: ${i.template.contentHash}\n`] as const] : []),
   ]);

@@ -302,6 +302,28 @@ describe('render, reinstall', () => {
     expect(json.files['boot.ipxe']).toContain('kernel http://boot.test/assets/');
   });
 
+  it('render shows an Ignition host the files it fetches: the Ignition config, no NoCloud seed', async () => {
+    await client.create(TemplateType, {
+      apiVersion: 'anvil.dev/v1alpha1',
+      kind: 'AutoinstallTemplate',
+      metadata: { name: 'flatcar', namespace: other },
+      spec: {
+        installer: 'ignition',
+        boot: { kernel: { url: 'http://mirror.test/vmlinuz', sha256: 'a'.repeat(64) }, initrd: { url: 'http://mirror.test/initrd', sha256: 'b'.repeat(64) } },
+        ignition: 'ignition:\n  version: 3.3.0\nstorage:\n  files:\n    - path: /etc/hostname\n      contents:\n        source: {{ ("data:," ~ host.hostname) | json }}\n',
+      },
+    } as KubeObject);
+    await client.create(HostType, { ...host('flatcar-01', '52:54:00:c1:00:05', { paused: true }), metadata: { name: 'flatcar-01', namespace: other, annotations: { 'anvil.dev/paused': 'true' } }, spec: { bootMACAddress: '52:54:00:c1:00:05', hostname: 'flatcar-01', templateRef: { name: 'flatcar' }, provisioning: { revision: 1 } } } as Host);
+    const r = await anvil(['render', 'flatcar-01', '-o', 'json', '--boot-server-url', 'http://boot.test', '--kubeconfig', cp.kubeconfigPath, '-n', other]);
+    expect(r.stderr).toBe('');
+    const json = JSON.parse(r.stdout) as { files: Record<string, string> };
+    expect(Object.keys(json.files)).toEqual(['boot.ipxe', 'ignition.json', 'assets', 'template']);
+    expect(json.files['boot.ipxe']).toMatch(/ignition\.config\.url=http:\/\/boot\.test\/ignition\/52-54-00-c1-00-05\/TOKEN\/\S+/);
+    const ignition = JSON.parse(json.files['ignition.json']!) as { ignition: { version: string }; systemd: { units: { name: string }[] } };
+    expect(ignition.ignition.version).toBe('3.3.0');
+    expect(ignition.systemd.units.map((u) => u.name)).toContain('anvil-report-finish.service');
+  });
+
   it('reinstall bumps the revision (not with --dry-run)', async () => {
     const before = (await getHost('node-02')).spec.provisioning?.revision ?? 0;
     expect(await anvil(['reinstall', 'node-02', '--dry-run', ...kube()])).toMatchObject({ code: 0, stdout: `BareMetalHost ${ns}/node-02: spec.provisioning.revision would be set to ${before + 1} (dry run: nothing changed)\n` });
