@@ -6,3 +6,5 @@ export { gateVerdict, type GateInput, type GatePolicy, type GateVerdict } from '
 export { inAnyWindow, nextOpening, nextWindowStart, openWindowStart, windowProblem, type MaintenanceWindow } from './maintenance-window.js';
 export { PHASE_HANDLERS, step } from './step.js';
 export { ROLLOUT_PHASES, idleStatus, type AuditRecord, type HostView, type RolloutAction, type RolloutPolicy, type RolloutSnapshot, type RolloutStatus, type StepOutcome } from './types.js';
+export { describeCheck, probe, probeHttp, probeTcp, type HealthCheck, type ProbeResult } from './health/probes.js';
+export { applyProbes, startHealth, type HealthPolicy, type HealthState, type HealthStep } from './health/verdict.js';
