@@ -14,23 +14,26 @@ ARG NODE_IMAGE=node:24-slim
 # --- build: install everything, compile TypeScript to dist/, keep the production dependencies only ------------------
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
-# npm workspaces: each part is a package (shared = @anvil/core, operator, boot-server, cli) with its own package.json;
+# npm workspaces: each part is a package (shared = @anvil/core, operator, boot-server, cli, dashboard) with its own package.json;
 # npm ci links them into node_modules/@anvil/ and needs their manifests before the sources.
 COPY package.json package-lock.json ./
 COPY shared/package.json shared/package.json
 COPY operator/package.json operator/package.json
 COPY boot-server/package.json boot-server/package.json
 COPY cli/package.json cli/package.json
+COPY dashboard/package.json dashboard/package.json
 RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY shared/tsconfig.build.json shared/
 COPY operator/tsconfig.build.json operator/
 COPY boot-server/tsconfig.build.json boot-server/
 COPY cli/tsconfig.build.json cli/
+COPY dashboard/tsconfig.build.json dashboard/
 COPY shared/src shared/src
 COPY operator/src operator/src
 COPY boot-server/src boot-server/src
 COPY cli/src cli/src
+COPY dashboard/src dashboard/src
 # Never loaded at run time, and half of node_modules: type declarations, source maps, READMEs, packages' own tests,
 # and add-ons for the Bare runtime (*.bare; Node loads *.node).
 # The embedded history starts from a database built here (pglite-template.tar.gz, ~4 MiB) instead of running initdb at
@@ -38,7 +41,7 @@ COPY cli/src cli/src
 # Each package compiles into its own dist/ (tsc -b); the packages' exports resolve to it at run time (no condition).
 RUN npm run build \
  && node shared/dist/db/drivers/pglite-template-cli.js shared/dist/pglite-template.tar.gz \
- && find shared/dist operator/dist boot-server/dist cli/dist \( -name '*.d.ts' -o -name '*.d.ts.map' -o -name '.tsbuildinfo' \) -delete \
+ && find shared/dist operator/dist boot-server/dist cli/dist dashboard/dist \( -name '*.d.ts' -o -name '*.d.ts.map' -o -name '.tsbuildinfo' \) -delete \
  && npm prune --omit=dev --no-audit --no-fund \
  && rm -rf node_modules/.cache node_modules/@types \
  && find node_modules -type f \( -name '*.ts' -o -name '*.mts' -o -name '*.cts' -o -name '*.map' -o -iname '*.md' -o -name '*.bare' \) -delete \
@@ -89,6 +92,9 @@ COPY --from=build /app/operator/package.json ./operator/package.json
 COPY --from=build /app/operator/dist ./operator/dist
 COPY --from=build /app/boot-server/package.json ./boot-server/package.json
 COPY --from=build /app/boot-server/dist ./boot-server/dist
+# The dashboard's server (loaded by the operator) and its browser app, bundled into dashboard/dist/web.
+COPY --from=build /app/dashboard/package.json ./dashboard/package.json
+COPY --from=build /app/dashboard/dist ./dashboard/dist
 # A 16 MiB young generation: Node otherwise sizes it from the machine's memory (up to 128 MiB), not the pod's limit.
 ENV PATH=/usr/local/bin:/usr/bin \
     NODE_ENV=production \

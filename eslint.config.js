@@ -17,7 +17,7 @@ export default tseslint.config(
   {
     // Package boundaries (scripts/eslint/part-boundaries.js): the workspace packages import each other by package
     // name, through their public exports only. Tests may reach into what they test, by package name too.
-    files: ['{shared,operator,boot-server,cli}/src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
+    files: ['{shared,operator,boot-server,cli,dashboard}/src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
     plugins: { anvil: { rules: { 'part-boundaries': partBoundaries } } },
     rules: { 'anvil/part-boundaries': 'error' },
   },

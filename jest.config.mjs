@@ -15,7 +15,7 @@ const projects = [
   {
     ...common,
     displayName: 'unit',
-    testMatch: ['<rootDir>/{shared,operator,boot-server,cli}/src/**/*.test.ts', '<rootDir>/test/unit/**/*.test.ts', '<rootDir>/test/proxmox-sim/**/*.test.ts'],
+    testMatch: ['<rootDir>/{shared,operator,boot-server,cli,dashboard}/src/**/*.test.ts', '<rootDir>/test/unit/**/*.test.ts', '<rootDir>/test/proxmox-sim/**/*.test.ts'],
   },
   {
     ...common,

@@ -21,9 +21,12 @@ export DEBIAN_FRONTEND=noninteractive
 # Argo CD health checks: Lua 5.1, the language of Argo CD's gopher-lua.
 # Power control: ipmitool (the IPMI driver) and openipmi's ipmi_sim (the LAN BMC the IPMI tests talk to).
 # Password hashes: mkpasswd (package whois) as a second reference for SHA-512 crypt besides openssl.
+# Ignition: ignition-validate (package ignition), the reference validator of the ignition installer kind.
+# Dashboard: Debian's chromium, driven headless by playwright-core in the browser tests (no browser download).
 # Benchmarks: wrk (HTTP load); the servers anvil is compared with are unpacked, not installed (bench/setup-anchors.sh).
 PACKAGES=(unzip openssl whois ca-certificates qemu-system-x86 ipxe-qemu ipxe ovmf dnsmasq-base busybox-static cpio
-  iproute2 gzip tftp-hpa atftp curl lua5.1 ipmitool openipmi wrk)
+  iproute2 gzip tftp-hpa atftp curl lua5.1 ipmitool openipmi wrk
+  ignition chromium)
 
 # Waits for another apt (an engineer's, unattended-upgrades) instead of failing on its lock.
 apt_install() {

@@ -65,6 +65,7 @@ const OPERATOR_FLAGS = {
   maxConcurrentPowerOps: int({ name: 'max-concurrent-power-ops', env: 'MAX_CONCURRENT_POWER_OPS', label: 'max concurrent power ops', default: 10, min: 1, max: 10000, help: 'power actions running at once across all hosts' }),
   powerPollSeconds: int({ name: 'power-poll-seconds', env: 'POWER_POLL_SECONDS', label: 'power poll seconds', default: 60, min: 1, max: 86400, help: 'how often each BMC is asked for the power state' }),
   bmcTimeoutSeconds: int({ name: 'bmc-timeout-seconds', env: 'BMC_TIMEOUT_SECONDS', label: 'BMC timeout seconds', default: 20, min: 1, max: 600, help: 'upper bound of one BMC request' }),
+  dashboardPort: int({ name: 'dashboard-port', env: 'DASHBOARD_PORT', label: 'dashboard port', default: 0, min: 0, max: 65535, help: 'serve the web dashboard (docs/dashboard.md) on this port of the metrics address; 0 turns it off' }),
   databaseURL: text({
     name: 'database-url',
     env: 'DATABASE_URL',

@@ -11,6 +11,7 @@ import { openHistoryStore } from '@anvil/core/db';
 import { CertificateManager } from './controllers/certificates/certificate-manager.js';
 import { registerHostMetrics } from './metrics/host-metrics.js';
 import { AnvilResources, type BareMetalHost } from '@anvil/core/api';
+import { InformerHostSource, KubeAuthorizer, serveDashboard } from '@anvil/dashboard';
 
 async function main(): Promise<void> {
   const config = configOrExit(loadConfig, helpText);
@@ -47,6 +48,17 @@ async function main(): Promise<void> {
     proxmox: history ? { history } : {},
   });
   registerHostMetrics({ hosts: manager.informer<BareMetalHost>(AnvilResources.bareMetalHost), registry: manager.metrics.registry, isLeader: () => manager.isLeader });
+  // Every replica serves the dashboard from its warm cache, on its own port (never the boot-server's).
+  const dashboard = config.dashboardPort
+    ? await serveDashboard({
+        port: config.dashboardPort,
+        host: config.metricsHost,
+        hosts: new InformerHostSource(manager.informer<BareMetalHost>(AnvilResources.bareMetalHost)),
+        authorizer: new KubeAuthorizer(client),
+        ...(history ? { history } : {}),
+        log: log.child({ component: 'dashboard' }),
+      })
+    : undefined;
   if (config.certificates) {
     const podName = process.env.POD_NAME;
     manager.addRunnable(
@@ -71,6 +83,7 @@ async function main(): Promise<void> {
     force.unref();
     manager.stop().then(
       async () => {
+        await dashboard?.close();
         await history?.close();
         process.exit(0);
       },
@@ -95,6 +108,7 @@ async function main(): Promise<void> {
       health: `${base}/healthz`,
       ...(https ? { https } : {}),
       ...(history ? { historyAPI: `${base}/api/v1` } : {}),
+      ...(dashboard ? { dashboard: `http://${urlHostPort(config.metricsHost, dashboard.port)}/` } : {}),
       namespaces: config.namespaces.length ? config.namespaces : 'all',
       controllers,
     },
@@ -102,4 +116,4 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((err: unknown) => exitAfterFailedStart('operator', err, '--metrics-port, --https-port'));
+main().catch((err: unknown) => exitAfterFailedStart('operator', err, '--metrics-port, --https-port, --dashboard-port'));

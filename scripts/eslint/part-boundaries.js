@@ -1,7 +1,8 @@
 // An ESLint rule for anvil's package boundaries. The parts are npm workspace packages (shared = @anvil/core,
-// operator = @anvil/operator, boot-server = @anvil/boot-server, cli = @anvil/cli): one imports another only by its
-// package name, through the public entries of its package.json `exports`, and only the packages it may depend on
-// (@anvil/core <- @anvil/operator, @anvil/boot-server; @anvil/operator <- @anvil/cli). Inside a package, relative
+// operator = @anvil/operator, boot-server = @anvil/boot-server, cli = @anvil/cli, dashboard = @anvil/dashboard): one
+// imports another only by its package name, through the public entries of its package.json `exports`, and only the
+// packages it may depend on (@anvil/core <- @anvil/operator, @anvil/boot-server, @anvil/dashboard; @anvil/dashboard <-
+// @anvil/operator; @anvil/operator <- @anvil/cli). Inside a package, relative
 // imports as before. Tests (*.test.ts, testing/, and test/, bench/, scripts/) may reach into a package's files, but
 // also by name: `@anvil/core/src/kube/cache.js` (exported under the anvil-source condition only, never compiled).
 // scripts/codemods/workspace-imports.ts rewrites relative cross-package imports to these names.
@@ -11,18 +12,19 @@ import { fileURLToPath } from 'node:url';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** Directory -> package name. */
-export const PACKAGES = { shared: '@anvil/core', operator: '@anvil/operator', 'boot-server': '@anvil/boot-server', cli: '@anvil/cli' };
+export const PACKAGES = { shared: '@anvil/core', operator: '@anvil/operator', 'boot-server': '@anvil/boot-server', cli: '@anvil/cli', dashboard: '@anvil/dashboard' };
 const DIRS = Object.fromEntries(Object.entries(PACKAGES).map(([dir, name]) => [name, dir]));
 
 /** What each package may import from the others. */
 export const MAY_IMPORT = {
   '@anvil/core': [],
-  '@anvil/operator': ['@anvil/core'],
+  '@anvil/operator': ['@anvil/core', '@anvil/dashboard'],
   '@anvil/boot-server': ['@anvil/core'],
   '@anvil/cli': ['@anvil/core', '@anvil/operator'],
+  '@anvil/dashboard': ['@anvil/core'],
 };
 
-const partOf = (path) => /^(shared|operator|boot-server|cli)\/src\//.exec(path)?.[1];
+const partOf = (path) => /^(shared|operator|boot-server|cli|dashboard)\/src\//.exec(path)?.[1];
 const isTest = (path) => !partOf(path) || /\.test\.ts$/.test(path) || /\/testing\//.test(path);
 
 /** `@anvil/core/kube` -> ['@anvil/core', './kube']; anything else -> undefined. */
@@ -46,7 +48,7 @@ export const partBoundaries = {
       if (typeof source !== 'string') return;
       if (source.startsWith('.')) {
         const target = relative(ROOT, resolve(dirname(context.filename), source));
-        const dir = partOf(target) ?? /^(shared|operator|boot-server|cli)\//.exec(target)?.[1];
+        const dir = partOf(target) ?? /^(shared|operator|boot-server|cli|dashboard)\//.exec(target)?.[1];
         if (dir && dir !== ownDir) {
           context.report({ node, message: `import ${PACKAGES[dir]} by its package name, not by the relative path ${source} (scripts/codemods/workspace-imports.ts rewrites it)` });
         }

@@ -349,7 +349,13 @@ describe('helm template with every option on', () => {
     ]) {
       expect(k).toContain(want);
     }
-    expect(k.filter((x) => x.startsWith('ClusterRole'))).toEqual([]);
+    // Namespace-scoped RBAC: the only cluster-wide grant is the dashboard's, and it can only ask the API server who a
+    // token is and what it may do (TokenReview, SubjectAccessReview are cluster-scoped), never read anything.
+    expect(k.filter((x) => x.startsWith('ClusterRole'))).toEqual(['ClusterRole/anvil-operator-dashboard', 'ClusterRoleBinding/anvil-operator-dashboard']);
+    expect(objs.find((o) => o.kind === 'ClusterRole')?.rules).toEqual([
+      { apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] },
+      { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
+    ]);
     // existingSecret: the chart creates no Secret of its own.
     expect(k.filter((x) => x.startsWith('Secret/'))).toEqual([]);
   });

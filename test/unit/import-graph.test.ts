@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
-const SOURCE_DIRS = ['shared/src', 'operator/src', 'boot-server/src', 'cli/src'];
+const SOURCE_DIRS = ['shared/src', 'operator/src', 'boot-server/src', 'cli/src', 'dashboard/src'];
 const SIZE_CHECKED_DIRS = [...SOURCE_DIRS, 'bench', 'test/harness', 'test/proxmox-sim'];
 const MAX_LINES = 320;
 

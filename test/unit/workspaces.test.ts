@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
-const PARTS = ['shared', 'operator', 'boot-server', 'cli'];
+const PARTS = ['shared', 'operator', 'boot-server', 'cli', 'dashboard'];
 
 type Target = string | Record<string, string>;
 const manifest = (dir: string): { name: string; exports: Record<string, Target>; dependencies?: Record<string, string> } =>

@@ -1,0 +1,7 @@
+// @anvil/dashboard: the web dashboard's server side (the operator serves it) and, in dist/web, its browser app.
+export { dashboardRouter, type DashboardOptions } from './server/router.js';
+export { serveDashboard, type DashboardServer } from './server/serve.js';
+export { InformerHostSource } from './server/informer-host-source.js';
+export { KubeAuthorizer, type KubeAuthorizerOptions } from './server/kube-authorizer.js';
+export { AuthorizerUnavailableError, type Authorizer, type HistoryReader, type HostChange, type HostSource, type UserInfo } from './server/ports.js';
+export { SESSION_COOKIE } from './server/auth.js';

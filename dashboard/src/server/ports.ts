@@ -1,0 +1,41 @@
+// What the dashboard needs from the rest of anvil, as ports: the hosts (the operator's informer cache), the install
+// history (the history store, when the operator has a database) and who may see what (Kubernetes authn/authz).
+// Real adapters: informer-host-source.ts and kube-authorizer.ts; fakes for unit tests in testing/fakes.ts.
+import type { BareMetalHost } from '@anvil/core/api';
+import type { HistoryStore } from '@anvil/core/db';
+
+export type HostChangeType = 'added' | 'changed' | 'removed';
+
+export interface HostChange {
+  type: HostChangeType;
+  host: BareMetalHost;
+}
+
+/** The BareMetalHosts the operator caches: read from memory, changes pushed as the informers see them. */
+export interface HostSource {
+  list(): BareMetalHost[];
+  get(namespace: string, name: string): BareMetalHost | undefined;
+  /** Calls the listener on every add, change and removal; returns the function that stops it. */
+  watch(listener: (change: HostChange) => void): () => void;
+}
+
+/** The reads of the install history the host view needs. */
+export type HistoryReader = Pick<HistoryStore, 'getInstallation' | 'listInstallations' | 'listInstallerEvents' | 'listFailures' | 'listBootRequests'>;
+
+/** Who a bearer token belongs to, as TokenReview says. */
+export interface UserInfo {
+  username: string;
+  uid?: string;
+  groups: string[];
+  extra?: Record<string, string[]>;
+}
+
+export interface Authorizer {
+  /** The token's user, or undefined when the API server does not accept the token. */
+  authenticate(token: string): Promise<UserInfo | undefined>;
+  /** May the user `list baremetalhosts.anvil.dev` in the namespace (undefined: in all namespaces)? */
+  mayListHosts(user: UserInfo, namespace: string | undefined): Promise<boolean>;
+}
+
+/** A failure to ask the API server (not a "no"): answered 503 with its message. */
+export class AuthorizerUnavailableError extends Error {}

@@ -1,0 +1,143 @@
+// The dashboard's routes, as one express Router the operator mounts on its own port (never on the boot-server's
+// port that installers reach). Read-only: every route under /api needs a token the API server accepts, and shows only
+// the namespaces where RBAC lets its user list BareMetalHosts.
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import type { Logger } from 'pino';
+import { authenticated, forbiddenMessage, sendError, sessionHandlers, unavailable, userOf, visibleNamespaces } from './auth.js';
+import { CONTENT_SECURITY_POLICY, DEFAULT_ASSETS_DIR, indexHtml, readManifest } from './assets.js';
+import { eventStream } from './events.js';
+import { failureReport, sinceOf } from './failures.js';
+import { allEvents, hostDetail } from './host-detail.js';
+import { pageOfHosts, parseHostQuery } from './host-rows.js';
+import type { Authorizer, HistoryReader, HostSource } from './ports.js';
+
+export interface DashboardOptions {
+  hosts: HostSource;
+  authorizer: Authorizer;
+  /** The install history; without it the host view shows status only and says why. */
+  history?: HistoryReader;
+  log: Logger;
+  /** Where the built browser app is (default dashboard/dist/web). */
+  assetsDir?: string;
+  /** Interval of the event stream's heartbeat (default 15 s). */
+  heartbeatMs?: number;
+}
+
+type Handler = (req: Request, res: Response, next: NextFunction) => Promise<void>;
+const wrap =
+  (h: Handler) =>
+  (req: Request, res: Response, next: NextFunction): void => {
+    h(req, res, next).catch((err: unknown) => unavailable(res, err, next));
+  };
+
+export function dashboardRouter(opts: DashboardOptions): Router {
+  const router = express.Router();
+  const assetsDir = opts.assetsDir ?? DEFAULT_ASSETS_DIR;
+  const auth = authenticated(opts.authorizer);
+  router.use((_req, res, next) => {
+    res.set({ 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer' });
+    next();
+  });
+
+  router.get('/', (req, res) => {
+    const manifest = readManifest(assetsDir);
+    if (!manifest) {
+      sendError(res, 503, `the dashboard's browser app is not built (no ${assetsDir}/manifest.json): run npm run build`);
+      return;
+    }
+    res.set({ 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-cache', 'Content-Security-Policy': CONTENT_SECURITY_POLICY });
+    res.send(indexHtml(manifest, req.baseUrl));
+  });
+  router.use('/static', express.static(assetsDir, { immutable: true, maxAge: '365d', index: false, fallthrough: false, dotfiles: 'deny' }));
+
+  const session = sessionHandlers(opts.authorizer);
+  router.post('/api/session', ...session.create);
+  router.delete('/api/session', session.remove);
+
+  router.get(
+    '/api/hosts',
+    auth,
+    wrap(async (req, res) => {
+      let query;
+      try {
+        query = parseHostQuery(req.query as Record<string, unknown>);
+      } catch (err) {
+        sendError(res, 400, (err as Error).message);
+        return;
+      }
+      const user = userOf(res);
+      const all = opts.hosts.list();
+      if (query.namespace && !(await opts.authorizer.mayListHosts(user, query.namespace))) {
+        sendError(res, 403, forbiddenMessage(user, query.namespace));
+        return;
+      }
+      const visible = query.namespace ? 'all' : await visibleNamespaces(opts.authorizer, user, all.map((h) => h.metadata.namespace ?? ''));
+      if (visible !== 'all' && visible.size === 0) {
+        sendError(res, 403, forbiddenMessage(user));
+        return;
+      }
+      const hosts = visible === 'all' ? all : all.filter((h) => visible.has(h.metadata.namespace ?? ''));
+      res.set('Cache-Control', 'no-store').json({ ...pageOfHosts(hosts, query), username: user.username });
+    }),
+  );
+
+  const visibleHost = async (req: Request, res: Response) => {
+    const { namespace, name } = req.params as { namespace: string; name: string };
+    const user = userOf(res);
+    if (!(await opts.authorizer.mayListHosts(user, namespace))) {
+      sendError(res, 403, forbiddenMessage(user, namespace));
+      return undefined;
+    }
+    const host = opts.hosts.get(namespace, name);
+    if (!host) sendError(res, 404, `no BareMetalHost ${namespace}/${name}`);
+    return host;
+  };
+
+  router.get(
+    '/api/hosts/:namespace/:name',
+    auth,
+    wrap(async (req, res) => {
+      const host = await visibleHost(req, res);
+      if (host) res.set('Cache-Control', 'no-store').json(await hostDetail(host, opts.history));
+    }),
+  );
+
+  // The raw history of one attempt of the host, as stored (a link from the host view).
+  router.get(
+    '/api/hosts/:namespace/:name/installations/:id',
+    auth,
+    wrap(async (req, res) => {
+      const host = await visibleHost(req, res);
+      if (!host) return;
+      const id = (req.params as { id: string }).id;
+      const installation = opts.history && /^[0-9a-f-]{36}$/i.test(id) ? await opts.history.getInstallation(id) : undefined;
+      if (!opts.history) return sendError(res, 404, 'the install history is not available here (the operator runs without --database-url)');
+      if (!installation || installation.host.namespace !== host.metadata.namespace || installation.host.name !== host.metadata.name) {
+        return sendError(res, 404, `no installation ${id} of ${host.metadata.namespace}/${host.metadata.name}`);
+      }
+      res.set('Cache-Control', 'no-store').json({ installation, events: await allEvents(opts.history, id) });
+    }),
+  );
+
+  router.get(
+    '/api/failures',
+    auth,
+    wrap(async (req, res) => {
+      let since: Date;
+      try {
+        since = sinceOf(req.query.since, new Date());
+      } catch (err) {
+        return sendError(res, 400, (err as Error).message);
+      }
+      const user = userOf(res);
+      if (!opts.history) return sendError(res, 404, 'the install history is not available here (the operator runs without --database-url)');
+      const visible = await visibleNamespaces(opts.authorizer, user, opts.hosts.list().map((h) => h.metadata.namespace ?? ''));
+      if (visible !== 'all' && visible.size === 0) return sendError(res, 403, forbiddenMessage(user));
+      res.set('Cache-Control', 'no-store').json(await failureReport(opts.history, opts.authorizer, user, since));
+    }),
+  );
+
+  router.get('/api/events', auth, wrap(eventStream({ hosts: opts.hosts, authorizer: opts.authorizer, log: opts.log, heartbeatMs: opts.heartbeatMs ?? 15_000 })));
+  router.use('/api', (_req, res) => sendError(res, 404, 'no such dashboard API route'));
+  return router;
+}

@@ -1,0 +1,249 @@
+// The dashboard in a real browser: Debian's chromium driven by playwright-core, against a real kube-apiserver (the
+// BareMetalHosts, ServiceAccount tokens from the TokenRequest API, TokenReview and SubjectAccessReview, RBAC) and the
+// real dashboard server (its informer-fed host source, the Kubernetes authorizer, the bundle built by esbuild). The
+// install history is the in-memory store (same port, same conformance suite as the SQL stores) holding a replayed
+// failed install. Screenshots of the real page go to docs/images/dashboard-*.png.
+import { jest } from '@jest/globals';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { Agent, fetch } from 'undici';
+import pino from 'pino';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { AnvilResources, anvilCrds, type BareMetalHost } from '@anvil/core/api';
+import { Informer, InformerSet, type KubeClient, type KubeObject, type ResourceType } from '@anvil/core/kube';
+import { MemoryHistoryStore } from '@anvil/core/db';
+import { InformerHostSource, KubeAuthorizer, serveDashboard, type DashboardServer } from '@anvil/dashboard';
+import { buildWeb } from '@anvil/dashboard/src/build-web.js';
+import { controlPlaneMissing, startControlPlane, type ControlPlane } from '../harness/control-plane.js';
+import { clientFor, ensureNamespace, installCrds, waitFor } from '../harness/kube.js';
+import { ROOT } from '../harness/processes.js';
+import { partitioningFailureStream, PARTITIONING_FAILURE } from '../fixtures/subiquity/streams.js';
+
+jest.setTimeout(240_000);
+
+const CHROMIUM = '/usr/bin/chromium';
+const skip = !existsSync(CHROMIUM) ? `${CHROMIUM} is not installed (scripts/setup.sh installs Debian's chromium)` : controlPlaneMissing();
+if (skip) console.warn(`dashboard browser test skipped: ${skip}`);
+const maybe = skip ? describe.skip : describe;
+
+const SA: ResourceType = { group: '', version: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts', namespaced: true };
+const ROLE: ResourceType = { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'Role', plural: 'roles', namespaced: true };
+const ROLE_BINDING: ResourceType = { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'RoleBinding', plural: 'rolebindings', namespaced: true };
+
+const run = randomUUID().slice(0, 8);
+const NS = `dash-${run}`;
+const FAILED_INSTALL = randomUUID();
+
+let cp: ControlPlane | undefined;
+let client: KubeClient;
+let informers: InformerSet<BareMetalHost> | undefined;
+let server: DashboardServer | undefined;
+let browser: Browser | undefined;
+let assetsDir: string | undefined;
+let base: string;
+const tokens: Record<'viewer' | 'nobody', string> = { viewer: '', nobody: '' };
+
+/** A ServiceAccount token from the TokenRequest API (what `kubectl create token` asks for). */
+async function serviceAccountToken(name: string): Promise<string> {
+  await client.create(SA, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace: NS } });
+  const dispatcher = new Agent({ connect: { ca: readFileSync(cp!.caFile) } });
+  try {
+    const res = await fetch(`${cp!.server}/api/v1/namespaces/${NS}/serviceaccounts/${name}/token`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${cp!.token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } }),
+      dispatcher,
+    });
+    if (!res.ok) throw new Error(`TokenRequest for ${name}: ${res.status} ${await res.text()}`);
+    return ((await res.json()) as { status: { token: string } }).status.token;
+  } finally {
+    await dispatcher.close();
+  }
+}
+
+async function createHost(name: string, labels: Record<string, string>, status: BareMetalHost['status']): Promise<void> {
+  await client.create(AnvilResources.bareMetalHost, {
+    apiVersion: 'anvil.dev/v1alpha1',
+    kind: 'BareMetalHost',
+    metadata: { name, namespace: NS, labels },
+    spec: { bootMACAddress: `52:54:00:${run.slice(0, 2)}:00:${String(10 + Object.keys(labels).length + name.length).padStart(2, '0')}`, templateRef: { name: 'ubuntu-2404' }, provisioning: { revision: 1 } },
+  });
+  await client.patch(AnvilResources.bareMetalHost, { namespace: NS, name }, 'merge', { status }, { subresource: 'status' });
+}
+
+async function signIn(page: Page, token: string): Promise<void> {
+  await page.goto(`${base}/`);
+  await page.getByLabel('Kubernetes bearer token').fill(token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+async function seriousViolations(page: Page): Promise<string[]> {
+  // Evaluated through the DevTools protocol: the page's Content-Security-Policy refuses any script tag we could add.
+  await page.evaluate(readFileSync(join(ROOT, 'node_modules/axe-core/axe.min.js'), 'utf8'));
+  type Violation = { id: string; impact: string | null; help: string; nodes: { target: unknown[] }[] };
+  // A string, evaluated in the page: this file is typed for Node, not the DOM.
+  const violations = await page.evaluate<Violation[]>('axe.run().then((r) => r.violations)');
+  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => JSON.stringify(n.target)).join(', ')}`);
+}
+
+maybe('the dashboard in chromium', () => {
+  beforeAll(async () => {
+    assetsDir = mkdtempSync(join(tmpdir(), 'anvil-dashboard-web-'));
+    const [plane] = await Promise.all([startControlPlane(), buildWeb(assetsDir)]);
+    cp = plane;
+    client = clientFor(cp);
+    await installCrds(client, anvilCrds as unknown as KubeObject[]);
+    await ensureNamespace(client, NS);
+    await client.create(ROLE, {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name: 'host-viewer', namespace: NS },
+      rules: [{ apiGroups: ['anvil.dev'], resources: ['baremetalhosts'], verbs: ['get', 'list', 'watch'] }],
+    });
+    await client.create(ROLE_BINDING, {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: 'host-viewer', namespace: NS },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'host-viewer' },
+      subjects: [{ kind: 'ServiceAccount', name: 'viewer', namespace: NS }],
+    });
+    tokens.viewer = await serviceAccountToken('viewer');
+    tokens.nobody = await serviceAccountToken('nobody');
+
+    const t0 = Date.parse('2026-03-02T09:00:00Z') / 1000;
+    await createHost('rack1-node01', { rack: 'r1' }, { state: 'Provisioned', power: { state: 'On' } });
+    await createHost('rack1-node02', { rack: 'r1' }, { state: 'Ready' });
+    await createHost('rack2-node01', { rack: 'r2' }, {
+      state: 'Failed',
+      currentInstall: {
+        attempt: 1,
+        revision: 1,
+        installationId: FAILED_INSTALL,
+        startedAt: new Date(t0 * 1000).toISOString(),
+        finishedAt: new Date((t0 + 86) * 1000).toISOString(),
+        result: 'FAIL',
+        failure: { stage: PARTITIONING_FAILURE.stage, reason: PARTITIONING_FAILURE.reason },
+      },
+    });
+
+    // A failed install replayed into the history: the installer's own event stream, as the boot-server stores it.
+    const history = new MemoryHistoryStore();
+    await history.recordInstallStarted({ installationId: FAILED_INSTALL, host: { namespace: NS, name: 'rack2-node01', uid: 'uid' }, mac: '52:54:00:aa:00:01', template: { name: 'ubuntu-2404' }, revision: 1, attempt: 1, startedAt: new Date(t0 * 1000) });
+    const stream = partitioningFailureStream(t0);
+    // Received in the order posted (+i ms): events with equal installer timestamps keep their order, as on a boot-server.
+    await history.recordInstallerEvents(stream.events.map((event, i) => ({ installationId: FAILED_INSTALL, event, receivedAt: new Date(event.timestamp * 1000 + i) })));
+    const failedHost = await client.get<BareMetalHost>(AnvilResources.bareMetalHost, { namespace: NS, name: 'rack2-node01' });
+    await history.recordBootRequests([{ time: new Date(t0 * 1000 - 20_000), mac: failedHost!.spec.bootMACAddress, clientIp: '10.77.0.23', path: '/boot.ipxe', served: 'InstallScript' }]);
+    await history.recordInstallFinished({ installationId: FAILED_INSTALL, result: 'FAIL', finishedAt: new Date(stream.events[stream.verdictIndex]!.timestamp * 1000), reason: 'InstallerFailed' });
+
+    const log = pino({ level: 'warn' });
+    informers = new InformerSet<BareMetalHost>(AnvilResources.bareMetalHost, [new Informer<BareMetalHost>(client, AnvilResources.bareMetalHost, log, { namespace: NS })]);
+    const hosts = new InformerHostSource(informers);
+    informers.start();
+    await informers.waitForSync();
+    server = await serveDashboard({ port: 0, host: '127.0.0.1', hosts, authorizer: new KubeAuthorizer(client, { cacheTtlMs: 2000 }), history, log, assetsDir, heartbeatMs: 5000 });
+    base = `http://127.0.0.1:${server.port}`;
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await informers?.stop();
+    await cp?.stop();
+    if (assetsDir) rmSync(assetsDir, { recursive: true, force: true });
+  });
+
+  it('lists the hosts from the API server and updates a changed host without reloading', async () => {
+    for (const scheme of ['light', 'dark'] as const) {
+      const context = await browser!.newContext({ viewport: { width: 1280, height: 720 }, colorScheme: scheme });
+      try {
+        const page = await context.newPage();
+        await signIn(page, tokens.viewer);
+        await page.locator(`tr[data-host="${NS}/rack2-node01"]`).waitFor();
+        expect(await page.locator('table.hosts tbody tr').count()).toBe(3);
+        await expect(page.locator(`tr[data-host="${NS}/rack1-node01"] [data-field=state]`).textContent()).resolves.toBe('Provisioned');
+        await expect(page.locator('[data-count=Failed]').textContent()).resolves.toBe('1');
+        await page.getByText('Live', { exact: true }).waitFor();
+        expect(await seriousViolations(page)).toEqual([]);
+        await page.screenshot({ path: join(ROOT, 'docs/images', scheme === 'light' ? 'dashboard-fleet.png' : 'dashboard-fleet-dark.png') });
+        if (scheme === 'dark') continue;
+
+        // The page must not reload: a marker on window survives only an in-place update.
+        await page.evaluate('window.noReload = true');
+        await client.patch(AnvilResources.bareMetalHost, { namespace: NS, name: 'rack1-node02' }, 'merge', {
+          status: { state: 'Installing', currentInstall: { attempt: 1, revision: 1, startedAt: new Date().toISOString(), phase: 'curthooks', progress: '21/30 curtin' } },
+        }, { subresource: 'status' });
+        await page.locator(`tr[data-host="${NS}/rack1-node02"] [data-field=state]`, { hasText: 'Installing' }).waitFor({ timeout: 30_000 });
+        await expect(page.locator(`tr[data-host="${NS}/rack1-node02"]`).textContent()).resolves.toContain('curthooks');
+        await page.locator('[data-count=Installing]', { hasText: '1' }).waitFor({ timeout: 30_000 });
+        expect(await page.evaluate('window.noReload')).toBe(true);
+
+        // Filters are applied by the server.
+        await page.getByRole('button', { name: /^Failed/ }).click();
+        await waitFor('the state filter', async () => (await page.locator('table.hosts tbody tr').count()) === 1);
+        await page.getByLabel('Labels').fill('rack=r1');
+        await page.getByLabel('Labels').press('Enter');
+        await page.getByRole('button', { name: /^All/ }).click();
+        await waitFor('the label filter', async () => (await page.locator('table.hosts tbody tr').count()) === 2);
+      } finally {
+        await context.close();
+      }
+    }
+  });
+
+  it('shows the phase chart of a replayed failed install with the failed stage and its reason, and groups it among the failures', async () => {
+    const context = await browser!.newContext({ viewport: { width: 1280, height: 900 } });
+    try {
+      const page = await context.newPage();
+      await signIn(page, tokens.viewer);
+      await page.locator(`tr[data-host="${NS}/rack2-node01"] a`).click();
+      const failed = page.locator('table.phases tr.failed');
+      await failed.waitFor();
+      await expect(failed.getAttribute('data-phase')).resolves.toBe(PARTITIONING_FAILURE.event);
+      await expect(failed.textContent()).resolves.toContain(PARTITIONING_FAILURE.reason);
+      await expect(page.locator('table.phases tr[data-phase="subiquity/Install/install"]').textContent()).resolves.toContain('FAIL');
+      await expect(page.locator('table.boots').textContent()).resolves.toMatch(/10\.77\.0\.23.*\/boot\.ipxe.*InstallScript/);
+      expect(await seriousViolations(page)).toEqual([]);
+      await page.screenshot({ path: join(ROOT, 'docs/images/dashboard-host.png'), fullPage: true });
+      // The raw history is one click away, with the session cookie the page got.
+      const href = await page.getByRole('link', { name: 'Raw history JSON' }).getAttribute('href');
+      const raw = await page.evaluate<number>(`fetch(${JSON.stringify(href)}).then((r) => r.status)`);
+      expect(raw).toBe(200);
+
+      // The failures view groups it by the stage and reason the history derived from the installer's events.
+      await page.getByRole('link', { name: 'Failures' }).click();
+      const group = page.locator(`table.failures tr[data-stage="${PARTITIONING_FAILURE.stage}"]`);
+      await group.waitFor();
+      await expect(group.textContent()).resolves.toContain(PARTITIONING_FAILURE.reason);
+      await expect(group.getByRole('link').textContent()).resolves.toBe(`${NS}/rack2-node01`);
+      expect(await seriousViolations(page)).toEqual([]);
+      await page.screenshot({ path: join(ROOT, 'docs/images/dashboard-failures.png') });
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('shows a token without RBAC a 403 and nothing else, and a bad token the sign-in form again', async () => {
+    const context = await browser!.newContext({ viewport: { width: 1280, height: 480 } });
+    try {
+      const page = await context.newPage();
+      await signIn(page, tokens.nobody);
+      const forbidden = page.getByTestId('forbidden');
+      await forbidden.waitFor();
+      await expect(forbidden.textContent()).resolves.toMatch(/403: system:serviceaccount:.*:nobody may not list baremetalhosts\.anvil\.dev/);
+      expect(await page.locator('table').count()).toBe(0);
+      expect(await page.content()).not.toContain('rack1-node01');
+      await page.screenshot({ path: join(ROOT, 'docs/images/dashboard-forbidden.png') });
+
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByLabel('Kubernetes bearer token').fill('not-a-token');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await expect(page.getByRole('alert').textContent()).resolves.toMatch(/did not accept this token/);
+    } finally {
+      await context.close();
+    }
+  });
+});
