@@ -63,7 +63,8 @@ export async function createMinimalTemplate(client: KubeClient, ns: string): Pro
     kind: 'AutoinstallTemplate',
     metadata: { name: 't', namespace: ns },
     spec: {
-      boot: { kernel: { url: 'http://mirror.test/k', sha256: 'a'.repeat(64) }, initrd: { url: 'http://mirror.test/i', sha256: 'b'.repeat(64) } },
+      // upstream on loopback that refuses at once: boot-servers prefetch assets, and tests send nothing off the machine
+      boot: { kernel: { url: 'http://127.0.0.1:9/k', sha256: 'a'.repeat(64) }, initrd: { url: 'http://127.0.0.1:9/i', sha256: 'b'.repeat(64) } },
       userData: '#cloud-config\nautoinstall:\n  version: 1\n  identity:\n    hostname: h\n    username: u\n    password: {{ hash | yaml }}\n',
     },
   });

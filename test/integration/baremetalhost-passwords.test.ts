@@ -34,8 +34,8 @@ function template(name: string, userData: string, vendorData?: string): KubeObje
     metadata: { name, namespace: ns },
     spec: {
       boot: {
-        kernel: { url: 'http://mirror.test/ubuntu/vmlinuz', sha256: 'a'.repeat(64) },
-        initrd: { url: 'http://mirror.test/ubuntu/initrd', sha256: 'b'.repeat(64) },
+        kernel: { url: 'http://127.0.0.1:9/ubuntu/vmlinuz', sha256: 'a'.repeat(64) },
+        initrd: { url: 'http://127.0.0.1:9/ubuntu/initrd', sha256: 'b'.repeat(64) },
       },
       userData,
       ...(vendorData !== undefined ? { vendorData } : {}),

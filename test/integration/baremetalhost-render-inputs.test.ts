@@ -95,7 +95,7 @@ describe('BareMetalHost render inputs on a real API server', () => {
       apiVersion: 'anvil.dev/v1alpha1',
       kind: 'AutoinstallTemplate',
       metadata: { name: 'ubuntu', namespace: ns },
-      spec: { boot: { kernel: { url: 'http://mirror.test/vmlinuz', sha256: 'a'.repeat(64) }, initrd: { url: 'http://mirror.test/initrd', sha256: 'b'.repeat(64) } }, userData },
+      spec: { boot: { kernel: { url: 'http://127.0.0.1:9/vmlinuz', sha256: 'a'.repeat(64) }, initrd: { url: 'http://127.0.0.1:9/initrd', sha256: 'b'.repeat(64) } }, userData },
     });
     for (const [i, name] of ['node-a', 'node-b', 'node-c'].entries()) {
       await client.create(HostType, host(name, `52:54:00:aa:00:0${i + 1}`, name === 'node-c' ? 'own-creds' : 'shared-creds'));

@@ -30,8 +30,8 @@ function template(name: string, userData: string, extra: Partial<AutoinstallTemp
     spec: {
       defaults: { timezone: 'Etc/UTC' },
       boot: {
-        kernel: { url: 'http://mirror.test/ubuntu/vmlinuz', sha256: 'a'.repeat(64) },
-        initrd: { url: 'http://mirror.test/ubuntu/initrd', sha256: 'b'.repeat(64) },
+        kernel: { url: 'http://127.0.0.1:9/ubuntu/vmlinuz', sha256: 'a'.repeat(64) },
+        initrd: { url: 'http://127.0.0.1:9/ubuntu/initrd', sha256: 'b'.repeat(64) },
         kernelArgs: 'console=ttyS0',
       },
       userData,

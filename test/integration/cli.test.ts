@@ -309,7 +309,7 @@ describe('render, reinstall', () => {
       metadata: { name: 'flatcar', namespace: other },
       spec: {
         installer: 'ignition',
-        boot: { kernel: { url: 'http://mirror.test/vmlinuz', sha256: 'a'.repeat(64) }, initrd: { url: 'http://mirror.test/initrd', sha256: 'b'.repeat(64) } },
+        boot: { kernel: { url: 'http://127.0.0.1:9/vmlinuz', sha256: 'a'.repeat(64) }, initrd: { url: 'http://127.0.0.1:9/initrd', sha256: 'b'.repeat(64) } },
         ignition: 'ignition:\n  version: 3.3.0\nstorage:\n  files:\n    - path: /etc/hostname\n      contents:\n        source: {{ ("data:," ~ host.hostname) | json }}\n',
       },
     } as KubeObject);

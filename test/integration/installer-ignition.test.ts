@@ -30,7 +30,7 @@ type Host = BareMetalHost & KubeObject;
 type Template = KubeObject & { spec: Record<string, unknown>; status?: { conditions?: { type: string; status: string; message?: string }[] } };
 const TemplateType: ResourceType = { group: 'anvil.dev', version: 'v1alpha1', kind: 'AutoinstallTemplate', plural: 'autoinstalltemplates', namespaced: true };
 const ns = 'ignition';
-const BOOT = { kernel: { url: 'http://mirror.test/flatcar/vmlinuz', sha256: 'a'.repeat(64) }, initrd: { url: 'http://mirror.test/flatcar/initrd.cpio.gz', sha256: 'b'.repeat(64) } };
+const BOOT = { kernel: { url: 'http://127.0.0.1:9/flatcar/vmlinuz', sha256: 'a'.repeat(64) }, initrd: { url: 'http://127.0.0.1:9/flatcar/initrd.cpio.gz', sha256: 'b'.repeat(64) } };
 const PLAIN_PASSWORD = 'plain-text-password-9f3';
 
 const ignitionTemplate = (name: string, ignition: string): KubeObject => ({

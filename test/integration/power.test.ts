@@ -108,7 +108,7 @@ describe('power controller on a real API server', () => {
       kind: 'AutoinstallTemplate',
       metadata: { name: 'ubuntu', namespace: ns },
       spec: {
-        boot: { kernel: { url: 'http://mirror.test/vmlinuz', sha256: 'a'.repeat(64) }, initrd: { url: 'http://mirror.test/initrd', sha256: 'b'.repeat(64) } },
+        boot: { kernel: { url: 'http://127.0.0.1:9/vmlinuz', sha256: 'a'.repeat(64) }, initrd: { url: 'http://127.0.0.1:9/initrd', sha256: 'b'.repeat(64) } },
         userData,
       },
     });

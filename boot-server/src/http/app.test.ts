@@ -7,7 +7,7 @@ import { sha256Hex, toSecret, type BootConfig } from '@anvil/core/bootconfig';
 import { silentLogger } from '@anvil/core/logging';
 import { BootConfigIndex } from '../bootconfigs/index.js';
 import type { InstallerEventRecord, SpoolRecord } from '../spool/records.js';
-import { AssetCache } from './assets.js';
+import { AssetCache } from '../assets/cache.js';
 import { createBootApp, redact } from './app.js';
 
 const MAC = '52:54:00:aa:bb:01';

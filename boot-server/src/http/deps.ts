@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { BootConfigIndex } from '../bootconfigs/index.js';
 import type { SpoolRecord } from '../spool/records.js';
-import type { AssetCache } from './assets.js';
+import type { AssetCache } from '../assets/cache.js';
 import type { RateLimitOptions } from './rate-limit.js';
 
 export interface BootHttpDeps {

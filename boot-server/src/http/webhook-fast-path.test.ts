@@ -9,7 +9,7 @@ import { sha256Hex, toSecret, type BootConfig } from '@anvil/core/bootconfig';
 import { silentLogger } from '@anvil/core/logging';
 import { BootConfigIndex } from '../bootconfigs/index.js';
 import type { InstallerEventRecord, SpoolRecord } from '../spool/records.js';
-import { AssetCache } from './assets.js';
+import { AssetCache } from '../assets/cache.js';
 import { createBootApp } from './app.js';
 import { plainWebhookPath, webhookFastPath } from './webhook-fast-path.js';
 import { WebhookReceiver } from './webhook.js';

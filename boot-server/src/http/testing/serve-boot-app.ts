@@ -12,13 +12,15 @@ import { sha256Hex, type BootConfig } from '@anvil/core/bootconfig';
 import { silentLogger } from '@anvil/core/logging';
 import { BootConfigIndex } from '../../bootconfigs/index.js';
 import type { SpoolRecord } from '../../spool/records.js';
-import { AssetCache, type AssetCacheOptions } from '../assets.js';
+import { AssetCache, type AssetCacheOptions } from '../../assets/cache.js';
 import { createBootApp, type BootHttpDeps } from '../app.js';
 
 export interface ServedBootApp {
   base: string;
   index: BootConfigIndex;
   registry: Registry;
+  /** The asset cache's directory (removed on close). */
+  assetDir: string;
   spooled: SpoolRecord[];
   /** The app's log lines, parsed. */
   logs: Record<string, unknown>[];
@@ -30,10 +32,11 @@ export interface ServedBootApp {
 export interface ServeOptions extends Partial<Omit<BootHttpDeps, 'assets' | 'log' | 'registry' | 'spool' | 'index'>> {
   logLevel?: Level;
   fetchImpl?: AssetCacheOptions['fetchImpl'];
+  streamGraceMs?: AssetCacheOptions['streamGraceMs'];
 }
 
 export async function serveBootApp(options: ServeOptions = {}): Promise<ServedBootApp> {
-  const { logLevel, fetchImpl, ...deps } = options;
+  const { logLevel, fetchImpl, streamGraceMs, ...deps } = options;
   const logs: Record<string, unknown>[] = [];
   const capture = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -46,9 +49,10 @@ export async function serveBootApp(options: ServeOptions = {}): Promise<ServedBo
   const registry = new Registry();
   const spooled: SpoolRecord[] = [];
   let failAppend = false;
+  const assets = new AssetCache({ dir: assetDir, log: silentLogger(), ...(fetchImpl ? { fetchImpl } : {}), ...(streamGraceMs !== undefined ? { streamGraceMs } : {}) });
   const app = createBootApp({
     index,
-    assets: new AssetCache({ dir: assetDir, log: silentLogger(), ...(fetchImpl ? { fetchImpl } : {}) }),
+    assets,
     spool: {
       append: async (records) => {
         if (failAppend) {
@@ -76,10 +80,12 @@ export async function serveBootApp(options: ServeOptions = {}): Promise<ServedBo
     base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     index,
     registry,
+    assetDir,
     spooled,
     logs,
     failNextAppend: () => void (failAppend = true),
     close: async () => {
+      await assets.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       rmSync(assetDir, { recursive: true, force: true });
     },
