@@ -148,6 +148,8 @@ export interface LabOptions {
    * check is what breaks the loop a chainloading setup would otherwise have.
    */
   plainPxe?: { macs: string[]; firstStageFile: string };
+  /** Hand out addresses only, no boot options: another server (anvil's proxyDHCP) names the boot file. */
+  addressesOnly?: boolean;
 }
 
 /** Creates the lab's network and starts dnsmasq in it; on failure nothing is left behind (the network is released). */
@@ -188,7 +190,9 @@ export async function startLab(options: LabOptions): Promise<Lab> {
     if (options.dnsmasqTftpRoot) args.push('--enable-tftp', `--tftp-root=${options.dnsmasqTftpRoot}`, '--user=root');
     // With plain-PXE machines, every other rule applies only to the rest (tags make the rules exclusive).
     const others = options.plainPxe ? 'tag:!plainpxe,' : '';
-    if (options.forceTftp) args.push(`--dhcp-boot=${others}${options.tftpBootFile},,${tftpServer}`);
+    if (options.addressesOnly) {
+      // no --dhcp-boot at all
+    } else if (options.forceTftp) args.push(`--dhcp-boot=${others}${options.tftpBootFile},,${tftpServer}`);
     else args.push(`--dhcp-boot=${others}tag:ipxe,${options.ipxeBootURL}`, `--dhcp-boot=${others}tag:!ipxe,${options.tftpBootFile},,${tftpServer}`);
     if (options.plainPxe) {
       for (const mac of options.plainPxe.macs) args.push(`--dhcp-host=${mac},set:plainpxe`);

@@ -251,6 +251,7 @@ describe('security', () => {
     ['hostNetwork with TFTP on 6969', { bootServer: { hostNetwork: true, tftp: { enabled: true, port: 6969 } } }, false],
     ['hostNetwork with TFTP off', { bootServer: { hostNetwork: true, tftp: { enabled: false } } }, false],
     ['HTTP on port 80', { bootServer: { http: { port: 80 } } }, true],
+    ['proxyDHCP (UDP 67) with TFTP on 6969', { bootServer: { hostNetwork: true, tftp: { enabled: true, port: 6969 }, proxyDhcp: { enabled: true } } }, true],
   ])('boot-server, %s: user 10001, and CAP_NET_BIND_SERVICE through setpriv only where a port is below 1024', (_n, values, privileged) => {
     const objs = render(values);
     const c = container(objs, 'anvil-boot-server');
@@ -310,6 +311,14 @@ describe('security', () => {
         expect(secretVolumes.filter((n) => !n.endsWith('-tls'))).toEqual([]);
       }
     }
+  });
+
+  it('with proxyDHCP the boot-server answers PXE on UDP 67 and 4011 of the node, for known machines by default', () => {
+    const objs = render({ bootServer: { hostNetwork: true, publicURL: 'http://10.0.0.2:8080', proxyDhcp: { enabled: true, address: '10.0.0.2' } } });
+    const c = container(objs, 'anvil-boot-server');
+    expect(c.args).toEqual(expect.arrayContaining(['--proxy-dhcp=true', '--proxy-dhcp-machines=known', '--proxy-dhcp-address=10.0.0.2']));
+    expect(c.ports).toEqual(expect.arrayContaining([{ name: 'dhcp', containerPort: 67, protocol: 'UDP' }, { name: 'pxe', containerPort: 4011, protocol: 'UDP' }]));
+    expect(container(render({ bootServer: { hostNetwork: true } }), 'anvil-boot-server').args?.filter((a) => a.startsWith('--proxy-dhcp'))).toEqual([]);
   });
 
   it('with hostNetwork the boot-server binds TFTP port 69 on the host and uses the cluster DNS', () => {
@@ -459,6 +468,8 @@ describe('bad values are rejected with a clear message', () => {
     ['both database.url and database.existingSecret', { database: { url: 'postgresql://db/anvil', existingSecret: 'db' } }, 'set database.url or database.existingSecret, not both'],
     ['cert-manager without an issuer', { certManager: { enabled: true } }, 'certManager.enabled needs certManager.issuerRef.name'],
     ['two boot-servers on one ReadWriteOnce volume', { bootServer: { replicas: 2 } }, 'bootServer.replicas > 1 cannot share a ReadWriteOnce volume'],
+    ['proxyDHCP on the pod network', { bootServer: { proxyDhcp: { enabled: true } } }, "bootServer.proxyDhcp.enabled needs bootServer.hostNetwork: PXE clients broadcast DHCP on the node's segment"],
+    ['a proxyDHCP address that is not IPv4', { bootServer: { hostNetwork: true, proxyDhcp: { enabled: true, address: 'boot.lab' } } }, "at '/bootServer/proxyDhcp/address': 'boot.lab' does not match pattern"],
   ])('%s', (_name, values, message) => {
     expect(renderError(values)).toContain(message);
   });

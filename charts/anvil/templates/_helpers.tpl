@@ -109,7 +109,7 @@ app.kubernetes.io/component: boot-server
 {{/* "true" when the boot-server binds a port below 1024 and so needs NET_BIND_SERVICE. */}}
 {{- define "anvil.bootServer.privilegedPort" -}}
 {{- $b := .Values.bootServer -}}
-{{- if or (lt (int $b.http.port) 1024) (and $b.tftp.enabled (lt (int (include "anvil.bootServer.tftpPort" .)) 1024)) (and .Values.certManager.enabled (lt (int $b.https.port) 1024)) -}}
+{{- if or (lt (int $b.http.port) 1024) (and $b.tftp.enabled (lt (int (include "anvil.bootServer.tftpPort" .)) 1024)) (and .Values.certManager.enabled (lt (int $b.https.port) 1024)) $b.proxyDhcp.enabled -}}
 true
 {{- end -}}
 {{- end -}}
