@@ -36,6 +36,8 @@ describe('boot-server config', () => {
       rateLimitBurst: 500,
       eventGraceSeconds: 1800,
       logLevel: 'info',
+      syslogHost: '0.0.0.0',
+      syslogPort: 0,
     });
   });
 

@@ -2,6 +2,8 @@
 // docs/configuration.md follow from the declarations. Every problem is reported at once.
 import { ConfigError, namespaceCheck, choice, configFromFlags, derived, int, list, text, url, type FlagValues, helpText as renderHelp, kubeconfigFlag, logLevelFlag } from '@anvil/core/config';
 import { httpsConfig, httpsFlags, type HttpsConfig } from '@anvil/core/tls';
+import { PROXY_DHCP_FLAGS, proxyDhcpConfig, type ProxyDhcpConfig } from './dhcp/config.js';
+import { SYSLOG_FLAGS } from './syslog/config.js';
 
 export { ConfigError };
 
@@ -75,12 +77,16 @@ export const FLAGS = {
   serve: SERVE_FLAGS,
   https: httpsFlags({ port: 8443, httpHostKey: 'httpHost' }),
   boot: BOOT_FLAGS,
+  // proxyDHCP (issue 25): off by default, see docs/dhcp.md.
+  proxyDhcp: PROXY_DHCP_FLAGS,
+  // d-i's syslog (issue 24): off by default, see docs/installers.md.
+  syslog: SYSLOG_FLAGS,
 } as const;
 
-export type BootServerConfig = FlagValues<typeof SERVE_FLAGS> & FlagValues<typeof BOOT_FLAGS> & { https: HttpsConfig | undefined };
+export type BootServerConfig = FlagValues<typeof SERVE_FLAGS> & FlagValues<typeof BOOT_FLAGS> & FlagValues<typeof SYSLOG_FLAGS> & { https: HttpsConfig | undefined; proxyDhcp: ProxyDhcpConfig | undefined };
 
 export const helpText = (): string => renderHelp('anvil boot-server', FLAGS);
 
 /** Parses argv and env; throws ConfigError listing every problem, or returns 'help' when --help is given. */
 export const loadConfig = (argv: string[], env: NodeJS.ProcessEnv): BootServerConfig | 'help' =>
-  configFromFlags(FLAGS, argv, env, (values, problems) => ({ ...values.serve, ...values.boot, https: httpsConfig(values.https, problems) }));
+  configFromFlags(FLAGS, argv, env, (values, problems) => ({ ...values.serve, ...values.boot, ...values.syslog, https: httpsConfig(values.https, problems), proxyDhcp: proxyDhcpConfig(values.proxyDhcp, values.boot.publicURL, problems) }));

@@ -12,7 +12,8 @@ import { BootConfigIndex } from './bootconfigs/index.js';
 import { helpText, loadConfig } from './config.js';
 import { configOrExit } from '@anvil/core/config';
 import { createBootApp } from './http/app.js';
-import { AssetCache } from './http/assets.js';
+import { AssetCache } from './assets/cache.js';
+import { startAssetPrefetch } from './assets/wiring.js';
 import { Shipper, type Sink } from './spool/shipper.js';
 import { measuredSinks } from './spool/measured-sink.js';
 import { Spool } from './spool/spool.js';
@@ -20,6 +21,9 @@ import { Quarantine } from './spool/quarantine.js';
 import type { SpoolRecord } from './spool/records.js';
 import { HostStatusSink } from './status/host-status-sink.js';
 import { startTftp } from './tftp-wiring.js';
+import { BootSenders } from './syslog/senders.js';
+import { startSyslog } from './syslog/wiring.js';
+import { startProxyDhcp } from './dhcp/wiring.js';
 import { openHistorySink, restartWithEmbeddedDatabaseFlags } from './history-wiring.js';
 import { startRetention } from './history/retention.js';
 import { historyRouter } from '@anvil/core/history-api';
@@ -60,10 +64,14 @@ async function main(): Promise<void> {
     },
   });
   const assets = new AssetCache({ dir: config.assetDir, log: log.child({ component: 'assets' }) });
+  // Downloads start as configs are published (at start too), so a machine rarely waits for upstream.
+  const prefetcher = startAssetPrefetch({ cache: assets, index, source: secrets, registry, log: log.child({ component: 'assets' }) });
+  // syslog carries no MAC: its sender is known by the address of its boot requests
+  const senders = new BootSenders();
   const app = createBootApp({
     index,
     assets,
-    spool,
+    spool: senders.watch(spool),
     log,
     registry,
     publicURL: config.publicURL,
@@ -91,10 +99,14 @@ async function main(): Promise<void> {
     const s = app.listen(config.httpPort, config.httpHost, (err?: Error) => (err ? reject(err) : resolve(s)));
   });
   const tftp = config.tftpPort ? await startTftp(config, registry, log) : undefined;
+  const syslog = config.syslogPort
+    ? await startSyslog({ host: config.syslogHost, port: config.syslogPort, index, senders, spool, eventGraceMs: config.eventGraceSeconds * 1000, registry, log: log.child({ component: 'syslog' }) })
+    : undefined;
+  const proxyDhcp = config.proxyDhcp ? await startProxyDhcp(config.proxyDhcp, config.publicURL, index, registry, log) : undefined;
   const addr = server.address();
   const httpPort = typeof addr === 'object' && addr ? addr.port : config.httpPort;
   const httpsURL = !https || !config.https ? 'off' : https.port === undefined ? 'waiting for its certificate' : `https://${urlHostPort(config.https.host, https.port)}`;
-  log.info({ http: `http://${urlHostPort(config.httpHost, httpPort)}`, https: httpsURL, tftp: tftp ? `tftp://${urlHostPort(config.tftpHost, tftp.port)}` : 'off', publicURL: config.publicURL, history: history.describe }, 'boot-server ready');
+  log.info({ http: `http://${urlHostPort(config.httpHost, httpPort)}`, https: httpsURL, tftp: tftp ? `tftp://${urlHostPort(config.tftpHost, tftp.port)}` : 'off', publicURL: config.publicURL, proxyDhcp: proxyDhcp?.describe ?? 'off', syslog: syslog ? `udp://${urlHostPort(config.syslogHost, syslog.port)}` : 'off', history: history.describe }, 'boot-server ready');
 
   let stopping = false;
   const shutdown = async (signal: string): Promise<void> => {
@@ -105,7 +117,11 @@ async function main(): Promise<void> {
     await new Promise<void>((r) => server.close(() => r()));
     await https?.close();
     await tftp?.stop();
+    await syslog?.stop();
+    await proxyDhcp?.stop();
     retention.stop();
+    prefetcher.stop();
+    await assets.close();
     await spool.close();
     await shipper.drain().catch(() => false); // anything not shipped stays in the spool for the next start
     await shipper.stop();
@@ -117,4 +133,4 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 }
 
-main().catch((err: unknown) => exitAfterFailedStart('boot-server', err, '--http-port, --https-port, --tftp-port'));
+main().catch((err: unknown) => exitAfterFailedStart('boot-server', err, '--http-port, --https-port, --tftp-port, --proxy-dhcp-port, --proxy-dhcp-pxe-port, --syslog-port'));

@@ -26,9 +26,10 @@ interface InstallerOutput {
   networkConfig?: string | undefined;
   vendorData?: string | undefined;
   ignition?: string | undefined;
+  preseed?: string | undefined;
 }
 
-/** The installer's files by the name it fetches them under: the NoCloud seed, or the Ignition config. */
+/** The installer's files by the name it fetches them under: the NoCloud seed, the Ignition config or the preseed file. */
 function installerFiles(o: InstallerOutput): [string, string][] {
   const files: [string, string][] = [];
   if (usesNoCloud(o.installer)) {
@@ -37,6 +38,7 @@ function installerFiles(o: InstallerOutput): [string, string][] {
     if (o.vendorData !== undefined) files.push(['vendor-data', o.vendorData]);
   }
   if (o.ignition !== undefined) files.push(['ignition.json', o.ignition]);
+  if (o.preseed !== undefined) files.push(['preseed.cfg', o.preseed]);
   return files;
 }
 

@@ -171,7 +171,7 @@ describe('an expected failure to start is one error line', () => {
     try {
       const tftp = await failedStart('boot-server', ['--kubeconfig', cp.kubeconfigPath, '--http-host', '127.0.0.1', '--http-port', String(await freePort()), '--tftp-host', '127.0.0.1', '--tftp-port', String(udp.address().port), ...dirs]);
       expect(tftp.code).toBe(1);
-      expectOneErrorLine(tftp.output, 'boot-server', new RegExp(`^cannot start: 127\\.0\\.0\\.1:${udp.address().port} is already in use by another process: stop it, or choose another port \\(--http-port, --https-port, --tftp-port\\)$`));
+      expectOneErrorLine(tftp.output, 'boot-server', new RegExp(`^cannot start: 127\\.0\\.0\\.1:${udp.address().port} is already in use by another process: stop it, or choose another port \\(--http-port, --https-port, --tftp-port, --proxy-dhcp-port, --proxy-dhcp-pxe-port, --syslog-port\\)$`));
     } finally {
       await new Promise<void>((resolve) => udp.close(() => resolve()));
     }

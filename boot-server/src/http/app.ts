@@ -10,6 +10,7 @@ import { mountHealthRoutes } from './health-routes.js';
 import { mountIgnitionRoutes } from './ignition-routes.js';
 import { mountIpxeRoutes } from './ipxe-routes.js';
 import { mountNoCloudRoutes } from './nocloud-routes.js';
+import { mountPreseedRoutes } from './preseed-routes.js';
 import { requestLog } from './request-log.js';
 import { mountWebhook } from './webhook-route.js';
 
@@ -26,6 +27,7 @@ export function createBootApp(deps: BootHttpDeps): express.Express {
   mountIpxeRoutes(app, ctx);
   mountNoCloudRoutes(app, ctx);
   mountIgnitionRoutes(app, ctx);
+  mountPreseedRoutes(app, ctx);
   mountAssetRoutes(app, ctx);
   mountWebhook(app, ctx);
   mountHealthRoutes(app, ctx);

@@ -1,11 +1,11 @@
 // Tokens never reach a log line, a status field, a metric or the history: every request path recorded anywhere goes
 // through redact() first.
-import { IGNITION_CONFIG_FILE } from '@anvil/core/bootconfig';
+import { IGNITION_CONFIG_FILE, PRESEED_FILE } from '@anvil/core/bootconfig';
 import { NOCLOUD_FILES } from './nocloud-files.js';
 import { MAC_PATTERN } from './webhook.js';
 
-const TOKEN_ROUTES = new Set(['nocloud', 'webhook', 'ignition']);
-const KNOWN_FILES = new Set([...Object.keys(NOCLOUD_FILES), IGNITION_CONFIG_FILE]);
+const TOKEN_ROUTES = new Set(['nocloud', 'webhook', 'ignition', 'preseed']);
+const KNOWN_FILES = new Set([...Object.keys(NOCLOUD_FILES), IGNITION_CONFIG_FILE, PRESEED_FILE]);
 
 function decodeSegment(segment: string): string {
   try {
@@ -17,7 +17,7 @@ function decodeSegment(segment: string): string {
 
 /**
  * Routing is case-insensitive and a client may percent-encode any character, so the route is recognised the same
- * way; of a token route only the route, a well-formed MAC and a known file name (NoCloud, Ignition) are kept.
+ * way; of a token route only the route, a well-formed MAC and a known file name (NoCloud, Ignition, preseed) are kept.
  */
 export function redact(path: string): string {
   const segments = path.split('/');

@@ -29,6 +29,14 @@ export const D_I_STEPS: Readonly<Record<string, string>> = {
 export const D_I_ORIGIN = 'd-i-syslog';
 const PHASE_PREFIX = 'debian-installer';
 
+/**
+ * Failures a step only logs: it then shows an error and waits for a person, so main-menu never says it failed.
+ * choose-mirror logs these (choose-mirror.c) before it shows mirror/bad or mirror/noarch.
+ */
+const STEP_FAILURES: Readonly<Record<string, RegExp>> = {
+  'choose-mirror': /^WARNING \*\*: ((?:mirror does not support the specified release|broken mirror: |architecture not supported by selected mirror).{0,200})$/,
+};
+
 const SELECTED = /Menu item '([^']{1,128})' selected/;
 const FAILED = /(?:Configuring '([^']{1,128})' failed with error code (-?\d+)|Menu item '([^']{1,128})' failed\.)/;
 const LEFT_UNCONFIGURED = /Menu item '([^']{1,128})' succeeded but requested to be left unconfigured/;
@@ -39,8 +47,8 @@ export class DebianInstallerProgress {
   private readonly failed = new Set<string>();
 
   next(msg: SyslogMessage, receivedAt: number): InstallerEvent[] {
-    if (msg.app !== 'main-menu') return [];
     const timestamp = receivedAt / 1000;
+    if (msg.app !== 'main-menu') return this.inferred(msg.app, timestamp, msg.text);
     const selected = SELECTED.exec(msg.text);
     if (selected) {
       const item = selected[1]!;
@@ -63,6 +71,21 @@ export class DebianInstallerProgress {
       return [{ ...event(left, 'finish', timestamp), result: 'WARN', description: `${describe(left)}: went back to the menu` }];
     }
     return [];
+  }
+
+  /**
+   * syslogd forwards nothing before the network is up, so main-menu's "netcfg selected" is never received: a step's own
+   * program logging while no step is known to run means that step runs.
+   */
+  private inferred(app: string, timestamp: number, text: string): InstallerEvent[] {
+    const failure = STEP_FAILURES[app]?.exec(text)?.[1];
+    if (failure !== undefined && this.current === app && !this.failed.has(app)) {
+      this.failed.add(app);
+      return [{ ...event(app, 'finish', timestamp), result: 'FAIL', level: 'ERROR', description: `${describe(app)} failed: ${failure}` }];
+    }
+    if (this.current !== undefined || !(app in D_I_STEPS) || this.failed.has(app)) return [];
+    this.current = app;
+    return [event(app, 'start', timestamp)];
   }
 
   private finish(item: string, result: 'SUCCESS', timestamp: number): InstallerEvent {

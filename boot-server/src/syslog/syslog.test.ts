@@ -97,6 +97,36 @@ describe("d-i's progress from main-menu's log", () => {
   });
 
   it('ignores other programs and unrelated main-menu lines', () => {
-    expect(play(['<13>netcfg[400]: INFO: Menu item \'x\' selected', '<13>main-menu[312]: INFO: Falling back to the package description for foo'])).toEqual([]);
+    expect(play(['<13>udhcpc: INFO: Menu item \'x\' selected', '<13>main-menu[312]: INFO: Falling back to the package description for foo'])).toEqual([]);
+  });
+
+  it("fails choose-mirror on the warning it logs before it shows its error (as the real d-i logs a mirror without the release)", () => {
+    expect(
+      play([
+        "<14>Dec  7 06:26:20 main-menu[258]: INFO: Menu item 'choose-mirror' selected",
+        "<15>Dec  7 06:26:21 choose-mirror[1955]: DEBUG: command: wget --no-verbose http://10.139.70.1:43217/debian/dists/stable/Release -O - | grep -E '^(Suite|Codename|Architectures):'",
+        '<14>Dec  7 06:26:22 choose-mirror[1955]: INFO: mirror does not have any suite symlinks',
+        '<12>Dec  7 06:26:22 choose-mirror[1955]: WARNING **: mirror does not support the specified release (bookworm)',
+        '<12>Dec  7 06:26:40 choose-mirror[1955]: WARNING **: mirror does not support the specified release (bookworm)',
+      ]),
+    ).toEqual([
+      'start debian-installer/choose-mirror: choosing a Debian mirror',
+      'finish debian-installer/choose-mirror FAIL: choosing a Debian mirror failed: mirror does not support the specified release (bookworm)',
+    ]);
+  });
+
+  it("takes a step's own log as its start when main-menu's was not received (sent before the network was up)", () => {
+    expect(
+      play([
+        '<15>netcfg[493]: DEBUG: Reading nameservers from /etc/resolv.conf',
+        '<15>netcfg[493]: DEBUG: State is now 2',
+        "<13>main-menu[312]: INFO: Menu item 'choose-mirror' selected",
+        '<13>netcfg[493]: late line of a finished step',
+      ]),
+    ).toEqual([
+      'start debian-installer/netcfg: configuring the network',
+      'finish debian-installer/netcfg SUCCESS: configuring the network',
+      'start debian-installer/choose-mirror: choosing a Debian mirror',
+    ]);
   });
 });

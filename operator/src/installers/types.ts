@@ -22,6 +22,8 @@ export interface InstallerUrls {
   seedURL: string;
   /** The host's Ignition config (ignition); required by that kind. */
   ignitionURL?: string;
+  /** The host's preseed file (debian-preseed); required by that kind. */
+  preseedURL?: string;
   /** The boot-server's URL of the installer ISO, when the boot recipe has one. */
   isoURL?: string;
 }
@@ -38,7 +40,8 @@ export interface InstallerRenderInput {
 /** The files a host is served, by kind. Empty NoCloud files are left out. */
 export type InstallerFiles =
   | { installer: 'ubuntu-autoinstall'; userData: string; metaData: string; networkConfig?: string; vendorData?: string }
-  | { installer: 'ignition'; ignition: string };
+  | { installer: 'ignition'; ignition: string }
+  | { installer: 'debian-preseed'; preseed: string };
 
 export interface InstallerOutput {
   files: InstallerFiles;

@@ -51,6 +51,8 @@ export interface AnvilContext {
   seedURL: string;
   /** The host's Ignition config URL (installer: ignition), token included. */
   ignitionURL?: string;
+  /** The host's preseed file URL (installer: debian-preseed), token included. */
+  preseedURL?: string;
   /** The boot-server's URLs of the cached boot artifacts. */
   assets: { kernel: string; initrd: string; iso?: string };
 }

@@ -7,7 +7,7 @@
  * The files anvil renders from an AutoinstallTemplate (kernelArgs lives in spec.boot.kernelArgs). Which of them a
  * template's installer kind uses is up to the kind (operator/src/installers).
  */
-export const TEMPLATE_FIELDS = ['userData', 'metaData', 'networkConfig', 'vendorData', 'ignition', 'kernelArgs'] as const;
+export const TEMPLATE_FIELDS = ['userData', 'metaData', 'networkConfig', 'vendorData', 'ignition', 'preseed', 'kernelArgs'] as const;
 export type TemplateField = (typeof TEMPLATE_FIELDS)[number];
 
 export type RenderErrorKind =

@@ -55,6 +55,8 @@ export interface RenderedBootConfig {
   vendorData?: string;
   /** The Ignition config as served (JSON, with anvil's report unit), for installer: ignition. */
   ignition?: string;
+  /** The preseed file as served (with anvil's report hooks), for installer: debian-preseed. */
+  preseed?: string;
   /** The installer's kernel command line, raw (quote it for the boot script language, see kernel-args.ts). */
   kernelArgs: string;
   boot: { kernel: BootArtifact; initrd: BootArtifact; iso?: BootArtifact };

@@ -64,7 +64,7 @@ export type RenderJobResult = { ok: true; outputs: Partial<Record<TemplateField,
 export const OUTPUT_WORK_FACTOR = 4;
 
 /** Render order: every file is rendered even if an earlier one fails, so all problems are reported at once. */
-const FIELD_ORDER: readonly TemplateField[] = ['userData', 'metaData', 'networkConfig', 'vendorData', 'ignition', 'kernelArgs'];
+const FIELD_ORDER: readonly TemplateField[] = ['userData', 'metaData', 'networkConfig', 'vendorData', 'ignition', 'preseed', 'kernelArgs'];
 
 export function runRenderJob(job: RenderJob): RenderJobResult {
   const env = createSandboxEnvironment(job.sources);

@@ -36,6 +36,8 @@ export interface BootConfig {
     vendorData?: string;
     /** The rendered Ignition config, JSON (installer: ignition). */
     ignition?: string;
+    /** The rendered preseed file (installer: debian-preseed). */
+    preseed?: string;
     kernel: { url: string; sha256: string };
     initrd: { url: string; sha256: string };
     iso?: { url: string; sha256: string };
@@ -81,6 +83,7 @@ const KEYS = {
   vendorData: 'vendor-data',
   installer: 'installer',
   ignition: 'ignition.json',
+  preseed: 'preseed.cfg',
   assets: 'assets.json',
   template: 'template.json',
   inputsHash: 'inputs-hash',
@@ -127,6 +130,7 @@ function toStringData(c: BootConfig): Record<string, string> {
       d[KEYS.metaData] = i.metaData;
     }
     if (i.ignition !== undefined) d[KEYS.ignition] = i.ignition;
+    if (i.preseed !== undefined) d[KEYS.preseed] = i.preseed;
     if (i.networkConfig !== undefined) d[KEYS.networkConfig] = i.networkConfig;
     if (i.vendorData !== undefined) d[KEYS.vendorData] = i.vendorData;
     d[KEYS.assets] = JSON.stringify({ kernel: i.kernel, initrd: i.initrd, ...(i.iso ? { iso: i.iso } : {}) });
@@ -182,8 +186,10 @@ export function fromSecret(secret: KubeObject): BootConfig | undefined {
     const userData = get(KEYS.userData) ?? (noCloud ? undefined : '');
     const metaData = get(KEYS.metaData) ?? (noCloud ? undefined : '');
     const ignition = get(KEYS.ignition);
+    const preseed = get(KEYS.preseed);
     if (!installationId || !tokenSha256 || userData === undefined || metaData === undefined || !assets.kernel || !assets.initrd) return undefined;
     if (installer === 'ignition' && ignition === undefined) return undefined;
+    if (installer === 'debian-preseed' && preseed === undefined) return undefined;
     config.install = {
       installationId,
       revision: Number(get(KEYS.revision) ?? 0),
@@ -194,6 +200,7 @@ export function fromSecret(secret: KubeObject): BootConfig | undefined {
       userData,
       metaData,
       ...(ignition !== undefined ? { ignition } : {}),
+      ...(preseed !== undefined ? { preseed } : {}),
       kernel: assets.kernel,
       initrd: assets.initrd,
       ...(assets.iso ? { iso: assets.iso } : {}),

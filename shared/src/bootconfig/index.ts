@@ -2,3 +2,4 @@
 export * from './boot-config.js';
 export * from './ipxe.js';
 export * from './ignition-url.js';
+export * from './preseed-url.js';

@@ -13,9 +13,9 @@ export class IpxeScriptError extends Error {}
 
 /**
  * The start of a value for an error message, which goes to the host's status and events: kernel args carry the
- * NoCloud seed (or Ignition config) URL anvil adds, whose install token must not go with them.
+ * NoCloud seed (or Ignition config, or preseed) URL anvil adds, whose install token must not go with them.
  */
-const quoted = (s: string, max: number): string => s.replace(/(\/(?:nocloud|ignition)\/[^/\s"]*\/)[^/\s"]+/gi, '$1REDACTED').slice(0, max);
+const quoted = (s: string, max: number): string => s.replace(/(\/(?:nocloud|ignition|preseed)\/[^/\s"]*\/)[^/\s"]+/gi, '$1REDACTED').slice(0, max);
 
 /**
  * iPXE expands ${...} in every script line and has no escape for it, and a line break would start a new command:

@@ -13,9 +13,10 @@ export type InstallVerdict = 'SUCCESS' | 'FAIL' | undefined;
 /**
  * The installer's top-level contexts: only their finish decides an install (see docs/history.md, "Verdict").
  * subiquity reports the overall result as `subiquity/Install/install`; anvil's own test installer as
- * `anvil/install/complete`. A FAIL anywhere below only marks the install failing.
+ * `anvil/install/complete`; Debian's installer, through the preseed hooks anvil adds, as `debian-installer/install`.
+ * A FAIL anywhere below only marks the install failing.
  */
-export const TOP_LEVEL_CONTEXTS = ['subiquity/Install/install', 'anvil/install/complete'] as const;
+export const TOP_LEVEL_CONTEXTS = ['subiquity/Install/install', 'anvil/install/complete', 'debian-installer/install'] as const;
 /** @deprecated the same list under its earlier name. */
 export const INSTALL_COMPLETE_EVENTS = TOP_LEVEL_CONTEXTS;
 
@@ -92,9 +93,19 @@ const STAGE_ALIASES: Record<string, (typeof INSTALL_STAGES)[number]> = {
   early_commands: 'early_commands',
 };
 
+/** d-i's steps (main-menu items, from its syslog) that are one of the stages above; the others are their own stage. */
+const D_I_STAGES: Record<string, (typeof INSTALL_STAGES)[number]> = {
+  'partman-base': 'partitioning',
+  'bootstrap-base': 'extract',
+  'apt-setup-udeb': 'configure_apt',
+  'finish-install': 'postinstall',
+};
+
 /** The stage an event belongs to, from its name (e.g. subiquity/Install/install/curthooks -> curthooks). */
 export function stageOf(event: InstallerEvent): string | undefined {
   if (verdictOf(event) === 'SUCCESS') return 'complete';
+  const step = /^debian-installer\/([^/]+)$/.exec(normalizeName(event.name))?.[1];
+  if (step !== undefined && step !== 'install') return D_I_STAGES[step] ?? step;
   const parts = normalizeName(event.name).toLowerCase().split('/');
   for (let i = parts.length - 1; i >= 0; i--) {
     const part = parts[i]!.replace(/-/g, '_');

@@ -35,6 +35,7 @@ export function bootConfigFor(ctx: HostContext, rendered: RenderedHost | undefin
       ...(rendered.networkConfig !== undefined ? { networkConfig: rendered.networkConfig } : {}),
       ...(rendered.vendorData !== undefined ? { vendorData: rendered.vendorData } : {}),
       ...(rendered.ignition !== undefined ? { ignition: rendered.ignition } : {}),
+      ...(rendered.preseed !== undefined ? { preseed: rendered.preseed } : {}),
       kernel: rendered.boot.kernel,
       initrd: rendered.boot.initrd,
       ...(rendered.boot.iso ? { iso: rendered.boot.iso } : {}),

@@ -11,6 +11,7 @@ export interface RenderedHost {
   networkConfig?: string;
   vendorData?: string;
   ignition?: string;
+  preseed?: string;
   kernelArgs: string;
   boot: { kernel: { url: string; sha256: string }; initrd: { url: string; sha256: string }; iso?: { url: string; sha256: string } };
   templateChain: string[];

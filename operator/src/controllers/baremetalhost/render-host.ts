@@ -2,7 +2,7 @@
 // Secret values fetched on demand (never logged, never put in status, never kept), anvil's URLs for the host.
 // Also fingerprints those inputs from the caches alone, so an unchanged host is not rendered again.
 import { AUTOINSTALLTEMPLATE_KIND, AUTOINSTALLTEMPLATE_PLURAL, GROUP, VERSION, type AutoinstallTemplate, type BareMetalHost } from '@anvil/core/api';
-import { assetURL, checkKernelArgs, ignitionConfigURL, IpxeScriptError } from '@anvil/core/bootconfig';
+import { assetURL, checkKernelArgs, ignitionConfigURL, IpxeScriptError, preseedURL } from '@anvil/core/bootconfig';
 import { CoreResources, type KubeClient, type KubeObject, type ResourceType, type CacheReader } from '@anvil/core/kube';
 import { RenderError, formatProblem, renderBootConfig, resolveTemplate, type TemplateRenderer } from '../../render/index.js';
 import { canonicalJson, sha256Hex } from '../../render/chain.js';
@@ -127,7 +127,12 @@ function makeRender(deps: HostRenderDeps): HostRenderer['render'] {
           host,
           template,
           install: { revision: install.revision, attempt: install.attempt },
-          anvil: { ...urls, ignitionURL: ignitionConfigURL(urls.bootServerURL, host.spec.bootMACAddress, install.token), assets },
+          anvil: {
+            ...urls,
+            ignitionURL: ignitionConfigURL(urls.bootServerURL, host.spec.bootMACAddress, install.token),
+            preseedURL: preseedURL(urls.bootServerURL, host.spec.bootMACAddress, install.token),
+            assets,
+          },
           secrets: secrets.values,
           // one salt per attempt: a re-render of the attempt publishes the same password hashes
           passwordSaltKey: install.installationId,
@@ -149,6 +154,7 @@ function makeRender(deps: HostRenderDeps): HostRenderer['render'] {
           ...(rendered.networkConfig !== undefined ? { networkConfig: rendered.networkConfig } : {}),
           ...(rendered.vendorData !== undefined ? { vendorData: rendered.vendorData } : {}),
           ...(rendered.ignition !== undefined ? { ignition: rendered.ignition } : {}),
+          ...(rendered.preseed !== undefined ? { preseed: rendered.preseed } : {}),
           kernelArgs: rendered.kernelArgs,
           boot: rendered.boot,
           templateChain: rendered.templateChain,

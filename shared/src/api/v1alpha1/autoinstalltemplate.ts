@@ -16,7 +16,7 @@ export const AUTOINSTALLTEMPLATE_CONDITIONS = {
 export type AutoinstallTemplateConditionType = (typeof AUTOINSTALLTEMPLATE_CONDITIONS)[keyof typeof AUTOINSTALLTEMPLATE_CONDITIONS];
 
 /** The installer kinds a template can be written for (operator/src/installers has one module per kind). */
-export const INSTALLER_KINDS = ['ubuntu-autoinstall', 'ignition'] as const;
+export const INSTALLER_KINDS = ['ubuntu-autoinstall', 'ignition', 'debian-preseed'] as const;
 export type InstallerKind = (typeof INSTALLER_KINDS)[number];
 /** The kind of templates that do not say (every template written before spec.installer existed). */
 export const DEFAULT_INSTALLER: InstallerKind = 'ubuntu-autoinstall';
@@ -43,14 +43,14 @@ const boot = s.object(
     initrd: artifact('installer initrd'),
     iso: artifact('installer ISO image (optional; e.g. the Ubuntu live-server ISO passed as url= to casper)'),
     kernelArgs: template(
-      'Kernel command line, a nunjucks template rendered per host. For ubuntu-autoinstall anvil adds autoinstall, ds=nocloud-net;s=<the host\'s seed URL>/ and, when boot.iso is set, url=<the ISO in anvil\'s asset cache> (unless the template passes its own url=), inserted before any "---" so they do not persist into the installed system. For ignition anvil adds ignition.config.url=<the host\'s tokenised config URL>, ignition.platform.id=metal and flatcar.first_boot=1.',
+      'Kernel command line, a nunjucks template rendered per host. For ubuntu-autoinstall anvil adds autoinstall, ds=nocloud-net;s=<the host\'s seed URL>/ and, when boot.iso is set, url=<the ISO in anvil\'s asset cache> (unless the template passes its own url=), inserted before any "---" so they do not persist into the installed system. For ignition anvil adds ignition.config.url=<the host\'s tokenised config URL>, ignition.platform.id=metal and flatcar.first_boot=1. For debian-preseed anvil adds auto=true priority=critical url=<the host\'s tokenised preseed URL> interface=auto netcfg/get_hostname=<host> netcfg/get_domain=<domain> log_host=<boot-server> log_port=<syslog port, 5514 unless the template sets log_port>, before any "---".',
     ),
   },
 );
 
 export const autoinstallTemplateSpecSchema = s.object('Desired state of the AutoinstallTemplate.', {
   installer: s.stringEnum(
-    'The installer this template is written for, which decides the files anvil renders and serves, the kernel arguments it adds and how the install reports its result. ubuntu-autoinstall (the default): Ubuntu\'s subiquity installer with NoCloud user-data, meta-data, network-config and vendor-data, reporting through its webhook reporter. ignition: systems configured by Ignition (spec v3: Flatcar Container Linux, Fedora CoreOS), booted over PXE with the config in the ignition field; anvil adds a one-shot systemd unit that reports the finished boot. Every template of an extends chain must name the same installer (includes may be of any kind).',
+    'The installer this template is written for, which decides the files anvil renders and serves, the kernel arguments it adds and how the install reports its result. ubuntu-autoinstall (the default): Ubuntu\'s subiquity installer with NoCloud user-data, meta-data, network-config and vendor-data, reporting through its webhook reporter. ignition: systems configured by Ignition (spec v3: Flatcar Container Linux, Fedora CoreOS), booted over PXE with the config in the ignition field; anvil adds a one-shot systemd unit that reports the finished boot. debian-preseed: Debian\'s installer (d-i) with the preseed file in the preseed field, reporting through preseed early/late commands anvil adds and d-i\'s syslog. Every template of an extends chain must name the same installer (includes may be of any kind).',
     INSTALLER_KINDS,
     { default: DEFAULT_INSTALLER },
   ),
@@ -73,6 +73,9 @@ export const autoinstallTemplateSpecSchema = s.object('Desired state of the Auto
   vendorData: template('Nunjucks template of the NoCloud vendor-data. Served empty if unset. A #cloud-config vendor-data with a plain-text password is refused, as for userData.'),
   ignition: template(
     'For installer: ignition, the nunjucks template of the host\'s Ignition config (spec v3.0.0 to v3.4.0), written as JSON or YAML (YAML is converted to JSON). Rendered with the same sandbox, variables and secretRefs as userData, then validated before anything is published: ignition.version must be a supported 3.x.y version, storage, systemd and passwd must have the types of the v3 spec, and passwd.users[].passwordHash must be a crypt(3) hash (write {{ <secret variable> | password_hash | json }}). anvil adds the unit anvil-report-finish.service, which posts the install\'s result to anvil once the system has booted. Served as application/json at the host\'s tokenised ignition.config.url.',
+  ),
+  preseed: template(
+    'For installer: debian-preseed, the nunjucks template of the host\'s preseed file (debconf-set-selections format: owner question type value, one per line, "\\" continues a line). Rendered with the same sandbox, variables and secretRefs as userData, then validated before anything is published: every line well-formed with a debconf type, booleans true or false, question names of d-i\'s known owners, the answers an unattended install needs present (locale, keyboard, hostname, mirror, root password or root login off, partitioning method, finish-install/reboot_in_progress), and no plain-text password (passwd/root-password and passwd/user-password are refused: use the -crypted questions with {{ <secret variable> | password_hash }}). anvil adds preseed/early_command and preseed/late_command hooks (after the template\'s own, joined with ;) that report the install to anvil. Served as text/plain at the host\'s tokenised preseed URL.',
   ),
   boot,
 });
@@ -101,7 +104,7 @@ export interface AutoinstallTemplate extends CustomObject<typeof AUTOINSTALLTEMP
 export const autoinstallTemplateDefinition: CrdDefinition = {
   kind: AUTOINSTALLTEMPLATE_KIND, plural: AUTOINSTALLTEMPLATE_PLURAL, singular: AUTOINSTALLTEMPLATE_SINGULAR, shortNames: AUTOINSTALLTEMPLATE_SHORT_NAMES,
   description:
-    'An AutoinstallTemplate holds nunjucks templates for the files an installer needs (NoCloud user-data, meta-data, network-config, vendor-data for Ubuntu autoinstall; an Ignition config for Flatcar and Fedora CoreOS) and the boot recipe (kernel, initrd, optional ISO, kernel arguments). BareMetalHosts reference one by name; templates compose through extends and includes.',
+    'An AutoinstallTemplate holds nunjucks templates for the files an installer needs (NoCloud user-data, meta-data, network-config, vendor-data for Ubuntu autoinstall; an Ignition config for Flatcar and Fedora CoreOS; a preseed file for Debian) and the boot recipe (kernel, initrd, optional ISO, kernel arguments). BareMetalHosts reference one by name; templates compose through extends and includes.',
   spec: autoinstallTemplateSpecSchema, status: autoinstallTemplateStatusSchema,
   printerColumns: [
     { name: 'Valid', type: 'string', jsonPath: '.status.conditions[?(@.type=="Valid")].status', description: 'Whether the template chain is valid.' },

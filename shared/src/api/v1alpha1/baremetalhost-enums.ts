@@ -27,7 +27,7 @@ export const INSTALL_EVENT_TYPES = ['start', 'finish', 'info', 'warning', 'error
 export type InstallEventType = (typeof INSTALL_EVENT_TYPES)[number];
 
 /** What the boot-server answered to a host's request. */
-export const BOOT_RESPONSES = ['InstallScript', 'LocalBootScript', 'MetaData', 'UserData', 'VendorData', 'NetworkConfig', 'IgnitionConfig', 'Kernel', 'Initrd', 'ISO', 'Rejected'] as const;
+export const BOOT_RESPONSES = ['InstallScript', 'LocalBootScript', 'MetaData', 'UserData', 'VendorData', 'NetworkConfig', 'IgnitionConfig', 'PreseedFile', 'Kernel', 'Initrd', 'ISO', 'Rejected'] as const;
 export type BootResponse = (typeof BOOT_RESPONSES)[number];
 
 export const POWER_STATES = ['On', 'Off', 'Unknown'] as const;

@@ -1,0 +1,30 @@
+// The preseed file of a host (installer: debian-preseed), at the URL its kernel command line names (url=), served
+// only with its current install token, exactly as the NoCloud seed is. Requests refused are rate-limited and logged
+// (bounded, token redacted).
+import type { IRouter } from 'express';
+import { macDashed, PRESEED_ROUTE, tokenMatches } from '@anvil/core/bootconfig';
+import { bootRequest } from './boot-request.js';
+import { notFound, type BootRouteContext } from './context.js';
+import { redact } from './redact.js';
+import { MAC_PATTERN } from './webhook.js';
+
+export function mountPreseedRoutes(app: IRouter, { deps, limit, logBad }: BootRouteContext): void {
+  app.get(PRESEED_ROUTE, async (req, res, next) => {
+    try {
+      const { mac, token } = req.params as Record<'mac' | 'token', string>;
+      const config = MAC_PATTERN.test(mac) ? deps.index.byMac(mac) : undefined;
+      const install = config?.mode === 'install' ? config.install : undefined;
+      if (!install || !tokenMatches(token, install.tokenSha256) || macDashed(config!.mac) !== macDashed(mac)) {
+        if (limit.overLimit(req, res)) return;
+        logBad('preseed request refused', { ip: req.socket.remoteAddress, path: redact(req.path) });
+        return notFound(res);
+      }
+      // a host whose template is not for d-i has no preseed file
+      if (install.preseed === undefined) return notFound(res);
+      await deps.spool.append([bootRequest(req, mac, 'PreseedFile', config)]);
+      res.type('text/plain').send(install.preseed);
+    } catch (err) {
+      next(err);
+    }
+  });
+}
