@@ -16,7 +16,23 @@ npx eslint .
 mkdir -p .tmp
 echo "== jest" >&2
 status=0
-NODE_OPTIONS=--experimental-vm-modules npx jest --runInBand --forceExit --json --outputFile=.tmp/jest-results.json "$@" || status=$?
+rm -f .tmp/jest-results.json
+# jest must exit by itself (no open handles, no --forceExit): once it has written its results it gets a minute, then it
+# is stopped and the run fails with a message, instead of hanging until CI's time limit.
+NODE_OPTIONS=--experimental-vm-modules jest --runInBand --json --outputFile=.tmp/jest-results.json "$@" &
+jest_pid=$!
+hung=
+while kill -0 "$jest_pid" 2>/dev/null; do
+  if [[ -f .tmp/jest-results.json ]] && (($(date +%s) - $(stat -c %Y .tmp/jest-results.json) > 60)); then
+    echo "jest did not exit within 60 s of finishing: a test left something open (run the suspects with --detectOpenHandles)" >&2
+    kill -TERM "$jest_pid" 2>/dev/null || true
+    hung=1
+    break
+  fi
+  sleep 2
+done
+wait "$jest_pid" || status=$?
+[[ -z $hung ]] || status=1
 node -e '
 const r = require("./.tmp/jest-results.json");
 const failed = r.numFailedTests + r.numRuntimeErrorTestSuites;

@@ -21,3 +21,9 @@ export function cachedPgliteTemplate(): string | undefined {
   const file = pgliteTemplatePath();
   return existsSync(file) ? file : undefined;
 }
+
+/** The environment that starts an embedded history from the cached template, as in the image (empty without one). */
+export function embeddedTemplateEnv(): Record<string, string> {
+  const template = cachedPgliteTemplate();
+  return template ? { ANVIL_PGLITE_TEMPLATE: template } : {};
+}

@@ -6,9 +6,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './control-plane.js';
-import { cachedPgliteTemplate } from './pglite-template.js';
+import { embeddedTemplateEnv } from './pglite-template.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** How long a process started from sources may take to answer its health check. */
+const START_TIMEOUT_MS = 120_000;
 
 export interface RunningProcess {
   readonly port: number;
@@ -32,13 +35,10 @@ export interface BootServerOptions {
   cgroup?: string;
 }
 
-/** The embedded history starts from the cached template, as in the image (ANVIL_PGLITE_TEMPLATE in `env` overrides). */
-function embeddedTemplateEnv(): Record<string, string> {
-  const template = cachedPgliteTemplate();
-  return template ? { ANVIL_PGLITE_TEMPLATE: template } : {};
-}
-
-/** Starts boot-server/src/main.ts and waits until /healthz answers. Reuse `dir` to restart with the same spool. */
+/**
+ * Starts boot-server/src/main.ts and waits until /healthz answers. Its embedded history starts from the cached template,
+ * as in the image (ANVIL_PGLITE_TEMPLATE in `env` overrides). Reuse `dir` to restart with the same spool.
+ */
 export async function startBootServer(options: BootServerOptions): Promise<RunningProcess> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'anvil-boot-'));
   const port = options.port ?? (await freePort());
@@ -62,7 +62,14 @@ export async function startBootServer(options: BootServerOptions): Promise<Runni
   );
   closeSync(fd);
   const logs = () => readFileSync(logFile, 'utf8');
-  const deadline = Date.now() + 60_000;
+  const kill = async (signal: NodeJS.Signals = 'SIGTERM') => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill(signal);
+    await exited;
+  };
+  // Generous: on a busy 2-core machine, node + tsx + PGlite's WebAssembly alone took over 60 s to start.
+  const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`boot-server exited with ${child.exitCode}:\n${logs()}`);
     try {
@@ -70,22 +77,13 @@ export async function startBootServer(options: BootServerOptions): Promise<Runni
     } catch {
       // not up yet
     }
-    if (Date.now() > deadline) throw new Error(`boot-server did not start:\n${logs()}`);
+    if (Date.now() > deadline) {
+      await kill('SIGKILL'); // a process left behind would keep jest from exiting
+      throw new Error(`boot-server did not start within ${START_TIMEOUT_MS / 1000} s:\n${logs()}`);
+    }
     await sleep(100);
   }
-  return {
-    port,
-    url,
-    dir,
-    child,
-    logs,
-    kill: async (signal: NodeJS.Signals = 'SIGTERM') => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill(signal);
-      await exited;
-    },
-  };
+  return { port, url, dir, child, logs, kill };
 }
 
 /**
@@ -135,7 +133,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningPr
     child.kill(signal);
     await exited;
   };
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`operator exited with ${child.exitCode}:\n${logs()}`);
     try {

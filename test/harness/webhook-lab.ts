@@ -9,11 +9,11 @@ import { CoreResources, type KubeClient, type KubeObject } from '@anvil/core/kub
 import { silentLogger } from '@anvil/core/logging';
 import { registerControllers } from '@anvil/operator/src/controllers/index.js';
 import { Manager } from '@anvil/operator/src/runtime/manager.js';
-import { startControlPlane, type ControlPlane } from './control-plane.js';
+import type { ControlPlane } from './control-plane.js';
 import { createMinimalTemplate, HostType } from './installer-sim.js';
 import { clientFor, ensureNamespace, installCrds, waitFor } from './kube.js';
-import { startPostgres, type RunningPostgres } from './postgres.js';
 import { restartBootServer, startBootServer, type RunningProcess } from './processes.js';
+import { startPostgresAndControlPlane } from './start-together.js';
 
 export type Host = BareMetalHost & KubeObject;
 
@@ -84,11 +84,10 @@ export async function startWebhookLab(options: WebhookLabOptions): Promise<Webho
     cleanups.length = 0;
   };
   try {
-    const pgServer: RunningPostgres = await startPostgres();
+    const [pgServer, cp] = await startPostgresAndControlPlane();
     cleanups.push(() => pgServer.stop());
-    const databaseUrl = await pgServer.createDatabase(options.database);
-    const cp = await startControlPlane();
     cleanups.push(() => cp.stop());
+    const databaseUrl = await pgServer.createDatabase(options.database);
     const client = clientFor(cp);
     await installCrds(client, anvilCrds as unknown as KubeObject[]);
     await ensureNamespace(client, options.namespace);

@@ -21,10 +21,11 @@ import { HISTORY_TABLES } from '@anvil/core/src/db/testing/sql-fixture.js';
 import { CoreResources, type KubeClient, type KubeObject, type ResourceType } from '@anvil/core/kube';
 import { DEFAULT_DISCOVERY_BUDGET } from '@anvil/boot-server/src/history/discovery-budget.js';
 import { successStreamGA } from '../fixtures/subiquity/streams.js';
-import { startControlPlane, type ControlPlane } from '../harness/control-plane.js';
+import type { ControlPlane } from '../harness/control-plane.js';
 import { HostType } from '../harness/installer-sim.js';
 import { clientFor, ensureNamespace, installCrds, waitFor } from '../harness/kube.js';
-import { startPostgres, type RunningPostgres } from '../harness/postgres.js';
+import type { RunningPostgres } from '../harness/postgres.js';
+import { startPostgresAndControlPlane } from '../harness/start-together.js';
 import { startBootServer, startOperator, type RunningProcess } from '../harness/processes.js';
 import { refusedPosts, replay, webhookURLOf } from '../harness/replay.js';
 
@@ -54,8 +55,8 @@ const template = (name: string, kernelArgs?: string): KubeObject => ({
   metadata: { name, namespace: ns },
   spec: {
     boot: {
-      kernel: { url: 'http://mirror.test/ubuntu/vmlinuz', sha256: 'a'.repeat(64) },
-      initrd: { url: 'http://mirror.test/ubuntu/initrd', sha256: 'b'.repeat(64) },
+      kernel: { url: 'http://127.0.0.1:9/ubuntu/vmlinuz', sha256: 'a'.repeat(64) },
+      initrd: { url: 'http://127.0.0.1:9/ubuntu/initrd', sha256: 'b'.repeat(64) },
       ...(kernelArgs !== undefined ? { kernelArgs } : {}),
     },
     userData: USER_DATA,
@@ -172,7 +173,7 @@ describe('boot network security through the real boot-server, operator, kube-api
   const tokenNeedles = (token: string, what = 'token'): Record<string, string> => ({ [what]: token, [`${what} head`]: token.slice(0, 16), [`${what} tail`]: token.slice(-16) });
 
   beforeAll(async () => {
-    [pgServer, cp] = await Promise.all([startPostgres(), startControlPlane()]);
+    [pgServer, cp] = await startPostgresAndControlPlane();
     const databaseUrl = await pgServer.createDatabase('anvil_netsec');
     pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
     client = clientFor(cp);

@@ -9,10 +9,11 @@ import { CoreResources, type KubeClient, type KubeObject } from '@anvil/core/kub
 import { silentLogger } from '@anvil/core/logging';
 import { registerControllers } from '@anvil/operator/src/controllers/index.js';
 import { Manager } from '@anvil/operator/src/runtime/manager.js';
-import { startControlPlane, type ControlPlane } from '../harness/control-plane.js';
+import type { ControlPlane } from '../harness/control-plane.js';
 import { clientFor, ensureNamespace, installCrds, waitFor } from '../harness/kube.js';
 import { createMinimalTemplate, HostType, subiquityEvents } from '../harness/installer-sim.js';
-import { startPostgres, type RunningPostgres } from '../harness/postgres.js';
+import type { RunningPostgres } from '../harness/postgres.js';
+import { startPostgresAndControlPlane } from '../harness/start-together.js';
 import { startBootServer, type RunningProcess } from '../harness/processes.js';
 
 jest.setTimeout(240_000);
@@ -29,9 +30,8 @@ describe('boot-server durability', () => {
   let boot: RunningProcess | undefined;
 
   beforeAll(async () => {
-    pgServer = await startPostgres();
+    [pgServer, cp] = await startPostgresAndControlPlane();
     databaseUrl = await pgServer.createDatabase('anvil_durable');
-    cp = await startControlPlane();
     client = clientFor(cp);
     await installCrds(client, anvilCrds as unknown as KubeObject[]);
     await ensureNamespace(client, ns);

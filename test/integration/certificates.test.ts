@@ -29,8 +29,16 @@ const describeWithCrds = referenceMissing && !process.env.CI ? describe.skip : d
 const ns = 'anvil-system';
 const EventType = { group: 'events.k8s.io', version: 'v1', kind: 'Event', plural: 'events', namespaced: true };
 
+// One API server for the file: the Certificates live in their own namespace, the HTTPS tests need only a server.
+let cp: ControlPlane;
+beforeAll(async () => {
+  cp = await startControlPlane();
+});
+afterAll(async () => {
+  await cp?.stop();
+});
+
 describeWithCrds('cert-manager Certificates requested by the operator', () => {
-  let cp: ControlPlane;
   let client: KubeClient;
   const settings: CertificateSettings = {
     namespace: ns,
@@ -45,12 +53,8 @@ describeWithCrds('cert-manager Certificates requested by the operator', () => {
 
   beforeAll(async () => {
     if (referenceMissing) throw new Error(MISSING_MESSAGE);
-    cp = await startControlPlane();
     client = clientFor(cp);
     await ensureNamespace(client, ns);
-  });
-  afterAll(async () => {
-    await cp?.stop();
   });
 
   function manager(registry = new Registry()) {
@@ -115,7 +119,6 @@ describeWithCrds('cert-manager Certificates requested by the operator', () => {
 });
 
 describe('HTTPS listeners reload a rotated certificate without a restart', () => {
-  let cp: ControlPlane;
   let dir: string;
   let first: IssuedCertificate;
   let second: IssuedCertificate;
@@ -123,7 +126,6 @@ describe('HTTPS listeners reload a rotated certificate without a restart', () =>
   let manager: Manager | undefined;
 
   beforeAll(async () => {
-    cp = await startControlPlane();
     await installCrds(clientFor(cp), anvilCrds as unknown as KubeObject[]);
     dir = mkdtempSync(join(tmpdir(), 'anvil-https-'));
     first = issueCertificate(dir, 'first');
@@ -133,7 +135,6 @@ describe('HTTPS listeners reload a rotated certificate without a restart', () =>
     await boot?.kill();
     if (boot) rmSync(boot.dir, { recursive: true, force: true });
     await manager?.stop();
-    await cp?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 

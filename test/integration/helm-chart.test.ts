@@ -1,11 +1,11 @@
 // The rendered chart on a real kube-apiserver (1.20) with the ecosystem CRDs (cert-manager, Prometheus Operator) and
 // anvil's CRDs installed: a server-side dry-run apply of both value sets (nothing the 1.20 server does not know is
 // dropped, e.g. fsGroupChangePolicy), the PodDisruptionBudget version Helm picks from the server's discovery, then the
-// chart's RBAC applied for real and checked with `kubectl auth can-i` (everything each process does is allowed, a
-// selection of what it must not do is denied), and finally the operator and the boot-server run under tokens of the
-// chart's ServiceAccounts (from the TokenRequest API, as kubelets mount them from 1.21 on: no token Secret) with the
-// chart's arguments and do their jobs (a host's boot config Secret is published, the boot-server serves it and
-// records the boot request in the host's status).
+// chart's RBAC applied for real and checked with SubjectAccessReviews, the question `kubectl auth can-i --as` asks
+// (everything each process does is allowed, a selection of what it must not do is denied), and finally the operator
+// and the boot-server run under tokens of the chart's ServiceAccounts (from the TokenRequest API, as kubelets mount
+// them from 1.21 on: no token Secret) with the chart's arguments and do their jobs (a host's boot config Secret is
+// published, the boot-server serves it and records the boot request in the host's status).
 //
 // RBAC cannot restrict list/watch to a label selector: the boot-server may list every Secret in its scope even though
 // it only asks for `anvil.dev/boot-config=true`. Confine it with watchNamespaces (Roles instead of ClusterRoles).
@@ -21,6 +21,7 @@ import { CoreResources, type KubeClient, type KubeObject, type ResourceType } fr
 import { freePort, startControlPlane, writeKubeconfig, type ControlPlane } from '../harness/control-plane.js';
 import { clientFor, ensureNamespace, installCrds, readYamlObjects, waitFor, yamlFilesIn, createCrdsAsIs, prunedPaths } from '../harness/kube.js';
 import { kubeTools } from '../harness/tools.js';
+import { embeddedTemplateEnv } from '../harness/pglite-template.js';
 
 jest.setTimeout(300_000);
 
@@ -37,6 +38,7 @@ const describeWithCrds = referenceMissing && !process.env.CI ? describe.skip : d
 const RELEASE_NS = 'anvil-system';
 const SCOPED_NS = 'anvil-scoped';
 const HOSTS_NS = 'metal';
+const SUBJECT_ACCESS_REVIEW: ResourceType = { group: 'authorization.k8s.io', version: 'v1', kind: 'SubjectAccessReview', plural: 'subjectaccessreviews', namespaced: false };
 
 
 interface Rendered {
@@ -142,7 +144,7 @@ describeWithCrds('the Helm chart on a real API server', () => {
     });
 
     /** `kubectl auth can-i` as a ServiceAccount; namespace undefined means across all namespaces. */
-    const can = async (saNs: string, sa: string, verb: string, resource: string, namespace: string | undefined, subresource?: string): Promise<boolean> => {
+    const kubectlCan = async (saNs: string, sa: string, verb: string, resource: string, namespace: string | undefined, subresource?: string): Promise<boolean> => {
       const args = [
         'auth', 'can-i', verb, resource,
         `--as=system:serviceaccount:${saNs}:${sa}`,
@@ -156,6 +158,34 @@ describeWithCrds('the Helm chart on a real API server', () => {
       const answer = stdout.trim();
       if (answer !== 'yes' && answer !== 'no') throw new Error(`kubectl auth can-i ${args.join(' ')} gave no answer: ${stdout}${stderr}`);
       return answer === 'yes';
+    };
+
+    /**
+     * The same question as kubectlCan, asked with the SubjectAccessReview that `kubectl auth can-i --as` makes the
+     * API server answer (the user and groups its impersonation gives a ServiceAccount), without a kubectl process
+     * per check (hundreds of them were most of this file's time). A test below checks that both agree.
+     */
+    const can = async (saNs: string, sa: string, verb: string, resource: string, namespace: string | undefined, subresource?: string): Promise<boolean> => {
+      const [typeAndGroup, name] = resource.split('/') as [string, string | undefined];
+      const dot = typeAndGroup.indexOf('.');
+      const review = await client.create<KubeObject<unknown, { allowed?: boolean }>>(SUBJECT_ACCESS_REVIEW, {
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SubjectAccessReview',
+        metadata: {},
+        spec: {
+          user: `system:serviceaccount:${saNs}:${sa}`,
+          groups: ['system:serviceaccounts', `system:serviceaccounts:${saNs}`, 'system:authenticated'],
+          resourceAttributes: {
+            verb,
+            resource: dot < 0 ? typeAndGroup : typeAndGroup.slice(0, dot),
+            group: dot < 0 ? '' : typeAndGroup.slice(dot + 1),
+            namespace: namespace ?? '',
+            ...(name ? { name } : {}),
+            ...(subresource ? { subresource } : {}),
+          },
+        },
+      });
+      return review.status?.allowed === true;
     };
 
     type Check = [verb: string, resource: string, subresource?: string];
@@ -210,6 +240,25 @@ describeWithCrds('the Helm chart on a real API server', () => {
       const wrong = checks.filter((_c, i) => answers[i] !== want).map(describeCheck);
       if (wrong.length) throw new Error(`${sa} in ${namespace ?? 'all namespaces'} should${want ? '' : ' not'} be allowed to: ${wrong.join(', ')}`);
     };
+
+    it('asks the API server what `kubectl auth can-i --as` asks it (both answers agree)', async () => {
+      const samples: [saNs: string, sa: string, verb: string, resource: string, namespace: string | undefined, subresource?: string][] = [
+        [RELEASE_NS, 'anvil-operator', 'patch', 'baremetalhosts.anvil.dev', HOSTS_NS, 'status'],
+        [RELEASE_NS, 'anvil-operator', 'list', 'secrets', undefined],
+        [RELEASE_NS, 'anvil-operator', 'update', 'leases.coordination.k8s.io/anvil-operator', RELEASE_NS],
+        [RELEASE_NS, 'anvil-operator', 'update', 'leases.coordination.k8s.io/kube-scheduler', RELEASE_NS],
+        [RELEASE_NS, 'anvil-operator', 'create', 'events.events.k8s.io', HOSTS_NS],
+        [RELEASE_NS, 'anvil-boot-server', 'get', 'secrets', HOSTS_NS],
+        [RELEASE_NS, 'anvil-boot-server', 'update', 'baremetalhosts.anvil.dev', HOSTS_NS, 'status'],
+        [SCOPED_NS, 'scoped-anvil-operator', 'list', 'baremetalhosts.anvil.dev', 'metal-a'],
+        [SCOPED_NS, 'scoped-anvil-operator', 'list', 'baremetalhosts.anvil.dev', 'elsewhere'],
+        [SCOPED_NS, 'scoped-anvil-operator', 'create', 'certificates.cert-manager.io', SCOPED_NS],
+      ];
+      const byKubectl = await Promise.all(samples.map((q) => kubectlCan(...q)));
+      const byReview = await Promise.all(samples.map((q) => can(...q)));
+      expect(byReview).toEqual(byKubectl);
+      expect(new Set(byKubectl)).toEqual(new Set([true, false]));
+    });
 
     describe('cluster-wide (watchNamespaces empty)', () => {
       it('the operator may do everything it does, in any namespace', async () => {
@@ -294,7 +343,7 @@ describeWithCrds('the Helm chart on a real API server', () => {
         const fd = openSync(log, 'a');
         const child = spawn(process.execPath, ['--conditions=anvil-source', '--import', 'tsx', join(ROOT, entry), ...args], {
           stdio: ['ignore', fd, fd],
-          env: { ...process.env, NODE_OPTIONS: '', KUBECONFIG: '', POD_NAMESPACE: RELEASE_NS, POD_NAME: `${name}-0` },
+          env: { ...process.env, NODE_OPTIONS: '', KUBECONFIG: '', POD_NAMESPACE: RELEASE_NS, POD_NAME: `${name}-0`, ...embeddedTemplateEnv() },
         });
         closeSync(fd);
         children.push(child);

@@ -15,10 +15,11 @@ import { CoreResources, type KubeClient, type KubeObject } from '@anvil/core/kub
 import { silentLogger } from '@anvil/core/logging';
 import { registerControllers } from '@anvil/operator/src/controllers/index.js';
 import { Manager } from '@anvil/operator/src/runtime/manager.js';
-import { startControlPlane, type ControlPlane } from '../harness/control-plane.js';
+import type { ControlPlane } from '../harness/control-plane.js';
 import { clientFor, ensureNamespace, installCrds, waitFor } from '../harness/kube.js';
 import { createMinimalTemplate, HostType } from '../harness/installer-sim.js';
-import { startPostgres, type RunningPostgres } from '../harness/postgres.js';
+import type { RunningPostgres } from '../harness/postgres.js';
+import { startPostgresAndControlPlane } from '../harness/start-together.js';
 import { startBootServer, type RunningProcess } from '../harness/processes.js';
 
 jest.setTimeout(600_000);
@@ -93,9 +94,8 @@ describe('install history through PostgreSQL outages during ingest', () => {
 
   beforeAll(async () => {
     // Commits must survive the crashes: what the shipper was told is stored, is.
-    pgServer = await startPostgres({ durableCommits: true });
+    [pgServer, cp] = await startPostgresAndControlPlane({ durableCommits: true });
     databaseUrl = await pgServer.createDatabase(`anvil_outage_${process.pid}`);
-    cp = await startControlPlane();
     client = clientFor(cp);
     await installCrds(client, anvilCrds as unknown as KubeObject[]);
     await ensureNamespace(client, ns);

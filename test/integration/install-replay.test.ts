@@ -20,10 +20,11 @@ import { historyRouter } from '@anvil/core/history-api';
 import { registerControllers } from '@anvil/operator/src/controllers/index.js';
 import { Manager } from '@anvil/operator/src/runtime/manager.js';
 import { partitioningFailureStream, successStream2404dot2, successStreamGA, TOP_LEVEL, type InstallStream, type SubiquityEvent } from '../fixtures/subiquity/streams.js';
-import { startControlPlane, type ControlPlane } from '../harness/control-plane.js';
+import type { ControlPlane } from '../harness/control-plane.js';
 import { HostType } from '../harness/installer-sim.js';
 import { clientFor, ensureNamespace, installCrds, waitFor } from '../harness/kube.js';
-import { startPostgres, type RunningPostgres } from '../harness/postgres.js';
+import type { RunningPostgres } from '../harness/postgres.js';
+import { startPostgresAndControlPlane } from '../harness/start-together.js';
 import { startBootServer, type RunningProcess } from '../harness/processes.js';
 import { postEvent, refusedPosts, replay, webhookURLOf } from '../harness/replay.js';
 
@@ -40,7 +41,7 @@ const USER_DATA = '#cloud-config\nautoinstall:\n  version: 1\n  identity:\n    h
 const BROKEN_USER_DATA = '#cloud-config\nautoinstall:\n  version: 1\n{% if host.hostname %}\n  identity: {}\n';
 
 const templateSpec = (userData: string) => ({
-  boot: { kernel: { url: 'http://mirror.test/vmlinuz', sha256: 'a'.repeat(64) }, initrd: { url: 'http://mirror.test/initrd', sha256: 'b'.repeat(64) } },
+  boot: { kernel: { url: 'http://127.0.0.1:9/vmlinuz', sha256: 'a'.repeat(64) }, initrd: { url: 'http://127.0.0.1:9/initrd', sha256: 'b'.repeat(64) } },
   userData,
 });
 
@@ -96,7 +97,7 @@ describe('installer replay through boot-server, operator and kube-apiserver', ()
   const waitState = (name: string, state: string) => waitFor(`${name} ${state}`, async () => ((await getHost(name)).status?.state === state ? getHost(name) : undefined), 60_000);
 
   beforeAll(async () => {
-    [pgServer, cp] = await Promise.all([startPostgres(), startControlPlane()]);
+    [pgServer, cp] = await startPostgresAndControlPlane();
     databaseUrl = await pgServer.createDatabase('anvil_replay');
     client = clientFor(cp);
     await installCrds(client, anvilCrds as unknown as KubeObject[]);

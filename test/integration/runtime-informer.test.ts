@@ -4,7 +4,7 @@ import { jest } from '@jest/globals';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RestKubeClient, loadKubeConfig } from '@anvil/core/kube/rest-client';
-import type { KubeClient } from '@anvil/core/kube';
+import { ApiError, type KubeClient } from '@anvil/core/kube';
 import { silentLogger } from '@anvil/core/logging';
 import { Informer } from '@anvil/core/kube';
 import { startControlPlane, writeKubeconfig, type ControlPlane } from '../harness/control-plane.js';
@@ -75,15 +75,25 @@ describe('informer on a real API server', () => {
 
     proxy.block(); // the informer is offline from here
     await sleep(300);
+    // No newer than what the informer has seen: nothing was written since it synced.
+    const informerSaw = (await admin.list(WidgetType, { namespace: ns })).resourceVersion;
     for (const n of ['gone-4', 'gone-5', 'gone-6']) await admin.create(WidgetType, widget(ns, n));
     await admin.delete(WidgetType, { namespace: ns, name: 'gone-1' });
     await admin.patch(WidgetType, { namespace: ns, name: 'gone-2' }, 'merge', { spec: { size: 5 } });
     // Let the API server compact etcd past the informer's resourceVersion (compaction runs every 3 s and
-    // compacts to the revision of the previous run), with a write between runs so the revision moves on.
-    for (let i = 0; i < 4; i++) {
-      await sleep(3500);
-      await admin.patch(WidgetType, { namespace: ns, name: 'gone-3' }, 'merge', { spec: { size: 100 + i } });
-    }
+    // compacts to the revision of the previous run), with writes between runs so the revision moves on. Compacted
+    // once a list at that exact revision (a paged one: served from etcd at it) answers 410 Gone.
+    let writes = 0;
+    await waitFor(`etcd compacted past revision ${informerSaw}`, async () => {
+      await admin.patch(WidgetType, { namespace: ns, name: 'gone-3' }, 'merge', { spec: { size: 100 + writes++ } });
+      try {
+        await admin.list(WidgetType, { namespace: ns, limit: 1, resourceVersion: informerSaw });
+        return false;
+      } catch (err) {
+        if (err instanceof ApiError && err.code === 410) return true;
+        throw err;
+      }
+    }, 60_000, 1000);
     proxy.resume();
 
     await waitFor('relist after 410', async () => informer.stats.relistsOnGone >= 1, 30_000);
