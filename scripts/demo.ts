@@ -139,8 +139,11 @@ async function main(): Promise<void> {
     '--asset-dir', join(work, 'assets'), '--spool-dir', join(work, 'spool'), '--data-dir', join(work, 'history'),
   ]);
   const metricsPort = await freePort();
+  const dashboardPort = await freePort();
+  // the dashboard's browser app, bundled as `npm run build` does (a second or two)
+  execFileSync(process.execPath, [join(ROOT, 'dashboard', 'src', 'build-web.ts')], { stdio: 'pipe' });
   say('starting the operator');
-  start('operator', 'operator/src/main.ts', ['--kubeconfig', kubeconfig, '--namespace', NS, '--metrics-port', String(metricsPort), '--metrics-host', '127.0.0.1', '--boot-server-url', bootURL, '--leader-election-namespace', NS]);
+  start('operator', 'operator/src/main.ts', ['--kubeconfig', kubeconfig, '--namespace', NS, '--metrics-port', String(metricsPort), '--metrics-host', '127.0.0.1', '--boot-server-url', bootURL, '--leader-election-namespace', NS, '--dashboard-port', String(dashboardPort)]);
   await waitUntil('the boot-server', async () => (await fetch(`${bootURL}/readyz`)).ok, 60_000);
   await waitUntil('the operator', async () => (await fetch(`http://127.0.0.1:${metricsPort}/readyz`)).ok, 60_000);
 
@@ -192,7 +195,20 @@ async function main(): Promise<void> {
     console.log(renderTimeline(host, timeline));
   }
 
+  // A ServiceAccount that may look at the demo's hosts: its token signs in to the dashboard (RBAC decides what it sees).
+  execFileSync(kubectl, ['apply', '-f', '-'], { env: { ...process.env, KUBECONFIG: kubeconfig }, input: dashboardViewer(NS), stdio: ['pipe', 'ignore', 'pipe'] });
+
+  if (check) {
+    // --check: the printed sign-in works (a real token, TokenReview and SubjectAccessReview by the operator)
+    const token = execFileSync(kubectl, ['create', 'token', 'demo-viewer', '-n', NS], { env: { ...process.env, KUBECONFIG: kubeconfig }, encoding: 'utf8' }).trim();
+    const res = await fetch(`http://127.0.0.1:${dashboardPort}/api/hosts?namespace=${NS}`, { headers: { authorization: `Bearer ${token}` } });
+    const body = (await res.json()) as { items?: { name?: string }[]; total?: number };
+    if (!res.ok) throw new Error(`the dashboard refused the demo-viewer token: HTTP ${res.status} ${JSON.stringify(body)}`);
+    say(`dashboard: demo-viewer sees ${(body.items ?? []).map((h) => h.name).join(', ')}`);
+  }
+
   console.log(`anvil demo is running.
+  Dashboard: http://127.0.0.1:${dashboardPort}/  sign in with the token of: ${kubectl} create token demo-viewer -n ${NS}
   export KUBECONFIG=${kubeconfig}
   ${kubectl} get anvil -n ${NS}                 # every anvil object (category)
   ${kubectl} describe bmh vm-01 -n ${NS}        # status, conditions, events
@@ -201,6 +217,27 @@ async function main(): Promise<void> {
   curl -s http://127.0.0.1:${metricsPort}/metrics | grep -E 'anvil_(hosts|installs)'
 Logs: ${work}. Press Ctrl-C to stop and remove everything.`);
   if (check) await stopAll(0);
+}
+
+function dashboardViewer(namespace: string): string {
+  const meta = `namespace: ${namespace}`;
+  return `apiVersion: v1
+kind: ServiceAccount
+metadata: {name: demo-viewer, ${meta}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: demo-viewer, ${meta}}
+rules:
+  - {apiGroups: [anvil.dev], resources: [baremetalhosts], verbs: [get, list, watch]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: demo-viewer, ${meta}}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: demo-viewer}
+subjects:
+  - {kind: ServiceAccount, name: demo-viewer, ${meta}}
+`;
 }
 
 main().catch((err: unknown) => {
