@@ -1,6 +1,6 @@
 // Runs anvil's own processes (boot-server, operator) from source, as the demo and the end-to-end tests do.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, openSync, closeSync } from 'node:fs';
+import { mkdtempSync, readFileSync, openSync, closeSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -69,20 +69,7 @@ export async function startBootServer(options: BootServerOptions): Promise<Runni
     await exited;
   };
   // Generous: on a busy 2-core machine, node + tsx + PGlite's WebAssembly alone took over 60 s to start.
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`boot-server exited with ${child.exitCode}:\n${logs()}`);
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) break;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline) {
-      await kill('SIGKILL'); // a process left behind would keep jest from exiting
-      throw new Error(`boot-server did not start within ${START_TIMEOUT_MS / 1000} s:\n${logs()}`);
-    }
-    await sleep(100);
-  }
+  await untilUp('boot-server', child, `${url}/healthz`, logs, kill, options.dir === undefined ? dir : undefined);
   return { port, url, dir, child, logs, kill };
 }
 
@@ -133,19 +120,30 @@ export async function startOperator(options: OperatorOptions): Promise<RunningPr
     child.kill(signal);
     await exited;
   };
+  await untilUp('operator', child, `${url}/readyz`, logs, kill, options.dir === undefined ? dir : undefined);
+  return { port, url, dir, child, logs, kill };
+}
+
+/**
+ * Waits until `probeURL` answers 2xx. A process that exits or misses the deadline is killed (one left behind would keep
+ * jest from exiting) and the temporary directory made for it, if any, is removed: the error carries its log.
+ */
+async function untilUp(name: string, child: ChildProcess, probeURL: string, logs: () => string, kill: (s?: NodeJS.Signals) => Promise<void>, ownDir: string | undefined): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS;
+  const fail = async (message: string): Promise<never> => {
+    const log = logs();
+    await kill('SIGKILL');
+    if (ownDir) rmSync(ownDir, { recursive: true, force: true });
+    throw new Error(`${message}:\n${log}`);
+  };
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`operator exited with ${child.exitCode}:\n${logs()}`);
+    if (child.exitCode !== null) return fail(`${name} exited with ${child.exitCode}`);
     try {
-      if ((await fetch(`${url}/readyz`)).ok) break;
+      if ((await fetch(probeURL)).ok) return;
     } catch {
       // not up yet
     }
-    if (Date.now() > deadline) {
-      await kill('SIGKILL');
-      throw new Error(`operator did not become ready:\n${logs()}`);
-    }
+    if (Date.now() > deadline) return fail(`${name} did not start within ${START_TIMEOUT_MS / 1000} s`);
     await sleep(100);
   }
-  return { port, url, dir, child, logs, kill };
 }
