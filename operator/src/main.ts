@@ -10,8 +10,8 @@ import { historyRouter } from '@anvil/core/history-api';
 import { openHistoryStore } from '@anvil/core/db';
 import { CertificateManager } from './controllers/certificates/certificate-manager.js';
 import { registerHostMetrics } from './metrics/host-metrics.js';
-import { AnvilResources, type BareMetalHost } from '@anvil/core/api';
-import { InformerHostSource, KubeAuthorizer, serveDashboard } from '@anvil/dashboard';
+import { AnvilResources, type AutoinstallTemplate, type BareMetalHost, type ProxmoxTemplate } from '@anvil/core/api';
+import { InformerHostSource, InformerTemplateSource, KubeAuthorizer, serveDashboard } from '@anvil/dashboard';
 
 async function main(): Promise<void> {
   const config = configOrExit(loadConfig, helpText);
@@ -54,6 +54,7 @@ async function main(): Promise<void> {
         port: config.dashboardPort,
         host: config.metricsHost,
         hosts: new InformerHostSource(manager.informer<BareMetalHost>(AnvilResources.bareMetalHost)),
+        templates: new InformerTemplateSource(manager.informer<AutoinstallTemplate>(AnvilResources.autoinstallTemplate), manager.informer<ProxmoxTemplate>(AnvilResources.proxmoxTemplate)),
         authorizer: new KubeAuthorizer(client),
         ...(history ? { history } : {}),
         log: log.child({ component: 'dashboard' }),

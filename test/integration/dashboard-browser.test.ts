@@ -1,8 +1,8 @@
 // The dashboard in a real browser: Debian's chromium driven by playwright-core, against a real kube-apiserver (the
 // BareMetalHosts, ServiceAccount tokens from the TokenRequest API, TokenReview and SubjectAccessReview, RBAC) and the
-// real dashboard server (its informer-fed host source, the Kubernetes authorizer, the bundle built by esbuild). The
-// install history is the in-memory store (same port, same conformance suite as the SQL stores) holding a replayed
-// failed install. Screenshots of the real page go to docs/images/dashboard-*.png.
+// real dashboard server (its informer-fed host and template sources, the Kubernetes authorizer, the bundle built by
+// esbuild). The install history is the in-memory store (same port, same conformance suite as the SQL stores) holding a
+// replayed failed install, a template build and discovered machines. Screenshots of the real page go to docs/images/dashboard-*.png.
 import { jest } from '@jest/globals';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,10 +11,10 @@ import { randomUUID } from 'node:crypto';
 import { Agent, fetch } from 'undici';
 import pino from 'pino';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { AnvilResources, anvilCrds, type BareMetalHost } from '@anvil/core/api';
+import { AnvilResources, anvilCrds, type AutoinstallTemplate, type BareMetalHost, type ProxmoxTemplate } from '@anvil/core/api';
 import { Informer, InformerSet, type KubeClient, type KubeObject, type ResourceType } from '@anvil/core/kube';
 import { MemoryHistoryStore } from '@anvil/core/db';
-import { InformerHostSource, KubeAuthorizer, serveDashboard, type DashboardServer } from '@anvil/dashboard';
+import { InformerHostSource, InformerTemplateSource, KubeAuthorizer, serveDashboard, type DashboardServer } from '@anvil/dashboard';
 import { buildWeb } from '@anvil/dashboard/src/build-web.js';
 import { controlPlaneMissing, startControlPlane, type ControlPlane } from '../harness/control-plane.js';
 import { clientFor, ensureNamespace, installCrds, waitFor } from '../harness/kube.js';
@@ -31,6 +31,8 @@ const maybe = skip ? describe.skip : describe;
 const SA: ResourceType = { group: '', version: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts', namespaced: true };
 const ROLE: ResourceType = { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'Role', plural: 'roles', namespaced: true };
 const ROLE_BINDING: ResourceType = { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'RoleBinding', plural: 'rolebindings', namespaced: true };
+const CLUSTER_ROLE: ResourceType = { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'ClusterRole', plural: 'clusterroles', namespaced: false };
+const CLUSTER_ROLE_BINDING: ResourceType = { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'ClusterRoleBinding', plural: 'clusterrolebindings', namespaced: false };
 
 const run = randomUUID().slice(0, 8);
 const NS = `dash-${run}`;
@@ -39,11 +41,13 @@ const FAILED_INSTALL = randomUUID();
 let cp: ControlPlane | undefined;
 let client: KubeClient;
 let informers: InformerSet<BareMetalHost> | undefined;
+let templateInformers: [InformerSet<AutoinstallTemplate>, InformerSet<ProxmoxTemplate>] | undefined;
 let server: DashboardServer | undefined;
 let browser: Browser | undefined;
 let assetsDir: string | undefined;
 let base: string;
-const tokens: Record<'viewer' | 'nobody', string> = { viewer: '', nobody: '' };
+const tokens: Record<'viewer' | 'nobody' | 'fleetViewer', string> = { viewer: '', nobody: '', fleetViewer: '' };
+const DISCOVERED_MAC = `52:54:00:${run.slice(2, 4)}:d1:5c`;
 
 /** A ServiceAccount token from the TokenRequest API (what `kubectl create token` asks for). */
 async function serviceAccountToken(name: string): Promise<string> {
@@ -73,6 +77,23 @@ async function createHost(name: string, labels: Record<string, string>, status: 
   await client.patch(AnvilResources.bareMetalHost, { namespace: NS, name }, 'merge', { status }, { subresource: 'status' });
 }
 
+/** The template the hosts reference (status as the template controller would write it) and a ProxmoxTemplate. */
+async function createTemplates(): Promise<void> {
+  await client.create(AnvilResources.autoinstallTemplate, { apiVersion: 'anvil.dev/v1alpha1', kind: 'AutoinstallTemplate', metadata: { name: 'ubuntu-2404', namespace: NS }, spec: { installer: 'ubuntu-autoinstall', userData: '#cloud-config\nautoinstall:\n  version: 1\n' } });
+  await client.patch(AnvilResources.autoinstallTemplate, { namespace: NS, name: 'ubuntu-2404' }, 'merge', {
+    status: { resolvedChain: ['ubuntu-2404'], contentHash: 'sha256:4f2a9c0e1b7d3a5f6c8e9d0b1a2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c', conditions: [{ type: 'Valid', status: 'True', reason: 'Valid', message: 'the template chain compiles', lastTransitionTime: new Date().toISOString() }] },
+  }, { subresource: 'status' });
+  await client.create(AnvilResources.proxmoxTemplate, {
+    apiVersion: 'anvil.dev/v1alpha1',
+    kind: 'ProxmoxTemplate',
+    metadata: { name: 'noble', namespace: NS },
+    spec: { connection: { url: 'https://127.0.0.1:8006', node: 'pve1', tokenSecretRef: { name: 'pve-token' } }, source: { distribution: 'ubuntu-24.04' } },
+  });
+  await client.patch(AnvilResources.proxmoxTemplate, { namespace: NS, name: 'noble' }, 'merge', {
+    status: { phase: 'Ready', activeVersion: 1, vmid: 9000, templateName: 'noble-v1', versions: [{ version: 1, vmid: 9000, name: 'noble-v1', createdAt: new Date().toISOString() }] },
+  }, { subresource: 'status' });
+}
+
 async function signIn(page: Page, token: string): Promise<void> {
   await page.goto(`${base}/`);
   await page.getByLabel('Kubernetes bearer token').fill(token);
@@ -100,7 +121,7 @@ maybe('the dashboard in chromium', () => {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'Role',
       metadata: { name: 'host-viewer', namespace: NS },
-      rules: [{ apiGroups: ['anvil.dev'], resources: ['baremetalhosts'], verbs: ['get', 'list', 'watch'] }],
+      rules: [{ apiGroups: ['anvil.dev'], resources: ['baremetalhosts', 'autoinstalltemplates', 'proxmoxtemplates'], verbs: ['get', 'list', 'watch'] }],
     });
     await client.create(ROLE_BINDING, {
       apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -111,6 +132,17 @@ maybe('the dashboard in chromium', () => {
     });
     tokens.viewer = await serviceAccountToken('viewer');
     tokens.nobody = await serviceAccountToken('nobody');
+    // Discovered machines belong to no namespace: only a cluster-wide grant shows them.
+    await client.create(CLUSTER_ROLE, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: `fleet-viewer-${run}` }, rules: [{ apiGroups: ['anvil.dev'], resources: ['baremetalhosts'], verbs: ['list'] }] });
+    await client.create(CLUSTER_ROLE_BINDING, {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: `fleet-viewer-${run}` },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: `fleet-viewer-${run}` },
+      subjects: [{ kind: 'ServiceAccount', name: 'fleet-viewer', namespace: NS }],
+    });
+    tokens.fleetViewer = await serviceAccountToken('fleet-viewer');
+    await createTemplates();
 
     const t0 = Date.parse('2026-03-02T09:00:00Z') / 1000;
     await createHost('rack1-node01', { rack: 'r1' }, { state: 'Provisioned', power: { state: 'On' } });
@@ -130,12 +162,13 @@ maybe('the dashboard in chromium', () => {
 
     // A failed install replayed into the history: the installer's own event stream, as the boot-server stores it.
     const history = new MemoryHistoryStore();
-    await history.recordInstallStarted({ installationId: FAILED_INSTALL, host: { namespace: NS, name: 'rack2-node01', uid: 'uid' }, mac: '52:54:00:aa:00:01', template: { name: 'ubuntu-2404' }, revision: 1, attempt: 1, startedAt: new Date(t0 * 1000) });
+    await history.recordInstallStarted({ installationId: FAILED_INSTALL, host: { namespace: NS, name: 'rack2-node01', uid: 'uid' }, mac: '52:54:00:aa:00:01', template: { name: 'ubuntu-2404', contentHash: 'sha256:0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d' }, revision: 1, attempt: 1, startedAt: new Date(t0 * 1000) });
     const stream = partitioningFailureStream(t0);
     // Received in the order posted (+i ms): events with equal installer timestamps keep their order, as on a boot-server.
     await history.recordInstallerEvents(stream.events.map((event, i) => ({ installationId: FAILED_INSTALL, event, receivedAt: new Date(event.timestamp * 1000 + i) })));
     const failedHost = await client.get<BareMetalHost>(AnvilResources.bareMetalHost, { namespace: NS, name: 'rack2-node01' });
     await history.recordBootRequests([{ time: new Date(t0 * 1000 - 20_000), mac: failedHost!.spec.bootMACAddress, clientIp: '10.77.0.23', path: '/boot.ipxe', served: 'InstallScript' }]);
+    await history.recordDiscovered([{ mac: DISCOVERED_MAC, seenAt: new Date(t0 * 1000), ip: '10.77.0.99', arch: 'x86_64', platform: 'efi', systemUuid: randomUUID() }]);
     await history.recordInstallFinished({ installationId: FAILED_INSTALL, result: 'FAIL', finishedAt: new Date(stream.events[stream.verdictIndex]!.timestamp * 1000), reason: 'InstallerFailed' });
 
     const log = pino({ level: 'warn' });
@@ -143,7 +176,14 @@ maybe('the dashboard in chromium', () => {
     const hosts = new InformerHostSource(informers);
     informers.start();
     await informers.waitForSync();
-    server = await serveDashboard({ port: 0, host: '127.0.0.1', hosts, authorizer: new KubeAuthorizer(client, { cacheTtlMs: 2000 }), history, log, assetsDir, heartbeatMs: 5000 });
+    templateInformers = [
+      new InformerSet<AutoinstallTemplate>(AnvilResources.autoinstallTemplate, [new Informer<AutoinstallTemplate>(client, AnvilResources.autoinstallTemplate, log, { namespace: NS })]),
+      new InformerSet<ProxmoxTemplate>(AnvilResources.proxmoxTemplate, [new Informer<ProxmoxTemplate>(client, AnvilResources.proxmoxTemplate, log, { namespace: NS })]),
+    ];
+    for (const set of templateInformers) set.start();
+    await Promise.all(templateInformers.map((set) => set.waitForSync()));
+    const templates = new InformerTemplateSource(...templateInformers);
+    server = await serveDashboard({ port: 0, host: '127.0.0.1', hosts, templates, authorizer: new KubeAuthorizer(client, { cacheTtlMs: 2000 }), history, log, assetsDir, heartbeatMs: 5000 });
     base = `http://127.0.0.1:${server.port}`;
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
   });
@@ -152,6 +192,7 @@ maybe('the dashboard in chromium', () => {
     await browser?.close();
     await server?.close();
     await informers?.stop();
+    for (const set of templateInformers ?? []) await set.stop();
     await cp?.stop();
     if (assetsDir) rmSync(assetsDir, { recursive: true, force: true });
   });
@@ -223,6 +264,56 @@ maybe('the dashboard in chromium', () => {
       await page.screenshot({ path: join(ROOT, 'docs/images/dashboard-failures.png') });
     } finally {
       await context.close();
+    }
+  });
+
+  it('lists a template created through the API with the hosts using it, and the discovered machines to a cluster-wide viewer', async () => {
+    const context = await browser!.newContext({ viewport: { width: 1280, height: 720 } });
+    try {
+      const page = await context.newPage();
+      await signIn(page, tokens.viewer);
+      await page.getByRole('link', { name: 'Templates' }).click();
+      const row = page.locator(`table.templates tr[data-template="${NS}/ubuntu-2404"]`);
+      await row.waitFor();
+      await expect(row.locator('[data-field=hostCount]').textContent()).resolves.toBe('3');
+      expect(await row.locator('[data-template-host]').count()).toBe(3);
+      // The failed attempt was rendered with an older content of the template (its hash in the history).
+      await expect(row.locator('[data-template-host=rack2-node01]').textContent()).resolves.toMatch(/0c1d2e3f4a5b.*older content/);
+      await expect(row.textContent()).resolves.toContain('ubuntu-autoinstall');
+      await expect(page.locator(`tr[data-proxmox-template="${NS}/noble"]`).textContent()).resolves.toContain('Ready');
+      expect(await page.content()).not.toContain('#cloud-config');
+      expect(await seriousViolations(page)).toEqual([]);
+      await page.screenshot({ path: join(ROOT, 'docs/images/dashboard-templates.png'), fullPage: true });
+      // A namespaced grant does not show discovered machines (they have no namespace): a 403 saying why.
+      await page.getByRole('link', { name: 'Discovered' }).click();
+      await expect(page.getByTestId('forbidden').textContent()).resolves.toMatch(/may not list baremetalhosts\.anvil\.dev cluster-wide/);
+    } finally {
+      await context.close();
+    }
+    const dark = await browser!.newContext({ viewport: { width: 1280, height: 720 }, colorScheme: 'dark' });
+    try {
+      const page = await dark.newPage();
+      await signIn(page, tokens.viewer);
+      await page.getByRole('link', { name: 'Templates' }).click();
+      await page.locator(`table.templates tr[data-template="${NS}/ubuntu-2404"]`).waitFor();
+      expect(await seriousViolations(page)).toEqual([]);
+    } finally {
+      await dark.close();
+    }
+    for (const scheme of ['light', 'dark'] as const) {
+      const wide = await browser!.newContext({ viewport: { width: 1280, height: 480 }, colorScheme: scheme });
+      try {
+        const page = await wide.newPage();
+        await signIn(page, tokens.fleetViewer);
+        await page.getByRole('link', { name: 'Discovered' }).click();
+        const row = page.locator(`table.discovered tr[data-mac="${DISCOVERED_MAC}"]`);
+        await row.waitFor();
+        await expect(row.textContent()).resolves.toMatch(/10\.77\.0\.99.*x86_64.*efi/);
+        expect(await seriousViolations(page)).toEqual([]);
+        if (scheme === 'light') await page.screenshot({ path: join(ROOT, 'docs/images/dashboard-discovered.png') });
+      } finally {
+        await wide.close();
+      }
     }
   });
 

@@ -1,5 +1,5 @@
 // The operator process serves the dashboard on --dashboard-port (and only there, not on its metrics port), fed by its
-// own BareMetalHost cache and guarded by TokenReview/SubjectAccessReview on the real API server.
+// own BareMetalHost and AutoinstallTemplate caches and guarded by TokenReview/SubjectAccessReview on the real API server.
 import { jest } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
@@ -63,6 +63,14 @@ it('serves the dashboard API on its own port, live from the informer cache, only
 
   const page = (await (await fetch(`${dashboard}/api/hosts?namespace=${NS}`, { headers: auth })).json()) as { items: { name: string }[] };
   expect(page.items.map((h) => h.name)).toEqual(['via-operator']);
+  // The templates view is fed by the operator's AutoinstallTemplate informer (the one its template controller runs).
+  await clientFor(cp!).create(AnvilResources.autoinstallTemplate, { apiVersion: 'anvil.dev/v1alpha1', kind: 'AutoinstallTemplate', metadata: { name: 'via-operator', namespace: NS }, spec: { userData: '#cloud-config\nautoinstall:\n  version: 1\n' } });
+  const listed = await waitFor('the template in GET /api/templates', async () => {
+    const res = await fetch(`${dashboard}/api/templates`, { headers: auth });
+    const body = (await res.json()) as { autoinstall?: { namespace: string; name: string; installer: string; hostCount: number }[] };
+    return body.autoinstall?.find((t) => t.name === 'via-operator');
+  }, 30_000, 250);
+  expect(listed).toEqual(expect.objectContaining({ namespace: NS, installer: 'ubuntu-autoinstall', hostCount: 0 }));
   // The page itself: served when the browser app is built (npm run build), else a 503 that says so.
   const root = await fetch(`${dashboard}/`);
   if (root.status === 503) expect(((await root.json()) as { message: string }).message).toMatch(/not built.*npm run build/);

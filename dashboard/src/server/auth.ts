@@ -6,7 +6,7 @@
 // exactly like the header, on every request, so it works on every replica (no signing key to share), ends when the
 // token ends, and never reaches the page's scripts or another site's requests.
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { AuthorizerUnavailableError, type Authorizer, type UserInfo } from './ports.js';
+import { AuthorizerUnavailableError, type Authorizer, type ListedResource, type UserInfo } from './ports.js';
 
 export const SESSION_COOKIE = 'anvil_dashboard_token';
 export const SESSION_MAX_AGE_SECONDS = 600;
@@ -61,16 +61,21 @@ export function unavailable(res: Response, err: unknown, next: NextFunction): vo
   else next(err);
 }
 
-/** The namespaces among `candidates` the user may list hosts in: 'all' when allowed cluster-wide. */
-export async function visibleNamespaces(authorizer: Authorizer, user: UserInfo, candidates: Iterable<string>): Promise<'all' | Set<string>> {
-  if (await authorizer.mayListHosts(user, undefined)) return 'all';
+/** The namespaces among `candidates` the user may list `resource` in: 'all' when allowed cluster-wide. */
+export async function visibleNamespaces(
+  authorizer: Authorizer,
+  user: UserInfo,
+  candidates: Iterable<string>,
+  resource: ListedResource = 'baremetalhosts',
+): Promise<'all' | Set<string>> {
+  if (await authorizer.mayList(user, resource, undefined)) return 'all';
   const unique = [...new Set(candidates)];
-  const allowed = await Promise.all(unique.map((ns) => authorizer.mayListHosts(user, ns)));
+  const allowed = await Promise.all(unique.map((ns) => authorizer.mayList(user, resource, ns)));
   return new Set(unique.filter((_, i) => allowed[i]));
 }
 
-export const forbiddenMessage = (user: UserInfo, namespace?: string): string =>
-  `${user.username} may not list baremetalhosts.anvil.dev ${namespace ? `in namespace ${namespace}` : 'in any namespace'} (RBAC: grant the list verb on baremetalhosts in the anvil.dev API group)`;
+export const forbiddenMessage = (user: UserInfo, namespace?: string, resource: ListedResource = 'baremetalhosts'): string =>
+  `${user.username} may not list ${resource}.anvil.dev ${namespace ? `in namespace ${namespace}` : 'in any namespace'} (RBAC: grant the list verb on ${resource} in the anvil.dev API group)`;
 
 /** POST /api/session: the bearer header becomes the session cookie EventSource sends. DELETE clears it. */
 export function sessionHandlers(authorizer: Authorizer): { create: RequestHandler[]; remove: RequestHandler } {

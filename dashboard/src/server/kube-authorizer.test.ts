@@ -46,6 +46,22 @@ describe('KubeAuthorizer', () => {
     expect(sent).toHaveLength(6);
   });
 
+  it('asks about each listed kind separately and caches the answers per kind', async () => {
+    const { client, sent } = recordingClient((type, body) =>
+      type.plural === 'tokenreviews' ? { authenticated: true, user: { username: 'carol', groups: [] } } : { allowed: (body.spec as { resourceAttributes: { resource: string } }).resourceAttributes.resource === 'proxmoxtemplates' },
+    );
+    const authz = new KubeAuthorizer(client);
+    const carol = (await authz.authenticate('t'))!;
+    expect(await authz.mayList(carol, 'proxmoxtemplates', 'lab')).toBe(true);
+    expect(await authz.mayList(carol, 'autoinstalltemplates', 'lab')).toBe(false);
+    expect(await authz.mayListHosts(carol, 'lab')).toBe(false);
+    expect(sent.slice(1).map((s) => (s.body.spec as { resourceAttributes: unknown }).resourceAttributes)).toEqual([
+      { verb: 'list', group: 'anvil.dev', resource: 'proxmoxtemplates', namespace: 'lab' },
+      { verb: 'list', group: 'anvil.dev', resource: 'autoinstalltemplates', namespace: 'lab' },
+      { verb: 'list', group: 'anvil.dev', resource: 'baremetalhosts', namespace: 'lab' },
+    ]);
+  });
+
   it('reports an API server it cannot ask as unavailable, and does not remember the failure', async () => {
     let fail = true;
     const client = {

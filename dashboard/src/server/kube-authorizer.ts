@@ -1,10 +1,10 @@
 // The Authorizer on the Kubernetes API: TokenReview (authentication.k8s.io/v1) for who a token is, and
-// SubjectAccessReview (authorization.k8s.io/v1) for whether that user may list BareMetalHosts in a namespace.
+// SubjectAccessReview (authorization.k8s.io/v1) for whether that user may list BareMetalHosts (or templates) in a namespace.
 // Answers are cached briefly (by a hash of the token, never the token itself), so a page and its event stream cost
 // the API server a few reviews a minute, and a revoked token or RBAC change takes effect within the TTL.
 import { createHash } from 'node:crypto';
 import type { KubeClient, KubeObject, ResourceType } from '@anvil/core/kube';
-import { AuthorizerUnavailableError, type Authorizer, type UserInfo } from './ports.js';
+import { AuthorizerUnavailableError, type Authorizer, type ListedResource, type UserInfo } from './ports.js';
 
 const TOKEN_REVIEW: ResourceType = { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenReview', plural: 'tokenreviews', namespaced: false };
 const SUBJECT_ACCESS_REVIEW: ResourceType = { group: 'authorization.k8s.io', version: 'v1', kind: 'SubjectAccessReview', plural: 'subjectaccessreviews', namespaced: false };
@@ -65,14 +65,18 @@ export class KubeAuthorizer implements Authorizer {
   }
 
   mayListHosts(user: UserInfo, namespace: string | undefined): Promise<boolean> {
-    const key = JSON.stringify([user.username, user.uid ?? '', [...user.groups].sort(), user.extra ?? {}, namespace ?? '']);
+    return this.mayList(user, 'baremetalhosts', namespace);
+  }
+
+  mayList(user: UserInfo, resource: ListedResource, namespace: string | undefined): Promise<boolean> {
+    const key = JSON.stringify([user.username, user.uid ?? '', [...user.groups].sort(), user.extra ?? {}, resource, namespace ?? '']);
     return this.access.get(key, async () => {
       const spec = {
         user: user.username,
         groups: user.groups,
         ...(user.uid ? { uid: user.uid } : {}),
         ...(user.extra ? { extra: user.extra } : {}),
-        resourceAttributes: { verb: 'list', group: 'anvil.dev', resource: 'baremetalhosts', ...(namespace ? { namespace } : {}) },
+        resourceAttributes: { verb: 'list', group: 'anvil.dev', resource, ...(namespace ? { namespace } : {}) },
       };
       const review = await this.create<{ allowed?: boolean }>(SUBJECT_ACCESS_REVIEW, { spec }, 'SubjectAccessReview');
       return review.allowed === true;

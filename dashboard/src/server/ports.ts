@@ -1,7 +1,7 @@
 // What the dashboard needs from the rest of anvil, as ports: the hosts (the operator's informer cache), the install
 // history (the history store, when the operator has a database) and who may see what (Kubernetes authn/authz).
 // Real adapters: informer-host-source.ts and kube-authorizer.ts; fakes for unit tests in testing/fakes.ts.
-import type { BareMetalHost } from '@anvil/core/api';
+import type { AutoinstallTemplate, BareMetalHost, ProxmoxTemplate } from '@anvil/core/api';
 import type { HistoryStore } from '@anvil/core/db';
 
 export type HostChangeType = 'added' | 'changed' | 'removed';
@@ -19,8 +19,20 @@ export interface HostSource {
   watch(listener: (change: HostChange) => void): () => void;
 }
 
-/** The reads of the install history the host view needs. */
-export type HistoryReader = Pick<HistoryStore, 'getInstallation' | 'listInstallations' | 'listInstallerEvents' | 'listFailures' | 'listBootRequests'>;
+/** The AutoinstallTemplates and ProxmoxTemplates the operator caches (its informers for both kinds), read from memory. */
+export interface TemplateSource {
+  listAutoinstallTemplates(): AutoinstallTemplate[];
+  listProxmoxTemplates(): ProxmoxTemplate[];
+}
+
+/** The reads of the install history the views need. */
+export type HistoryReader = Pick<
+  HistoryStore,
+  'getInstallation' | 'listInstallations' | 'listInstallerEvents' | 'listFailures' | 'listBootRequests' | 'listDiscovered' | 'listTemplateBuilds'
+>;
+
+/** The kinds the dashboard lists, each checked with SubjectAccessReview for `list <resource>.anvil.dev`. */
+export type ListedResource = 'baremetalhosts' | 'autoinstalltemplates' | 'proxmoxtemplates';
 
 /** Who a bearer token belongs to, as TokenReview says. */
 export interface UserInfo {
@@ -35,6 +47,8 @@ export interface Authorizer {
   authenticate(token: string): Promise<UserInfo | undefined>;
   /** May the user `list baremetalhosts.anvil.dev` in the namespace (undefined: in all namespaces)? */
   mayListHosts(user: UserInfo, namespace: string | undefined): Promise<boolean>;
+  /** May the user `list <resource>.anvil.dev` in the namespace (undefined: in all namespaces)? */
+  mayList(user: UserInfo, resource: ListedResource, namespace: string | undefined): Promise<boolean>;
 }
 
 /** A failure to ask the API server (not a "no"): answered 503 with its message. */

@@ -9,10 +9,13 @@ import { eventStream } from './events.js';
 import { failureReport, sinceOf } from './failures.js';
 import { allEvents, hostDetail } from './host-detail.js';
 import { pageOfHosts, parseHostQuery } from './host-rows.js';
-import type { Authorizer, HistoryReader, HostSource } from './ports.js';
+import { discoveredHandler, templatesHandler } from './inventory-routes.js';
+import type { Authorizer, HistoryReader, HostSource, TemplateSource } from './ports.js';
 
 export interface DashboardOptions {
   hosts: HostSource;
+  /** The AutoinstallTemplates and ProxmoxTemplates; without it GET /api/templates answers 404 and says why. */
+  templates?: TemplateSource;
   authorizer: Authorizer;
   /** The install history; without it the host view shows status only and says why. */
   history?: HistoryReader;
@@ -137,6 +140,8 @@ export function dashboardRouter(opts: DashboardOptions): Router {
     }),
   );
 
+  router.get('/api/templates', auth, wrap(templatesHandler(opts)));
+  router.get('/api/discovered', auth, wrap(discoveredHandler(opts)));
   router.get('/api/events', auth, wrap(eventStream({ hosts: opts.hosts, authorizer: opts.authorizer, log: opts.log, heartbeatMs: opts.heartbeatMs ?? 15_000 })));
   router.use('/api', (_req, res) => sendError(res, 404, 'no such dashboard API route'));
   return router;

@@ -1,4 +1,5 @@
-// The page: sign in with a Kubernetes token, then the fleet (#/) or one host (#/hosts/<namespace>/<name>).
+// The page: sign in with a Kubernetes token, then the fleet (#/), one host (#/hosts/<namespace>/<name>), the failures,
+// the templates or the discovered machines.
 // A refused token goes back to the sign-in form with the server's reason; a token without RBAC sees only the 403.
 import { html } from 'htm/preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
@@ -6,13 +7,38 @@ import { ApiError, endSession, forgetToken, getJson, saveToken, savedToken } fro
 import { Failures } from './failures.js';
 import { Fleet } from './fleet.js';
 import { Host } from './host.js';
+import { Discovered } from './discovered.js';
+import { Templates } from './templates.js';
 
-type Route = { view: 'fleet' } | { view: 'failures' } | { view: 'host'; namespace: string; name: string };
+type ListView = 'fleet' | 'failures' | 'templates' | 'discovered';
+type Route = { view: ListView } | { view: 'host'; namespace: string; name: string };
+const NAV: readonly [ListView, string, string][] = [
+  ['fleet', '#/', 'Fleet'],
+  ['failures', '#/failures', 'Failures'],
+  ['templates', '#/templates', 'Templates'],
+  ['discovered', '#/discovered', 'Discovered'],
+];
 
 function routeOf(hash: string): Route {
   const m = /^#\/hosts\/([^/]+)\/([^/]+)$/.exec(hash);
   if (m) return { view: 'host', namespace: decodeURIComponent(m[1]!), name: decodeURIComponent(m[2]!) };
-  return hash === '#/failures' ? { view: 'failures' } : { view: 'fleet' };
+  return { view: NAV.find(([, href]) => href === hash)?.[0] ?? 'fleet' };
+}
+
+function View(props: { route: Route; onError: (err: unknown) => void }) {
+  const { route, onError } = props;
+  switch (route.view) {
+    case 'host':
+      return html`<${Host} key=${`${route.namespace}/${route.name}`} namespace=${route.namespace} name=${route.name} onError=${onError} />`;
+    case 'failures':
+      return html`<${Failures} onError=${onError} />`;
+    case 'templates':
+      return html`<${Templates} onError=${onError} />`;
+    case 'discovered':
+      return html`<${Discovered} onError=${onError} />`;
+    default:
+      return html`<${Fleet} onError=${onError} />`;
+  }
 }
 
 function Login(props: { message: string | undefined; onToken: (t: string) => void }) {
@@ -86,7 +112,7 @@ export function App() {
   const header = html`
     <header class="top">
       <a class="brand" href="#/">anvil</a>
-      <nav aria-label="Views"><a href="#/" aria-current=${route.view === 'fleet' ? 'page' : undefined}>Fleet</a> <a href="#/failures" aria-current=${route.view === 'failures' ? 'page' : undefined}>Failures</a></nav>
+      <nav aria-label="Views">${NAV.map(([view, href, label]) => html`<a href=${href} aria-current=${route.view === view ? 'page' : undefined}>${label}</a>`)}</nav>
       <span class="muted">${user ? `signed in as ${user}` : ''}</span>
       <button type="button" onClick=${signOut}>Sign out</button>
     </header>
@@ -95,5 +121,5 @@ export function App() {
     return html`${header}<main><h1>Forbidden</h1><p class="error" role="alert" data-testid="forbidden">403: ${forbidden}</p></main>`;
   }
   if (!user) return html`${header}<main><p role="status">Loading…</p></main>`;
-  return html`${header}<main>${route.view === 'host' ? html`<${Host} key=${`${route.namespace}/${route.name}`} namespace=${route.namespace} name=${route.name} onError=${onError} />` : route.view === 'failures' ? html`<${Failures} onError=${onError} />` : html`<${Fleet} onError=${onError} />`}</main>`;
+  return html`${header}<main><${View} route=${route} onError=${onError} /></main>`;
 }

@@ -1,7 +1,7 @@
 // Fakes of the dashboard's ports for unit tests: hosts in memory with changes pushed by hand, and an authorizer with
 // a fixed token table and RBAC table.
-import type { BareMetalHost } from '@anvil/core/api';
-import type { Authorizer, HostChange, HostSource, UserInfo } from '../ports.js';
+import type { AutoinstallTemplate, BareMetalHost, ProxmoxTemplate } from '@anvil/core/api';
+import type { Authorizer, HostChange, HostSource, ListedResource, TemplateSource, UserInfo } from '../ports.js';
 
 export class FakeHostSource implements HostSource {
   private readonly hosts = new Map<string, BareMetalHost>();
@@ -51,6 +51,8 @@ export class FakeAuthorizer implements Authorizer {
     readonly users: Record<string, UserInfo>,
     /** username -> namespaces it may list hosts in ('*': all) */
     readonly rbac: Record<string, string[]>,
+    /** Per resource other than baremetalhosts: username -> namespaces (a resource not named here follows `rbac`). */
+    readonly resourceRbac: Partial<Record<ListedResource, Record<string, string[]>>> = {},
   ) {}
 
   async authenticate(token: string): Promise<UserInfo | undefined> {
@@ -59,8 +61,27 @@ export class FakeAuthorizer implements Authorizer {
   }
 
   async mayListHosts(user: UserInfo, namespace: string | undefined): Promise<boolean> {
-    const allowed = this.rbac[user.username] ?? [];
+    return this.mayList(user, 'baremetalhosts', namespace);
+  }
+
+  async mayList(user: UserInfo, resource: ListedResource, namespace: string | undefined): Promise<boolean> {
+    const allowed = (this.resourceRbac[resource] ?? this.rbac)[user.username] ?? [];
     return allowed.includes('*') || (namespace !== undefined && allowed.includes(namespace));
+  }
+}
+
+export class FakeTemplateSource implements TemplateSource {
+  constructor(
+    readonly autoinstall: AutoinstallTemplate[] = [],
+    readonly proxmox: ProxmoxTemplate[] = [],
+  ) {}
+
+  listAutoinstallTemplates(): AutoinstallTemplate[] {
+    return this.autoinstall;
+  }
+
+  listProxmoxTemplates(): ProxmoxTemplate[] {
+    return this.proxmox;
   }
 }
 
