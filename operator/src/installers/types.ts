@@ -18,6 +18,8 @@ export interface InstallerUrls {
   bootServerURL: string;
   /** Where the installer posts its progress events. */
   webhookURL: string;
+  /** Seconds the installer's reporter sleeps before each retry of a failed POST, where its kind supports retries. */
+  webhookRetries?: readonly number[];
   /** The NoCloud seed (ubuntu-autoinstall). */
   seedURL: string;
   /** The host's Ignition config (ignition); required by that kind. */

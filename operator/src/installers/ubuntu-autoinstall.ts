@@ -23,7 +23,7 @@ export const ubuntuAutoinstall: Installer = {
 
   render({ outputs, urls, host, install }: InstallerRenderInput): InstallerOutput {
     const problems = new ProblemCollector();
-    const userData = problems.attempt(() => processUserData(outputs.userData ?? '', urls.webhookURL));
+    const userData = problems.attempt(() => processUserData(outputs.userData ?? '', urls.webhookURL, urls.webhookRetries));
     const metaData = problems.attempt(() =>
       processMetaData(outputs.metaData, { instanceId: `${host.name}-${install.revision}-${install.attempt}`, hostname: host.hostname }),
     );

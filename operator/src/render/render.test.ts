@@ -124,6 +124,12 @@ describe('renderBootConfig with the example templates', () => {
     expect(out.vendorData).toBeUndefined();
   });
 
+  it("gives anvil's reporter the operator's webhook retries (curtin's), so an event survives a boot-server restart", async () => {
+    const out = await renderBootConfig(input(fixtureTemplates(), 'ubuntu-2404-web', { anvil: { ...anvilURLs(), webhookRetries: [1, 2, 4, 8] } }), { renderer });
+    const autoinstall = (parse(out.userData, { version: '1.1' }) as { autoinstall: { reporting: unknown } }).autoinstall;
+    expect(autoinstall.reporting).toEqual({ anvil: { type: 'webhook', endpoint: anvilURLs().webhookURL, retries: [1, 2, 4, 8] } });
+  });
+
   it('hashes the content deterministically; the hash follows what the host receives', async () => {
     const a = await renderBootConfig(input(fixtureTemplates(), 'ubuntu-2404-web'), { renderer });
     const b = await renderBootConfig(input(fixtureTemplates(), 'ubuntu-2404-web'), { renderer });
