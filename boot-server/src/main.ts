@@ -20,6 +20,7 @@ import { Spool } from './spool/spool.js';
 import { Quarantine } from './spool/quarantine.js';
 import type { SpoolRecord } from './spool/records.js';
 import { HostStatusSink } from './status/host-status-sink.js';
+import { discoveredHostSink } from './discovery/wiring.js';
 import { startTftp } from './tftp-wiring.js';
 import { BootSenders } from './syslog/senders.js';
 import { startSyslog } from './syslog/wiring.js';
@@ -46,6 +47,7 @@ async function main(): Promise<void> {
   const spool = new Spool<SpoolRecord>({ dir: config.spoolDir });
   const history = await openHistorySink(config, log);
   const sinks: Sink<SpoolRecord>[] = [new HostStatusSink(client, log.child({ sink: 'host-status' })), history.sink];
+  if (config.discovery === 'create') sinks.push(discoveredHostSink(config, client, log, registry));
   // In the spool's directory (same volume), which reads only its seg-*.jsonl files.
   const quarantine = new Quarantine<SpoolRecord>(join(config.spoolDir, 'quarantine.jsonl'));
   const quarantined = new Counter({ name: 'anvil_quarantined_records_total', help: 'Spooled records a sink refused for good, kept in the quarantine (GET /api/v1/quarantine)', labelNames: ['sink'], registers: [registry] });

@@ -1,7 +1,8 @@
 // End to end: a real VM (QEMU, e1000 NIC with Debian's iPXE ROM) network-boots through anvil's boot-server, runs
 // the test installer (fetches its NoCloud seed, posts subiquity-shaped events to the webhook from its user-data),
 // and is tracked by the operator to Provisioned; the next boot is told to boot locally; a reinstall installs again
-// as the next attempt; a failing install is retried and succeeds.
+// as the next attempt; a failing install is retried and succeeds. A machine nobody declared boots, gets a Discovered
+// BareMetalHost with its facts (boot-server --discovery=create), and installs once given a templateRef.
 import { jest } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
@@ -26,6 +27,8 @@ const ns = 'e2e';
 const MAC = '52:54:00:12:34:56';
 /** The plain-PXE machine: UEFI firmware (OVMF) whose PXE client is EDK2's, not iPXE. */
 const UEFI_MAC = '52:54:00:12:34:57';
+/** The machine nobody declared: discovered on its first boot. */
+const UNKNOWN_MAC = '52:54:00:12:34:58';
 /** The iPXE binary a plain PXE client chainloads (the UEFI counterpart of undionly.kpxe), from anvil's TFTP root. */
 const FIRST_STAGE = 'snponly.efi';
 const HASH = '$6$exDY1mhS4KUYCE/2$zmn9ToZwTKLhCw.b4/b.ZRTIZM30JZ4QrOQ2aOXJ8yk96xpcCof0kxKwuX1kqLG/ygbJ1f8wxED22bTL4F46P0';
@@ -53,8 +56,8 @@ const missing = labMissing();
       throw new Error(`${(err as Error).message}\nhost: ${JSON.stringify(await getHost(), null, 1)}\n--- boot-server\n${boot.logs().slice(-2000)}`);
     }
   };
-  const vm = async (label: string) => {
-    const run = await bootVm(MAC, { net, timeoutMs: 240_000 });
+  const vm = async (label: string, mac = MAC) => {
+    const run = await bootVm(mac, { net, timeoutMs: 240_000 });
     if (!run.serial.includes('ANVIL-INSTALLER: reported')) throw new Error(`${label}: the installer did not report:\n${run.serial.slice(-3000)}\n--- boot-server\n${boot.logs().slice(-3000)}\n--- dhcp\n${lab.dhcpLog().slice(-2000)}`);
     return run;
   };
@@ -90,7 +93,7 @@ const missing = labMissing();
       forceTftp: true,
       plainPxe: { macs: [UEFI_MAC], firstStageFile: FIRST_STAGE },
     });
-    boot = await startBootServer({ kubeconfig: cp.kubeconfigPath, host: net.hostIP, port, tftpPort: 69, extraArgs: ['--database-url', databaseUrl] });
+    boot = await startBootServer({ kubeconfig: cp.kubeconfigPath, host: net.hostIP, port, tftpPort: 69, extraArgs: ['--database-url', databaseUrl, '--discovery', 'create', '--discovery-namespace', ns] });
 
     await client.create(CoreResources.secret, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'creds', namespace: ns }, stringData: { hash: HASH } });
     await client.create({ group: 'anvil.dev', version: 'v1alpha1', kind: 'AutoinstallTemplate', plural: 'autoinstalltemplates', namespaced: true }, {
@@ -198,6 +201,52 @@ const missing = labMissing();
     }
     const tftpMetrics = await (await fetch(`${boot.url}/metrics`)).text();
     expect(tftpMetrics).toMatch(/anvil_tftp_transfers_total\{result="ok"\} [1-9]/);
+  });
+
+  it('discovers a machine nobody declared (a Discovered host with its facts) and installs it once it is given a templateRef', async () => {
+    const name = 'discovered-525400123458';
+    const getDiscovered = () => client.get<Host>(HostType, { namespace: ns, name });
+    const discovered = async () => {
+      const h = await getDiscovered();
+      return h?.status?.state === 'Discovered' && h.status.discovery ? h : undefined;
+    };
+    const run = await bootVm(UNKNOWN_MAC, { net, timeoutMs: 120_000, until: async () => !!(await discovered()) });
+    const h = await discovered();
+    if (!h) throw new Error(`no Discovered host for ${UNKNOWN_MAC}: ${JSON.stringify(await getDiscovered())}\n--- serial\n${run.serial.slice(-2000)}\n--- boot-server\n${boot.logs().slice(-3000)}`);
+    expect(run.serial).toContain(`no BareMetalHost has boot MAC ${UNKNOWN_MAC}`);
+    // BIOS firmware (iPXE's platform pcbios), an x86 machine; no templateRef: never installed
+    expect(h.spec).toMatchObject({ bootMACAddress: UNKNOWN_MAC, bootMode: 'legacy', architecture: 'amd64' });
+    expect(h.spec.templateRef).toBeUndefined();
+    expect(h.metadata.labels?.['anvil.dev/discovered']).toBe('true');
+    // what SeaBIOS and QEMU's e1000 iPXE ROM report
+    expect(h.status?.discovery).toMatchObject({ platform: 'pcbios', manufacturer: 'QEMU', product: expect.stringMatching(/^Standard PC/), firstSeen: expect.any(String) });
+    expect(h.status?.discovery?.arch).toMatch(/^(i386|x86_64)$/);
+    expect(h.status?.currentInstall).toBeUndefined();
+
+    // it boots again: still one host, still not installed
+    const store = await openHistoryStore({ databaseUrl, dataDir: '', migrate: false });
+    try {
+      const sightings = async () => (await store.listDiscovered({ limit: 100 })).items.find((m) => m.mac === UNKNOWN_MAC)?.seenCount ?? 0;
+      const before = await sightings();
+      await bootVm(UNKNOWN_MAC, { net, timeoutMs: 120_000, until: async () => (await sightings()) > before });
+      expect(await sightings()).toBeGreaterThan(before);
+    } finally {
+      await store.close();
+    }
+    expect((await client.list<Host>(HostType, { namespace: ns })).items.filter((x) => x.spec.bootMACAddress === UNKNOWN_MAC).map((x) => x.metadata.name)).toEqual([name]);
+    expect((await getDiscovered())?.status?.state).toBe('Discovered');
+
+    // accepted with one edit: it installs on its next boot
+    await client.patch(HostType, { namespace: ns, name }, 'merge', { spec: { templateRef: { name: 'test-installer' }, secretRefs: [{ name: 'creds', key: 'hash', variable: 'hash' }] } });
+    await waitFor('the accepted host Provisioning', async () => ((await getDiscovered())?.status?.state === 'Provisioning' ? true : undefined), 60_000, 250);
+    const install = await vm('accepted boot', UNKNOWN_MAC);
+    expect(install.serial).toContain('ANVIL-INSTALLER: seed ok');
+    const done = await waitFor('the accepted host Provisioned', async () => {
+      const x = await getDiscovered();
+      return x?.status?.state === 'Provisioned' ? x : undefined;
+    }, 60_000, 250);
+    expect(done.status?.currentInstall).toMatchObject({ attempt: 1, result: 'SUCCESS' });
+    expect(done.status?.discovery?.manufacturer).toBe('QEMU');
   });
 
   const uefiMissing = ovmfMissing();

@@ -321,6 +321,26 @@ describe('security', () => {
     expect(container(render({ bootServer: { hostNetwork: true } }), 'anvil-boot-server').args?.filter((a) => a.startsWith('--proxy-dhcp'))).toEqual([]);
   });
 
+  it('with discovery=create the boot-server makes Discovered hosts (RBAC: get/list/create hosts) and proxyDHCP answers every machine', () => {
+    const rulesOf = (objs: Obj[], kind: string, name: string) => (find(objs, kind, name) as Obj & { rules: { resources: string[]; verbs: string[] }[] }).rules;
+    const hostRules = (objs: Obj[], kind: string, name: string) => rulesOf(objs, kind, name).filter((r) => r.resources.includes('baremetalhosts'));
+    expect(hostRules(render(), 'ClusterRole', 'anvil-boot-server')).toEqual([]);
+    expect(argValue(container(render(), 'anvil-boot-server'), '--discovery')).toBe('record');
+
+    const objs = render({ bootServer: { hostNetwork: true, publicURL: 'http://10.0.0.2:8080', proxyDhcp: { enabled: true }, discovery: { mode: 'create' } } });
+    const c = container(objs, 'anvil-boot-server');
+    expect(c.args).toEqual(expect.arrayContaining(['--discovery=create', `--discovery-namespace=${NS}`, '--discovery-creates-per-minute=30', '--proxy-dhcp-machines=all']));
+    expect(hostRules(objs, 'ClusterRole', 'anvil-boot-server')).toEqual([{ apiGroups: ['anvil.dev'], resources: ['baremetalhosts'], verbs: ['get', 'list', 'create'] }]);
+
+    // namespace-scoped: in the first watched namespace unless told, with a Role in each
+    const scoped = render({ watchNamespaces: ['metal-a', 'metal-b'], bootServer: { discovery: { mode: 'create' } } });
+    expect(argValue(container(scoped, 'anvil-boot-server'), '--discovery-namespace')).toBe('metal-a');
+    for (const ns of ['metal-a', 'metal-b']) {
+      const role = scoped.find((o) => o.kind === 'Role' && o.metadata.name === 'anvil-boot-server' && o.metadata.namespace === ns) as Obj & { rules: { resources: string[]; verbs: string[] }[] };
+      expect(role.rules.filter((r) => r.resources.includes('baremetalhosts'))).toEqual([{ apiGroups: ['anvil.dev'], resources: ['baremetalhosts'], verbs: ['get', 'list', 'create'] }]);
+    }
+  });
+
   it('with hostNetwork the boot-server binds TFTP port 69 on the host and uses the cluster DNS', () => {
     const objs = render({ bootServer: { hostNetwork: true, publicURL: 'http://10.0.0.2:8080' } });
     const spec = podSpec(find(objs, 'Deployment', 'anvil-boot-server')) as PodSpec & { dnsPolicy?: string };
@@ -469,6 +489,8 @@ describe('bad values are rejected with a clear message', () => {
     ['cert-manager without an issuer', { certManager: { enabled: true } }, 'certManager.enabled needs certManager.issuerRef.name'],
     ['two boot-servers on one ReadWriteOnce volume', { bootServer: { replicas: 2 } }, 'bootServer.replicas > 1 cannot share a ReadWriteOnce volume'],
     ['proxyDHCP on the pod network', { bootServer: { proxyDhcp: { enabled: true } } }, "bootServer.proxyDhcp.enabled needs bootServer.hostNetwork: PXE clients broadcast DHCP on the node's segment"],
+    ['Discovered hosts in a namespace the operator does not watch', { watchNamespaces: ['metal-a'], bootServer: { discovery: { mode: 'create', namespace: 'lab' } } }, 'bootServer.discovery.namespace "lab" must be one of watchNamespaces, or the operator never sees the Discovered hosts'],
+    ['an unknown discovery mode', { bootServer: { discovery: { mode: 'adopt' } } }, "at '/bootServer/discovery/mode': value must be one of 'record', 'create'"],
     ['a proxyDHCP address that is not IPv4', { bootServer: { hostNetwork: true, proxyDhcp: { enabled: true, address: 'boot.lab' } } }, "at '/bootServer/proxyDhcp/address': 'boot.lab' does not match pattern"],
   ])('%s', (_name, values, message) => {
     expect(renderError(values)).toContain(message);

@@ -40,6 +40,14 @@ describe('npm workspaces', () => {
     }
   });
 
+  it("sends every part's sources to the image build: each COPY of the Dockerfile's build stage is in .dockerignore's allowlist", () => {
+    const allowed = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').filter((l) => l.startsWith('!')).map((l) => l.slice(1).trim());
+    const copied = [...readFileSync(join(ROOT, 'Dockerfile'), 'utf8').matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => m[1]!.trim().split(/\s+/));
+    const covered = (path: string) => allowed.some((a) => a === path || (a.startsWith('*/') && path.endsWith(a.slice(1))));
+    expect(copied.filter((p) => !covered(p))).toEqual([]);
+    for (const part of PARTS) expect(copied).toContain(`${part}/src`);
+  });
+
   it('starts every process from sources with the anvil-source condition', () => {
     const missing = ['test', 'bench', 'scripts', ...PARTS.map((p) => `${p}/src`)]
       .flatMap((d) => files(join(ROOT, d)))

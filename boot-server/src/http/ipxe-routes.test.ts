@@ -20,12 +20,15 @@ describe('boot-server HTTP: iPXE scripts', () => {
     const res = await fetch(`${app.base}/boot.ipxe`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/plain; charset=utf-8');
-    expect(await res.text()).toContain('chain --autofree http://boot.test/ipxe/${net0/mac:hexhyp}?arch=${buildarch}');
+    const script = await res.text();
+    expect(script).toContain('chain --autofree http://boot.test/ipxe/${net0/mac:hexhyp}?arch=${buildarch}&platform=${platform}&uuid=${uuid}');
+    // SMBIOS strings may hold spaces and '&': URI-encoded by iPXE
+    expect(script).toContain('&manufacturer=${manufacturer:uristring}&product=${product:uristring}&serial=${serial:uristring}&asset=${asset:uristring} ||');
     expect(app.spooled).toEqual([]);
   });
 
   it('serves a known machine its script and records the boot request with the facts iPXE sent', async () => {
-    const res = await fetch(`${app.base}/ipxe/${DASHED}?arch=x86_64&platform=efi&uuid=${'u'.repeat(65)}&other=1`);
+    const res = await fetch(`${app.base}/ipxe/${DASHED}?arch=x86_64&platform=efi&uuid=${'u'.repeat(129)}&manufacturer=QEMU&product=Standard%20PC%20(i440FX%20%2B%20PIIX%2C%201996)&serial=%01bad&asset=%20&other=1`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/plain; charset=utf-8');
     expect(await res.text()).toBe('#!ipxe\nkernel x\n');
@@ -40,8 +43,8 @@ describe('boot-server HTTP: iPXE scripts', () => {
       installationId: '55555555-5555-4555-8555-555555555555',
       install: { installationId: '55555555-5555-4555-8555-555555555555', revision: 1, attempt: 1 },
     });
-    // Only the facts iPXE sends, and none longer than 64 characters.
-    expect(record!.facts).toEqual({ arch: 'x86_64', platform: 'efi' });
+    // Only the facts iPXE sends, printable, none empty or longer than status.discovery allows (128 characters).
+    expect(record!.facts).toEqual({ arch: 'x86_64', platform: 'efi', manufacturer: 'QEMU', product: 'Standard PC (i440FX + PIIX, 1996)' });
   });
 
   it('tells a machine in local mode to boot from its disk', async () => {

@@ -1,18 +1,24 @@
 // The iPXE routes: the entry script every machine chains through first, then the machine's own script by MAC (its
 // install or local-boot script, or the answer to an unknown machine), each recorded as a boot request.
 import type { IRouter, Request } from 'express';
+import { DISCOVERY_FACTS } from '@anvil/core/api';
 import { normalizeMac } from '@anvil/core/bootconfig';
 import { bootRequest } from './boot-request.js';
 import type { BootRouteContext } from './context.js';
 import { entryScript, unknownMachineScript } from './ipxe-scripts.js';
 import { MAC_PATTERN } from './webhook.js';
 
+/** As status.discovery's fields allow. */
+const MAX_FACT_LENGTH = 128;
+
 /** What iPXE tells about the machine in the query of its script's URL (see entryScript). */
 function bootFacts(req: Request): Record<string, string> {
   const facts: Record<string, string> = {};
-  for (const k of ['arch', 'platform', 'uuid']) {
+  for (const k of DISCOVERY_FACTS) {
     const v = req.query[k];
-    if (typeof v === 'string' && v.length <= 64) facts[k] = v;
+    // printable ASCII only (SMBIOS strings are), and bounded: anyone can send anything here
+    const value = typeof v === 'string' ? v.trim() : '';
+    if (value && value.length <= MAX_FACT_LENGTH && /^[\x20-\x7e]+$/.test(value)) facts[k] = value;
   }
   return facts;
 }

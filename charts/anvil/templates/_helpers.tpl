@@ -123,6 +123,12 @@ true
 {{- end -}}
 
 {{/* Namespaces whose objects anvil handles: the list, or [""] (cluster-wide). */}}
+{{/* Where --discovery=create makes its hosts: bootServer.discovery.namespace, the first watched namespace, or the
+release namespace. */}}
+{{- define "anvil.discoveryNamespace" -}}
+{{- .Values.bootServer.discovery.namespace | default (first .Values.watchNamespaces) | default .Release.Namespace -}}
+{{- end -}}
+
 {{- define "anvil.clusterWide" -}}
 {{- if not .Values.watchNamespaces -}}true{{- end -}}
 {{- end -}}

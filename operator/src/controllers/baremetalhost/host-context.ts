@@ -5,7 +5,7 @@ import { setCondition, type ConditionInput } from '@anvil/core/conditions';
 import type { ReconcileResult } from '../../runtime/result.js';
 import type { HostPorts, StateMachineConfig } from './ports.js';
 
-export const DISCOVERED_LABEL = 'anvil.dev/discovered';
+export { DISCOVERED_LABEL } from '@anvil/core/api';
 
 export interface HostContext {
   readonly host: BareMetalHost;

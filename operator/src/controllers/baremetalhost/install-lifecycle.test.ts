@@ -67,6 +67,15 @@ describe('BareMetalHost state machine: install lifecycle', () => {
     expect(a.status.state).toBe('Provisioning');
   });
 
+  it('lets a declared host have the MAC of an older host without a template (a Discovered one not accepted)', async () => {
+    const discovered = simHost({ templateRef: undefined }, 'discovered-525400123401', '2026-01-01T00:00:00Z');
+    const declared = simHost({}, 'node-02', '2026-01-01T00:01:00Z');
+    const sim = new HostSim(declared);
+    sim.ports.hosts = [discovered, declared];
+    await sim.step();
+    expect(sim.status.state).toBe('Provisioning');
+  });
+
   it('reports template errors in status and publishes nothing', async () => {
     const sim = new HostSim(simHost());
     sim.ports.renderOutcome = () => ({ ok: false, errorType: 'TemplateError', reason: 'UndefinedVariable', message: 'userData: undefined variable "passwordHash" (line 9)' });

@@ -30,9 +30,13 @@ export async function validateHost(ctx: HostContext): Promise<boolean> {
   return true;
 }
 
-/** Of several hosts declaring one MAC, the oldest keeps it (then the first by namespace/name), so the winner is stable. */
+/**
+ * Of several hosts declaring one MAC, the oldest keeps it (then the first by namespace/name), so the winner is stable.
+ * Only hosts with a template compete: one without (a Discovered host not accepted yet) is never installed, and
+ * declaring its machine in a host of one's own must not be refused because of it.
+ */
 export function macOwner(host: BareMetalHost, sameMac: BareMetalHost[]): BareMetalHost {
-  const all = [host, ...sameMac.filter((h) => h.metadata.uid !== host.metadata.uid)];
+  const all = [host, ...sameMac.filter((h) => h.metadata.uid !== host.metadata.uid && h.spec.templateRef?.name)];
   all.sort((a, b) => (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') || hostRef(a).localeCompare(hostRef(b)));
   return all[0]!;
 }

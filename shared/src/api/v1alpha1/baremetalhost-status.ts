@@ -104,6 +104,26 @@ const power = s.object('Power state as last read from the BMC, and the power req
   error: s.string('The last power-control failure (BMC unreachable, credentials refused, action not supported...); empty once the BMC answers and actions succeed again. Details are also in the BMCReachable and CredentialsValid conditions and in events.', { maxLength: 1024 }),
 });
 
+const fact = (description: string) => s.string(description, { maxLength: 128 });
+
+/** The facts of a machine iPXE reports in the entry script's chain (SMBIOS and firmware), as the boot-server saw them. */
+export const DISCOVERY_FACTS = ['arch', 'platform', 'manufacturer', 'product', 'serial', 'uuid', 'asset'] as const;
+
+const discovery = s.object(
+  'What the boot-server saw of a machine it created this host for (boot-server --discovery=create): the facts its iPXE reported on its first boot. Only hosts labelled anvil.dev/discovered have it.',
+  {
+    firstSeen: s.dateTime('When the machine first asked the boot-server for its script.'),
+    clientIP: s.string('The address the machine asked from.', { maxLength: 64 }),
+    arch: fact('iPXE ${buildarch}: x86_64, i386, arm64...'),
+    platform: fact('iPXE ${platform}: pcbios or efi.'),
+    manufacturer: fact('SMBIOS system manufacturer (iPXE ${manufacturer}).'),
+    product: fact('SMBIOS product name (iPXE ${product}).'),
+    serial: fact('SMBIOS serial number (iPXE ${serial}).'),
+    uuid: fact('SMBIOS system UUID (iPXE ${uuid}).'),
+    asset: fact('SMBIOS asset tag (iPXE ${asset}).'),
+  },
+);
+
 const retry = s.object('Retry bookkeeping for failed install attempts of the current revision.', {
   count: s.integer('Failed attempts retried so far for this revision.', { minimum: 0, format: 'int32' }),
   nextAttemptAt: s.dateTime('When the next attempt starts (exponential backoff); unset when no retry is scheduled.'),
@@ -138,4 +158,5 @@ export const bareMetalHostStatusSchema = s.object('Observed state of the BareMet
   ),
   bootConfig,
   power,
+  discovery,
 });

@@ -10,7 +10,7 @@ import { bareMetalHostStatusSchema } from './baremetalhost-status.js';
 
 export * from './baremetalhost-enums.js';
 export { bareMetalHostSpecSchema } from './baremetalhost-spec.js';
-export { bareMetalHostStatusSchema } from './baremetalhost-status.js';
+export { bareMetalHostStatusSchema, DISCOVERY_FACTS } from './baremetalhost-status.js';
 
 export type BareMetalHostSpec = s.Static<typeof bareMetalHostSpecSchema>;
 export type BareMetalHostStatus = s.Static<typeof bareMetalHostStatusSchema>;

@@ -8,6 +8,8 @@ export const CATEGORIES = ['anvil'] as const;
 
 /** Annotation that stops reconciliation of an object (any value) without losing its state; remove it to resume. */
 export const PAUSED_ANNOTATION = 'anvil.dev/paused';
+/** Set to "true" on a BareMetalHost the boot-server created for a machine nobody declared (--discovery=create). */
+export const DISCOVERED_LABEL = 'anvil.dev/discovered';
 
 // One object model: the API types use the Kubernetes port's object metadata (shared/src/kube/types.ts).
 export type { ObjectMeta, OwnerReference } from '../../kube/types.js';
