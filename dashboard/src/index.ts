@@ -4,5 +4,6 @@ export { serveDashboard, type DashboardServer } from './server/serve.js';
 export { InformerHostSource } from './server/informer-host-source.js';
 export { InformerTemplateSource } from './server/informer-template-source.js';
 export { KubeAuthorizer, type KubeAuthorizerOptions } from './server/kube-authorizer.js';
-export { AuthorizerUnavailableError, type Authorizer, type HistoryReader, type HostChange, type HostSource, type ListedResource, type TemplateSource, type UserInfo } from './server/ports.js';
+export { KubeHostWriter, type ActionEventSink } from './server/kube-host-writer.js';
+export { AuthorizerUnavailableError, type Authorizer, type HistoryReader, type HostChange, type HostSource, type HostWriter, type ListedResource, type TemplateSource, type UserInfo } from './server/ports.js';
 export { SESSION_COOKIE } from './server/auth.js';

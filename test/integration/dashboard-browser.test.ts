@@ -14,7 +14,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { AnvilResources, anvilCrds, type AutoinstallTemplate, type BareMetalHost, type ProxmoxTemplate } from '@anvil/core/api';
 import { Informer, InformerSet, type KubeClient, type KubeObject, type ResourceType } from '@anvil/core/kube';
 import { MemoryHistoryStore } from '@anvil/core/db';
-import { InformerHostSource, InformerTemplateSource, KubeAuthorizer, serveDashboard, type DashboardServer } from '@anvil/dashboard';
+import { InformerHostSource, InformerTemplateSource, KubeAuthorizer, KubeHostWriter, serveDashboard, type DashboardServer } from '@anvil/dashboard';
 import { buildWeb } from '@anvil/dashboard/src/build-web.js';
 import { controlPlaneMissing, startControlPlane, type ControlPlane } from '../harness/control-plane.js';
 import { clientFor, ensureNamespace, installCrds, waitFor } from '../harness/kube.js';
@@ -46,7 +46,8 @@ let server: DashboardServer | undefined;
 let browser: Browser | undefined;
 let assetsDir: string | undefined;
 let base: string;
-const tokens: Record<'viewer' | 'nobody' | 'fleetViewer', string> = { viewer: '', nobody: '', fleetViewer: '' };
+const tokens: Record<'viewer' | 'nobody' | 'fleetViewer' | 'operator', string> = { viewer: '', nobody: '', fleetViewer: '', operator: '' };
+const actions: string[] = [];
 const DISCOVERED_MAC = `52:54:00:${run.slice(2, 4)}:d1:5c`;
 
 /** A ServiceAccount token from the TokenRequest API (what `kubectl create token` asks for). */
@@ -130,6 +131,21 @@ maybe('the dashboard in chromium', () => {
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'host-viewer' },
       subjects: [{ kind: 'ServiceAccount', name: 'viewer', namespace: NS }],
     });
+    // Someone who may act on hosts: patch as well (the dashboard's actions check it with SubjectAccessReview).
+    await client.create(ROLE, {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name: 'host-operator', namespace: NS },
+      rules: [{ apiGroups: ['anvil.dev'], resources: ['baremetalhosts', 'autoinstalltemplates'], verbs: ['get', 'list', 'watch', 'patch'] }],
+    });
+    await client.create(ROLE_BINDING, {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: 'host-operator', namespace: NS },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'host-operator' },
+      subjects: [{ kind: 'ServiceAccount', name: 'operator', namespace: NS }],
+    });
+    tokens.operator = await serviceAccountToken('operator');
     tokens.viewer = await serviceAccountToken('viewer');
     tokens.nobody = await serviceAccountToken('nobody');
     // Discovered machines belong to no namespace: only a cluster-wide grant shows them.
@@ -183,7 +199,9 @@ maybe('the dashboard in chromium', () => {
     for (const set of templateInformers) set.start();
     await Promise.all(templateInformers.map((set) => set.waitForSync()));
     const templates = new InformerTemplateSource(...templateInformers);
-    server = await serveDashboard({ port: 0, host: '127.0.0.1', hosts, templates, authorizer: new KubeAuthorizer(client, { cacheTtlMs: 2000 }), history, log, assetsDir, heartbeatMs: 5000 });
+    // the writer with the test's admin client, standing in for the operator's ServiceAccount
+    const writer = new KubeHostWriter(client, (host, action, note) => actions.push(`${host.namespace}/${host.name} ${action}: ${note}`));
+    server = await serveDashboard({ port: 0, host: '127.0.0.1', hosts, templates, authorizer: new KubeAuthorizer(client, { cacheTtlMs: 2000 }), history, writer, log, assetsDir, heartbeatMs: 5000 });
     base = `http://127.0.0.1:${server.port}`;
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
   });
@@ -314,6 +332,66 @@ maybe('the dashboard in chromium', () => {
       } finally {
         await wide.close();
       }
+    }
+  });
+
+  it('accepts a Discovered host with a template and reinstalls a host, for a user whose RBAC allows patching; read-only for a viewer', async () => {
+    const name = `discovered-525400${run.slice(0, 6)}`;
+    await client.create(AnvilResources.bareMetalHost, { apiVersion: 'anvil.dev/v1alpha1', kind: 'BareMetalHost', metadata: { name, namespace: NS, labels: { 'anvil.dev/discovered': 'true' } }, spec: { bootMACAddress: `52:54:00:${run.slice(0, 2)}:${run.slice(2, 4)}:${run.slice(4, 6)}` } });
+    await client.patch(AnvilResources.bareMetalHost, { namespace: NS, name }, 'merge', { status: { state: 'Discovered', discovery: { firstSeen: new Date().toISOString(), manufacturer: 'QEMU' } } }, { subresource: 'status' });
+    const getHost = async (n: string) => (await client.get<BareMetalHost>(AnvilResources.bareMetalHost, { namespace: NS, name: n }))!;
+    const context = await browser!.newContext({ viewport: { width: 1280, height: 720 } });
+    try {
+      const page = await context.newPage();
+      await signIn(page, tokens.operator);
+      await page.goto(`${base}/#/hosts/${NS}/${name}`);
+      const accept = page.locator('button[data-action="accept"]');
+      await accept.waitFor();
+      expect(await page.locator('button[data-action="reinstall"]').getAttribute('title')).toBe(`${NS}/${name} has no template: accept it with one first`);
+      await expect(page.getByRole('combobox').inputValue()).resolves.toBe('ubuntu-2404');
+      await expect(page.locator('[data-field="discovery"]').textContent()).resolves.toMatch(/^QEMU, first seen /);
+      await accept.click();
+      await expect(page.getByRole('alertdialog').textContent()).resolves.toContain('Accept this machine with template ubuntu-2404?');
+      expect(await seriousViolations(page)).toEqual([]);
+      await page.screenshot({ path: join(ROOT, 'docs/images/dashboard-actions.png') });
+      await page.locator('button[data-confirm="yes"]').click();
+      await expect(page.locator('[data-field="action-result"]').textContent()).resolves.toBe('Done: accept: spec.templateRef ubuntu-2404');
+      const accepted = await getHost(name);
+      expect(accepted.spec.templateRef).toEqual({ name: 'ubuntu-2404' });
+      expect(accepted.metadata.annotations?.['anvil.dev/last-action']).toMatch(new RegExp(`^accept by system:serviceaccount:${NS}:operator at `));
+
+      // a reinstall: the next revision, through the real API server's JSON patch with its test op
+      await page.goto(`${base}/#/hosts/${NS}/rack1-node02`);
+      await page.locator('button[data-action="reinstall"]').click();
+      await expect(page.getByRole('alertdialog').textContent()).resolves.toContain('from 1 to 2');
+      await page.locator('button[data-confirm="yes"]').click();
+      await expect(page.locator('[data-field="action-result"]').textContent()).resolves.toBe('Done: reinstall: spec.provisioning.revision 1 -> 2');
+      expect((await getHost('rack1-node02')).spec.provisioning?.revision).toBe(2);
+      // no BMC: the reboot button says why it is off
+      expect(await page.locator('button[data-action="reboot"]').isDisabled()).toBe(true);
+      expect(actions).toEqual([
+        `${NS}/${name} accept: accept: spec.templateRef ubuntu-2404 (by system:serviceaccount:${NS}:operator, from the dashboard)`,
+        `${NS}/rack1-node02 reinstall: reinstall: spec.provisioning.revision 1 -> 2 (by system:serviceaccount:${NS}:operator, from the dashboard)`,
+      ]);
+
+      // a revision that moved since the page read it (a GitOps commit): the API server refuses the test op, 409
+      const writer = new KubeHostWriter(client);
+      await expect(writer.patchHost(NS, 'rack1-node02', [{ op: 'test', path: '/spec/provisioning/revision', value: 1 }, { op: 'replace', path: '/spec/provisioning/revision', value: 2 }])).rejects.toMatchObject({ status: 409 });
+
+      // a viewer sees the host read-only, and the API refuses it
+      const viewer = await browser!.newContext();
+      try {
+        const p2 = await viewer.newPage();
+        await signIn(p2, tokens.viewer);
+        await p2.goto(`${base}/#/hosts/${NS}/rack1-node02`);
+        await expect(p2.locator('[data-field="actions"]').textContent()).resolves.toContain('Read-only');
+        const status = await p2.evaluate<number>(`fetch(${JSON.stringify(`${base}/api/hosts/${NS}/rack1-node02/actions/reinstall`)}, { method: 'POST', headers: { Authorization: 'Bearer ' + sessionStorage.getItem('anvil.dashboard.token'), 'Content-Type': 'application/json' }, body: '{}' }).then((r) => r.status)`);
+        expect(status).toBe(403);
+      } finally {
+        await viewer.close();
+      }
+    } finally {
+      await context.close();
     }
   });
 

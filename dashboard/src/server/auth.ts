@@ -12,7 +12,7 @@ export const SESSION_COOKIE = 'anvil_dashboard_token';
 export const SESSION_MAX_AGE_SECONDS = 600;
 
 export const sendError = (res: Response, status: number, message: string): void => {
-  const error = { 400: 'BadRequest', 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound', 503: 'ServiceUnavailable' }[status] ?? 'Error';
+  const error = { 400: 'BadRequest', 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound', 409: 'Conflict', 413: 'PayloadTooLarge', 503: 'ServiceUnavailable' }[status] ?? 'Error';
   res.status(status).set('Cache-Control', 'no-store').json({ error, message });
 };
 

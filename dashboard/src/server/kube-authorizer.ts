@@ -69,14 +69,22 @@ export class KubeAuthorizer implements Authorizer {
   }
 
   mayList(user: UserInfo, resource: ListedResource, namespace: string | undefined): Promise<boolean> {
-    const key = JSON.stringify([user.username, user.uid ?? '', [...user.groups].sort(), user.extra ?? {}, resource, namespace ?? '']);
+    return this.review(user, { verb: 'list', group: 'anvil.dev', resource, ...(namespace ? { namespace } : {}) });
+  }
+
+  mayPatchHost(user: UserInfo, namespace: string, name: string): Promise<boolean> {
+    return this.review(user, { verb: 'patch', group: 'anvil.dev', resource: 'baremetalhosts', namespace, name });
+  }
+
+  private review(user: UserInfo, resourceAttributes: Record<string, string>): Promise<boolean> {
+    const key = JSON.stringify([user.username, user.uid ?? '', [...user.groups].sort(), user.extra ?? {}, resourceAttributes]);
     return this.access.get(key, async () => {
       const spec = {
         user: user.username,
         groups: user.groups,
         ...(user.uid ? { uid: user.uid } : {}),
         ...(user.extra ? { extra: user.extra } : {}),
-        resourceAttributes: { verb: 'list', group: 'anvil.dev', resource, ...(namespace ? { namespace } : {}) },
+        resourceAttributes,
       };
       const review = await this.create<{ allowed?: boolean }>(SUBJECT_ACCESS_REVIEW, { spec }, 'SubjectAccessReview');
       return review.allowed === true;

@@ -49,6 +49,26 @@ export interface Authorizer {
   mayListHosts(user: UserInfo, namespace: string | undefined): Promise<boolean>;
   /** May the user `list <resource>.anvil.dev` in the namespace (undefined: in all namespaces)? */
   mayList(user: UserInfo, resource: ListedResource, namespace: string | undefined): Promise<boolean>;
+  /** May the user `patch baremetalhosts.anvil.dev` of this name in the namespace (the dashboard's actions)? */
+  mayPatchHost(user: UserInfo, namespace: string, name: string): Promise<boolean>;
+}
+
+/** Writes the dashboard's actions to hosts (with the operator's credentials, after the user's own RBAC allowed it). */
+export interface HostWriter {
+  /** Applies a JSON patch to the host; throws HostWriteError when the API server refuses it. */
+  patchHost(namespace: string, name: string, ops: readonly unknown[]): Promise<void>;
+  /** Records what was done, as a Kubernetes Event on the host; never throws. */
+  recordAction?(host: { namespace: string; name: string; uid?: string }, action: string, note: string): void;
+}
+
+/** The API server refused a write: 404 (gone), 409 (changed meanwhile), or 503 (anything else, not the user's to fix). */
+export class HostWriteError extends Error {
+  constructor(
+    readonly status: 404 | 409 | 503,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 /** A failure to ask the API server (not a "no"): answered 503 with its message. */

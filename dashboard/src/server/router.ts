@@ -1,6 +1,6 @@
 // The dashboard's routes, as one express Router the operator mounts on its own port (never on the boot-server's
-// port that installers reach). Read-only: every route under /api needs a token the API server accepts, and shows only
-// the namespaces where RBAC lets its user list BareMetalHosts.
+// port that installers reach). Every route under /api needs a token the API server accepts, and shows only the
+// namespaces where RBAC lets its user list BareMetalHosts; the actions (action-routes.ts) also need RBAC to patch the host.
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Logger } from 'pino';
 import { authenticated, forbiddenMessage, sendError, sessionHandlers, unavailable, userOf, visibleNamespaces } from './auth.js';
@@ -10,7 +10,8 @@ import { failureReport, sinceOf } from './failures.js';
 import { allEvents, hostDetail } from './host-detail.js';
 import { pageOfHosts, parseHostQuery } from './host-rows.js';
 import { discoveredHandler, templatesHandler } from './inventory-routes.js';
-import type { Authorizer, HistoryReader, HostSource, TemplateSource } from './ports.js';
+import { actionHandler, hostActionsView } from './action-routes.js';
+import type { Authorizer, HistoryReader, HostSource, HostWriter, TemplateSource } from './ports.js';
 
 export interface DashboardOptions {
   hosts: HostSource;
@@ -19,6 +20,8 @@ export interface DashboardOptions {
   authorizer: Authorizer;
   /** The install history; without it the host view shows status only and says why. */
   history?: HistoryReader;
+  /** Carries out the actions (reinstall, reboot, accept); without it the dashboard is read-only. */
+  writer?: HostWriter;
   log: Logger;
   /** Where the built browser app is (default dashboard/dist/web). */
   assetsDir?: string;
@@ -101,7 +104,9 @@ export function dashboardRouter(opts: DashboardOptions): Router {
     auth,
     wrap(async (req, res) => {
       const host = await visibleHost(req, res);
-      if (host) res.set('Cache-Control', 'no-store').json(await hostDetail(host, opts.history));
+      if (!host) return;
+      const [detail, actions] = await Promise.all([hostDetail(host, opts.history), hostActionsView(opts, userOf(res), host)]);
+      res.set('Cache-Control', 'no-store').json({ ...detail, actions });
     }),
   );
 
@@ -140,9 +145,21 @@ export function dashboardRouter(opts: DashboardOptions): Router {
     }),
   );
 
+  router.post(
+    '/api/hosts/:namespace/:name/actions/:action',
+    authenticated(opts.authorizer, { headerOnly: true }),
+    express.json({ limit: '4kb', strict: true }),
+    wrap(actionHandler(opts)),
+  );
   router.get('/api/templates', auth, wrap(templatesHandler(opts)));
   router.get('/api/discovered', auth, wrap(discoveredHandler(opts)));
   router.get('/api/events', auth, wrap(eventStream({ hosts: opts.hosts, authorizer: opts.authorizer, log: opts.log, heartbeatMs: opts.heartbeatMs ?? 15_000 })));
   router.use('/api', (_req, res) => sendError(res, 404, 'no such dashboard API route'));
+  // a body express.json could not take
+  router.use('/api', (err: { type?: string; status?: number }, _req: Request, res: Response, next: NextFunction) => {
+    if (err.type === 'entity.parse.failed') return sendError(res, 400, 'the body must be a JSON object');
+    if (err.type === 'entity.too.large') return sendError(res, 413, 'the body must be at most 4 KiB');
+    next(err);
+  });
   return router;
 }

@@ -18,15 +18,17 @@ export class ApiError extends Error {
   }
 }
 
-async function call<T>(method: string, path: string): Promise<T> {
+async function call<T>(method: string, path: string, payload?: unknown): Promise<T> {
   const token = savedToken();
-  const res = await fetch(`${BASE}${path}`, { method, headers: token ? { Authorization: `Bearer ${token}` } : {}, credentials: 'same-origin' });
+  const headers: Record<string, string> = { ...(token ? { Authorization: `Bearer ${token}` } : {}), ...(payload !== undefined ? { 'Content-Type': 'application/json' } : {}) };
+  const res = await fetch(`${BASE}${path}`, { method, headers, credentials: 'same-origin', ...(payload !== undefined ? { body: JSON.stringify(payload) } : {}) });
   const body = res.status === 204 ? undefined : ((await res.json().catch(() => undefined)) as { message?: string } | undefined);
   if (!res.ok) throw new ApiError(res.status, body?.message ?? `${res.status} ${res.statusText}`);
   return body as T;
 }
 
 export const getJson = <T>(path: string): Promise<T> => call<T>('GET', path);
+export const postJson = <T>(path: string, body: unknown): Promise<T> => call<T>('POST', path, body);
 export const startSession = (): Promise<{ username: string }> => call('POST', '/api/session');
 export const endSession = (): Promise<void> => call('DELETE', '/api/session');
 

@@ -4,6 +4,7 @@ import { html } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
 import { BASE, getJson, liveHosts } from './api.js';
 import { duration, localTime, stateClass } from './format.js';
+import { HostActions } from './host-actions.js';
 import { PhaseChart } from './phase-chart.js';
 import type { HostDetail } from './types.js';
 
@@ -48,8 +49,12 @@ export function Host(props: { namespace: string; name: string; onError: (err: un
         <div><dt>Phase</dt><dd>${host.phase ?? '—'}${host.progress ? ` (${host.progress})` : ''}</dd></div>
         <div><dt>Power</dt><dd>${host.power ?? (spec.powerControl ? 'Unknown' : 'no power control')}</dd></div>
         <div><dt>Last boot request</dt><dd>${host.lastBootRequest ? `${localTime(host.lastBootRequest.time)} (${host.lastBootRequest.served ?? '—'})` : '—'}</dd></div>
+        ${status.discovery
+          ? html`<div><dt>Discovered</dt><dd data-field="discovery">${[status.discovery.manufacturer, status.discovery.product, status.discovery.serial && `serial ${status.discovery.serial}`, status.discovery.arch && status.discovery.platform && `${status.discovery.arch}/${status.discovery.platform}`].filter(Boolean).join(' · ') || '—'}${status.discovery.firstSeen ? `, first seen ${localTime(status.discovery.firstSeen)}` : ''}</dd></div>`
+          : null}
         <div><dt>Secrets used</dt><dd>${spec.secretRefs.length ? spec.secretRefs.map((r) => `${r.variable} ← ${r.secret}${r.key ? `/${r.key}` : ''}`).join(', ') : 'none'}</dd></div>
       </dl>
+      <${HostActions} path=${path} actions=${detail.actions} revision=${spec.provisioning.revision} onDone=${() => void getJson<HostDetail>(path).then(setDetail, onError)} />
       ${status.errorMessage ? html`<p class="error" role="alert">${status.errorMessage}</p>` : null}
       ${current?.failure ? html`<p class="error">Failed stage <strong>${current.failure.stage}</strong>: ${current.failure.reason}</p>` : null}
 

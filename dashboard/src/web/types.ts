@@ -85,12 +85,23 @@ export interface HostDetail {
     conditions?: Condition[];
     errorMessage?: string;
     currentInstall?: { attempt: number; revision: number; startedAt: string; phase?: string; progress?: string; finishedAt?: string; result?: string; failure?: { stage: string; reason: string } };
+    discovery?: { firstSeen?: string; clientIP?: string; arch?: string; platform?: string; manufacturer?: string; product?: string; serial?: string; uuid?: string; asset?: string };
     recentInstalls?: { attempt: number; revision: number; startedAt: string; finishedAt?: string; result?: string; durationSeconds?: number; reason?: string; failedStage?: string; message?: string }[];
   };
   history: 'available' | 'unavailable' | 'error';
   historyMessage?: string;
   attempts: AttemptView[];
   bootRequests: { id: string; time: string; clientIp: string; path: string; served: string }[];
+  actions: HostActions;
+}
+
+export type HostAction = 'reinstall' | 'reboot' | 'accept';
+
+/** What the host view may offer: allowed (RBAC patch on the host), why an action is not possible, templates to accept with. */
+export interface HostActions {
+  allowed: boolean;
+  unavailable: Partial<Record<HostAction, string>>;
+  templates: string[];
 }
 
 export const STATES = ['Pending', 'Discovered', 'Ready', 'Provisioning', 'Installing', 'Provisioned', 'Failed', 'Deleting'] as const;

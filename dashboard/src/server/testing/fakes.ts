@@ -1,7 +1,7 @@
 // Fakes of the dashboard's ports for unit tests: hosts in memory with changes pushed by hand, and an authorizer with
 // a fixed token table and RBAC table.
 import type { AutoinstallTemplate, BareMetalHost, ProxmoxTemplate } from '@anvil/core/api';
-import type { Authorizer, HostChange, HostSource, ListedResource, TemplateSource, UserInfo } from '../ports.js';
+import { HostWriteError, type Authorizer, type HostChange, type HostSource, type HostWriter, type ListedResource, type TemplateSource, type UserInfo } from '../ports.js';
 
 export class FakeHostSource implements HostSource {
   private readonly hosts = new Map<string, BareMetalHost>();
@@ -67,6 +67,41 @@ export class FakeAuthorizer implements Authorizer {
   async mayList(user: UserInfo, resource: ListedResource, namespace: string | undefined): Promise<boolean> {
     const allowed = (this.resourceRbac[resource] ?? this.rbac)[user.username] ?? [];
     return allowed.includes('*') || (namespace !== undefined && allowed.includes(namespace));
+  }
+
+  /** username -> namespaces it may patch hosts in ('*': all); nobody unless listed. */
+  patchRbac: Record<string, string[]> = {};
+
+  async mayPatchHost(user: UserInfo, namespace: string): Promise<boolean> {
+    const allowed = this.patchRbac[user.username] ?? [];
+    return allowed.includes('*') || allowed.includes(namespace);
+  }
+}
+
+/** Applies the actions' JSON patches to a FakeHostSource (test and add/replace ops, as the API server would). */
+export class FakeHostWriter implements HostWriter {
+  readonly patches: { namespace: string; name: string; ops: unknown[] }[] = [];
+  readonly recorded: string[] = [];
+  constructor(private readonly hosts: FakeHostSource) {}
+
+  async patchHost(namespace: string, name: string, ops: readonly unknown[]): Promise<void> {
+    const host = this.hosts.get(namespace, name);
+    if (!host) throw new HostWriteError(404, `no BareMetalHost ${namespace}/${name}`);
+    const next = structuredClone(host) as unknown as Record<string, unknown>;
+    for (const { op, path, value } of ops as { op: string; path: string; value: unknown }[]) {
+      const keys = path.split('/').slice(1).map((k) => k.replace('~1', '/').replace('~0', '~'));
+      const last = keys.pop()!;
+      let parent = next;
+      for (const k of keys) parent = parent[k] as Record<string, unknown>;
+      if (op === 'test' && JSON.stringify(parent[last]) !== JSON.stringify(value)) throw new HostWriteError(409, `test of ${path} failed`);
+      if (op === 'add' || op === 'replace') parent[last] = value;
+    }
+    this.patches.push({ namespace, name, ops: [...ops] });
+    this.hosts.put(next as unknown as BareMetalHost);
+  }
+
+  recordAction(host: { namespace: string; name: string }, action: string, note: string): void {
+    this.recorded.push(`${host.namespace}/${host.name} ${action}: ${note}`);
   }
 }
 
