@@ -114,4 +114,4 @@ export const helpText = (): string => renderHelp('anvil boot-server', FLAGS);
 
 /** Parses argv and env; throws ConfigError listing every problem, or returns 'help' when --help is given. */
 export const loadConfig = (argv: string[], env: NodeJS.ProcessEnv): BootServerConfig | 'help' =>
-  configFromFlags(FLAGS, argv, env, (values, problems) => ({ ...values.serve, ...values.boot, ...values.syslog, https: httpsConfig(values.https, problems), proxyDhcp: proxyDhcpConfig(values.proxyDhcp, values.boot.publicURL, problems) }));
+  configFromFlags(FLAGS, argv, env, (values, problems) => ({ ...values.serve, ...values.boot, ...values.syslog, https: httpsConfig(values.https, problems), proxyDhcp: proxyDhcpConfig(values.proxyDhcp, values.boot.publicURL, problems, values.boot.discovery === 'create') }));

@@ -1,8 +1,10 @@
-// End to end: a real VM (QEMU, e1000 NIC with Debian's iPXE ROM) network-boots through anvil's boot-server, runs
-// the test installer (fetches its NoCloud seed, posts subiquity-shaped events to the webhook from its user-data),
-// and is tracked by the operator to Provisioned; the next boot is told to boot locally; a reinstall installs again
-// as the next attempt; a failing install is retried and succeeds. A machine nobody declared boots, gets a Discovered
-// BareMetalHost with its facts (boot-server --discovery=create), and installs once given a templateRef.
+// End to end: real VMs (QEMU) network-boot through anvil's boot-server, run the test installer (fetches its NoCloud
+// seed, posts subiquity-shaped events to the webhook from its user-data), and are tracked by the operator to
+// Provisioned; the next boot is told to boot locally; a reinstall installs again as the next attempt; a failing
+// install is retried and succeeds. A machine nobody declared boots, gets a Discovered BareMetalHost with its facts
+// (boot-server --discovery=create), and installs once given a templateRef. No dnsmasq boot option anywhere: the lab's
+// dnsmasq hands out addresses only, and anvil's proxyDHCP names the boot file (the entry script over HTTP to an iPXE
+// ROM, snponly.efi over anvil's TFTP to a UEFI firmware's own PXE client, then the entry script to its iPXE).
 import { jest } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
@@ -56,6 +58,15 @@ const missing = labMissing();
       throw new Error(`${(err as Error).message}\nhost: ${JSON.stringify(await getHost(), null, 1)}\n--- boot-server\n${boot.logs().slice(-2000)}`);
     }
   };
+  /** The proxyDHCP's answers to `mac` (offers and acks), from the boot-server's debug log. */
+  const proxyAnswers = (mac: string): { client: string; bootFile: string; arch?: number }[] =>
+    boot
+      .logs()
+      .split('\n')
+      .filter((l) => l.includes('"component":"proxy-dhcp"') && l.includes(`"mac":"${mac}"`))
+      .map((l) => JSON.parse(l) as { result: string; client?: string; bootFile?: string; arch?: number })
+      .filter((e) => e.result === 'offer' || e.result === 'ack')
+      .map((e) => ({ client: e.client ?? '', bootFile: e.bootFile ?? '', ...(e.arch !== undefined && e.client === 'firmware' ? { arch: e.arch } : {}) }));
   const vm = async (label: string, mac = MAC) => {
     const run = await bootVm(mac, { net, timeoutMs: 240_000 });
     if (!run.serial.includes('ANVIL-INSTALLER: reported')) throw new Error(`${label}: the installer did not report:\n${run.serial.slice(-3000)}\n--- boot-server\n${boot.logs().slice(-3000)}\n--- dhcp\n${lab.dhcpLog().slice(-2000)}`);
@@ -83,17 +94,16 @@ const missing = labMissing();
     databaseUrl = await pgServer.createDatabase('anvil_e2e');
     const port = await freePort();
     net = allocateLabNetwork(); // a namespace and subnet of this run's own: the demo or a benchmark may run beside it
-    // DHCP sends the BIOS VM (whose ROM is iPXE) to anvil's TFTP for boot.ipxe (the entry script), which chains to
-    // anvil's HTTP. The UEFI VM is a plain PXE client: snponly.efi over anvil's TFTP first, then, once iPXE runs and
-    // asks again with its user-class, the entry script over HTTP.
-    lab = await startLab({
-      net,
-      ipxeBootURL: `http://${net.hostIP}:${port}/boot.ipxe`,
-      tftpBootFile: 'boot.ipxe',
-      forceTftp: true,
-      plainPxe: { macs: [UEFI_MAC], firstStageFile: FIRST_STAGE },
+    // dnsmasq hands out addresses only; the boot-server's proxyDHCP (its address from the public URL) answers the PXE
+    // clients: every one of them, since --discovery create must see unknown machines boot.
+    lab = await startLab({ net, addressesOnly: true, ipxeBootURL: '', tftpBootFile: '' });
+    boot = await startBootServer({
+      kubeconfig: cp.kubeconfigPath,
+      host: net.hostIP,
+      port,
+      tftpPort: 69,
+      extraArgs: ['--database-url', databaseUrl, '--discovery', 'create', '--discovery-namespace', ns, '--proxy-dhcp', 'true'],
     });
-    boot = await startBootServer({ kubeconfig: cp.kubeconfigPath, host: net.hostIP, port, tftpPort: 69, extraArgs: ['--database-url', databaseUrl, '--discovery', 'create', '--discovery-namespace', ns] });
 
     await client.create(CoreResources.secret, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'creds', namespace: ns }, stringData: { hash: HASH } });
     await client.create({ group: 'anvil.dev', version: 'v1alpha1', kind: 'AutoinstallTemplate', plural: 'autoinstalltemplates', namespaced: true }, {
@@ -137,6 +147,7 @@ const missing = labMissing();
     // First boot: the installer runs.
     const first = await vm('first boot');
     expect(first.serial).toContain('ANVIL-INSTALLER: seed ok');
+    expect(proxyAnswers(MAC)).toEqual(expect.arrayContaining([{ client: 'ipxe', bootFile: `${boot.url}/boot.ipxe` }]));
     expect(first.serial).toContain('vm-01');
     expect(first.serial).toContain('result SUCCESS');
     let h = await waitHost('Provisioned', (x) => x.status?.state === 'Provisioned');
@@ -199,8 +210,8 @@ const missing = labMissing();
     } finally {
       await store.close();
     }
-    const tftpMetrics = await (await fetch(`${boot.url}/metrics`)).text();
-    expect(tftpMetrics).toMatch(/anvil_tftp_transfers_total\{result="ok"\} [1-9]/);
+    // the iPXE ROM was handed the HTTP entry script by the proxyDHCP: no TFTP on the way
+    expect(await (await fetch(`${boot.url}/metrics`)).text()).toMatch(/anvil_dhcp_packets_total\{result="offer"\} [1-9]/);
   });
 
   it('discovers a machine nobody declared (a Discovered host with its facts) and installs it once it is given a templateRef', async () => {
@@ -273,21 +284,15 @@ const missing = labMissing();
     expect(h.status?.currentInstall).toMatchObject({ attempt: 1, result: 'SUCCESS' });
     console.log(`plain-PXE UEFI VM: QEMU start -> installer done and powered off in ${(run.ms / 1000).toFixed(1)} s (printed, not asserted)`);
 
-    // The DHCP conversation, per transaction: the firmware's (no user-class) was handed the iPXE binary over TFTP;
-    // iPXE's (user-class iPXE, option 175) was handed the HTTP entry script, so it did not load itself again.
-    const transactions = new Map<string, string[]>();
-    for (const line of lab.dhcpLog().split('\n')) {
-      const m = /dnsmasq-dhcp\[\d+\]: (\d+) (.*)$/.exec(line);
-      if (m) transactions.set(m[1]!, [...(transactions.get(m[1]!) ?? []), m[2]!]);
-    }
-    const ours = [...transactions.values()].filter((lines) => lines.some((l) => l.includes(UEFI_MAC)));
-    const bootfiles = (lines: string[]) => lines.flatMap((l) => /^sent size: *\d+ option: 67 bootfile-name +(\S+)/.exec(l)?.[1] ?? []);
-    const firmware = ours.filter((lines) => !lines.some((l) => l.startsWith('user class: iPXE')));
-    const ipxe = ours.filter((lines) => lines.some((l) => l.startsWith('user class: iPXE')));
-    expect({ firmware: firmware.length > 0, ipxe: ipxe.length > 0 }).toEqual({ firmware: true, ipxe: true });
-    expect(new Set(firmware.flatMap(bootfiles))).toEqual(new Set([FIRST_STAGE]));
-    expect(new Set(ipxe.flatMap(bootfiles))).toEqual(new Set([`http://${net.hostIP}:${new URL(boot.url).port}/boot.ipxe`]));
-    expect(firmware.some((lines) => lines.some((l) => l.includes('vendor class: PXEClient:Arch:00007')))).toBe(true); // x86-64 UEFI PXE
+    // What the proxyDHCP answered: the firmware (EDK2, x86-64 UEFI) the iPXE binary over TFTP; iPXE (user class iPXE)
+    // the HTTP entry script, so it did not load itself again. dnsmasq named no boot file to anyone.
+    const answers = proxyAnswers(UEFI_MAC);
+    expect(answers).toEqual(expect.arrayContaining([
+      { client: 'firmware', bootFile: FIRST_STAGE, arch: 7 }, // x86-64 UEFI (option 93)
+      { client: 'ipxe', bootFile: `${boot.url}/boot.ipxe` },
+    ]));
+    expect(new Set(answers.filter((a) => a.client === 'firmware').map((a) => a.bootFile))).toEqual(new Set([FIRST_STAGE]));
+    expect(lab.dhcpLog()).not.toMatch(/sent size: +\d+ option: (66|67) /);
     // anvil's TFTP served the whole binary, and its HTTP served the scripts.
     expect(boot.logs()).toMatch(new RegExp(`"file":"/?${FIRST_STAGE.replace('.', '\\.')}"[^\n]*"result":"ok"`));
     expect(h.status?.lastBootRequest).toBeDefined();

@@ -43,6 +43,11 @@ describe('proxyDHCP configuration', () => {
     expect(c.proxyDhcp).toMatchObject({ serverAddress: '10.9.0.1', dhcpPort: 1067, pxePort: 14011, answerUnknown: true, bootFiles: { uefiX64: 'ipxe.efi', arm64: 'arm64/snponly.efi', httpBootURL: 'http://10.9.0.1:8080/snponly.efi' } });
   });
 
+  it('answers every PXE client with --discovery create: an unknown machine must boot to be discovered', () => {
+    expect(load(['--proxy-dhcp', 'true', '--public-url', 'http://10.20.0.2:8080', '--discovery', 'create']).proxyDhcp?.answerUnknown).toBe(true);
+    expect(load(['--proxy-dhcp', 'true', '--public-url', 'http://10.20.0.2:8080', '--discovery', 'record']).proxyDhcp?.answerUnknown).toBe(false);
+  });
+
   it('says what is wrong, all at once', () => {
     expect(problemsOf(['--proxy-dhcp', 'true'])).toEqual([expect.stringMatching(/^proxy-dhcp needs --proxy-dhcp-address/)]);
     expect(problemsOf(['--proxy-dhcp', 'true', '--public-url', 'http://boot.example:8080'])).toEqual([expect.stringMatching(/^proxy-dhcp needs --proxy-dhcp-address/)]);

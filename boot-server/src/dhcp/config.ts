@@ -28,7 +28,7 @@ export const PROXY_DHCP_FLAGS = {
     check: ipv4Check('proxy-dhcp-broadcast'),
     help: "where offers are sent; UEFI firmware takes only 255.255.255.255 (see docs/dhcp.md)",
   }),
-  machines: choice({ name: 'proxy-dhcp-machines', env: 'PROXY_DHCP_MACHINES', label: 'proxy-dhcp-machines', choices: ['known', 'all'], default: 'known', help: 'answer only the MACs of BareMetalHosts (known) or every PXE client (all)' }),
+  machines: choice({ name: 'proxy-dhcp-machines', env: 'PROXY_DHCP_MACHINES', label: 'proxy-dhcp-machines', choices: ['known', 'all'], default: 'known', help: 'answer only the MACs of BareMetalHosts (known) or every PXE client (all; always with --discovery create)' }),
   uefiFile: text({ name: 'proxy-dhcp-uefi-file', env: 'PROXY_DHCP_UEFI_FILE', value: 'FILE', default: 'snponly.efi', check: fileCheck('proxy-dhcp-uefi-file'), help: 'iPXE binary for x86-64 UEFI firmware, over TFTP (snponly.efi drives the NIC through the firmware)' }),
   biosFile: text({ name: 'proxy-dhcp-bios-file', env: 'PROXY_DHCP_BIOS_FILE', value: 'FILE', default: 'undionly.kpxe', check: fileCheck('proxy-dhcp-bios-file'), help: 'iPXE binary for BIOS PXE ROMs, over TFTP' }),
   arm64File: text({ name: 'proxy-dhcp-arm64-file', env: 'PROXY_DHCP_ARM64_FILE', value: 'FILE', check: fileCheck('proxy-dhcp-arm64-file'), help: 'iPXE binary for arm64 UEFI firmware, over TFTP; unset: arm64 machines get no answer (Debian packages none)' }),
@@ -46,8 +46,11 @@ export interface ProxyDhcpConfig {
   bootFiles: BootFiles;
 }
 
-/** The proxyDHCP's configuration when it is on; a problem when no address to advertise is given or derivable. */
-export function proxyDhcpConfig(values: FlagValues<typeof PROXY_DHCP_FLAGS>, publicURL: string, problems: string[]): ProxyDhcpConfig | undefined {
+/**
+ * The proxyDHCP's configuration when it is on; a problem when no address to advertise is given or derivable. With
+ * `discoveryCreates` (--discovery create) every PXE client is answered: an unknown machine must boot to be discovered.
+ */
+export function proxyDhcpConfig(values: FlagValues<typeof PROXY_DHCP_FLAGS>, publicURL: string, problems: string[], discoveryCreates = false): ProxyDhcpConfig | undefined {
   if (!values.enabled) return undefined;
   const fromURL = URL.canParse(publicURL) ? new URL(publicURL).hostname : '';
   const serverAddress = values.address ?? (isIPv4(fromURL) && !fromURL.startsWith('127.') ? fromURL : undefined);
@@ -59,7 +62,7 @@ export function proxyDhcpConfig(values: FlagValues<typeof PROXY_DHCP_FLAGS>, pub
     clientPort: values.clientPort,
     broadcastAddress: values.broadcast,
     serverAddress: serverAddress ?? '0.0.0.0',
-    answerUnknown: values.machines === 'all',
+    answerUnknown: values.machines === 'all' || discoveryCreates,
     bootFiles: { bios: values.biosFile, uefiX64: values.uefiFile, arm64: values.arm64File, httpBootURL: values.httpBootURL },
   };
 }
