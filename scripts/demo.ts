@@ -96,7 +96,7 @@ async function main(): Promise<void> {
   const { kubectl } = kubeTools();
   const kctl = (...args: string[]) => execFileSync(kubectl, args, { env: { ...process.env, KUBECONFIG: kubeconfig }, encoding: 'utf8' });
 
-  // 2. Can this machine run the VM? (root, QEMU, dnsmasq, busybox from scripts/setup.sh)
+  // 2. Can this machine run the VM? (root, QEMU, dnsmasq for addresses, busybox from scripts/setup.sh)
   const missing = labMissing();
   if (missing) say(`no VM this time: ${missing}. Running the operator only; the host will wait in Provisioning.`);
 
@@ -124,19 +124,21 @@ async function main(): Promise<void> {
     // A namespace and subnet of this run's own, so the tests or the benchmarks can run beside the demo.
     const net = allocateLabNetwork();
     bootHost = net.hostIP;
-    say(`creating the provisioning network: namespace ${net.ns}, bridge, tap, dnsmasq (DHCP only) -> anvil at ${net.hostIP}`);
-    lab = await startLab({ net, ipxeBootURL: `http://${bootHost}:${bootPort}/boot.ipxe`, tftpBootFile: 'boot.ipxe', forceTftp: true });
+    // dnsmasq hands out addresses only: which file to boot, anvil's proxyDHCP says (no PXE option in any DHCP server)
+    say(`creating the provisioning network: namespace ${net.ns}, bridge, tap, dnsmasq (addresses only) -> anvil's proxyDHCP at ${net.hostIP}`);
+    lab = await startLab({ net, addressesOnly: true, ipxeBootURL: '', tftpBootFile: '' });
     cleanups.push(() => lab!.stop());
   }
 
   // 4. anvil: the boot-server (TFTP + HTTP, embedded history database) and the operator.
   const bootURL = `http://${bootHost}:${bootPort}`;
-  say(`starting the boot-server at ${bootURL}${lab ? ' and tftp://' + bootHost : ''}`);
+  say(`starting the boot-server at ${bootURL}${lab ? ` with tftp://${bootHost} and its proxyDHCP` : ''}`);
   start('boot-server', 'boot-server/src/main.ts', [
     '--kubeconfig', kubeconfig, '--namespace', NS,
     '--http-host', bootHost, '--http-port', String(bootPort), '--public-url', bootURL,
     '--tftp-host', bootHost, '--tftp-port', lab ? '69' : '0',
     '--asset-dir', join(work, 'assets'), '--spool-dir', join(work, 'spool'), '--data-dir', join(work, 'history'),
+    ...(lab ? ['--proxy-dhcp', 'true'] : []),
   ]);
   const metricsPort = await freePort();
   const dashboardPort = await freePort();

@@ -81,7 +81,9 @@ export class ProxyDhcpServer {
       const dhcpPort = (dhcp.address() as AddressInfo).port;
       const answer = this.options.sendFrom && this.options.sendFrom !== host ? await this.bind('dhcp', this.options.sendFrom, dhcpPort) : undefined;
       if (answer) bound.push(answer);
-      const pxe = await this.bind('pxe', host, this.options.pxePort ?? 4011);
+      // 4011 is asked by unicast to our address: bound to it, boot-servers of other networks on this host (or the demo
+      // beside the tests) each get their own clients' requests, never another's
+      const pxe = await this.bind('pxe', this.options.sendFrom ?? host, this.options.pxePort ?? 4011);
       this.sockets = { dhcp, pxe, answer };
       return { dhcpPort, pxePort: (pxe.address() as AddressInfo).port };
     } catch (err) {
