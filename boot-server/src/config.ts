@@ -2,7 +2,7 @@
 // docs/configuration.md follow from the declarations. Every problem is reported at once.
 import { ConfigError, namespaceCheck, choice, configFromFlags, derived, int, list, text, url, type FlagValues, helpText as renderHelp, kubeconfigFlag, logLevelFlag } from '@anvil/core/config';
 import { httpsConfig, httpsFlags, type HttpsConfig } from '@anvil/core/tls';
-import { PROXY_DHCP_FLAGS, proxyDhcpConfig, type ProxyDhcpConfig } from './dhcp/config.js';
+import { MANAGED_DHCP_FLAGS, PROXY_DHCP_FLAGS, managedDhcpConfig, proxyDhcpConfig, type ProxyDhcpConfig } from './dhcp/config.js';
 import { SYSLOG_FLAGS } from './syslog/config.js';
 
 export { ConfigError };
@@ -104,6 +104,8 @@ export const FLAGS = {
   boot: BOOT_FLAGS,
   // proxyDHCP (issue 25): off by default, see docs/dhcp.md.
   proxyDhcp: PROXY_DHCP_FLAGS,
+  // managed DHCP (issue 25): never unless a pool is given, see docs/dhcp.md.
+  managedDhcp: MANAGED_DHCP_FLAGS,
   // d-i's syslog (issue 24): off by default, see docs/installers.md.
   syslog: SYSLOG_FLAGS,
 } as const;
@@ -114,4 +116,8 @@ export const helpText = (): string => renderHelp('anvil boot-server', FLAGS);
 
 /** Parses argv and env; throws ConfigError listing every problem, or returns 'help' when --help is given. */
 export const loadConfig = (argv: string[], env: NodeJS.ProcessEnv): BootServerConfig | 'help' =>
-  configFromFlags(FLAGS, argv, env, (values, problems) => ({ ...values.serve, ...values.boot, ...values.syslog, https: httpsConfig(values.https, problems), proxyDhcp: proxyDhcpConfig(values.proxyDhcp, values.boot.publicURL, problems, values.boot.discovery === 'create') }));
+  configFromFlags(FLAGS, argv, env, (values, problems) => {
+    const proxy = proxyDhcpConfig(values.proxyDhcp, values.boot.publicURL, problems, values.boot.discovery === 'create');
+    const managed = managedDhcpConfig(values.managedDhcp, proxy, problems);
+    return { ...values.serve, ...values.boot, ...values.syslog, https: httpsConfig(values.https, problems), proxyDhcp: proxy && managed ? { ...proxy, managed } : proxy };
+  });

@@ -104,7 +104,7 @@ async function main(): Promise<void> {
   const syslog = config.syslogPort
     ? await startSyslog({ host: config.syslogHost, port: config.syslogPort, index, senders, spool, eventGraceMs: config.eventGraceSeconds * 1000, registry, log: log.child({ component: 'syslog' }) })
     : undefined;
-  const proxyDhcp = config.proxyDhcp ? await startProxyDhcp(config.proxyDhcp, config.publicURL, index, registry, log) : undefined;
+  const proxyDhcp = config.proxyDhcp ? await startProxyDhcp(config.proxyDhcp, config.publicURL, index, registry, log, join(config.spoolDir, 'dhcp-leases.json')) : undefined;
   const addr = server.address();
   const httpPort = typeof addr === 'object' && addr ? addr.port : config.httpPort;
   const httpsURL = !https || !config.https ? 'off' : https.port === undefined ? 'waiting for its certificate' : `https://${urlHostPort(config.https.host, https.port)}`;

@@ -150,6 +150,8 @@ export interface LabOptions {
   plainPxe?: { macs: string[]; firstStageFile: string };
   /** Hand out addresses only, no boot options: another server (anvil's proxyDHCP) names the boot file. */
   addressesOnly?: boolean;
+  /** No DHCP server in the lab at all: anvil's managed DHCP is the network's (dhcpLog() stays empty). */
+  noDhcp?: boolean;
 }
 
 /** Creates the lab's network and starts dnsmasq in it; on failure nothing is left behind (the network is released). */
@@ -178,6 +180,7 @@ export async function startLab(options: LabOptions): Promise<Lab> {
     sh('ip', ['link', 'set', net.hostIf, 'up']);
     const dhcpLog = join(dir, 'dnsmasq.log');
     writeFileSync(dhcpLog, '');
+    if (options.noDhcp) return { net, dhcpLog: () => readFileSync(dhcpLog, 'utf8'), stop };
     const args = [
       '--no-daemon', '--port=0', '--interface=br0', '--bind-interfaces', '--except-interface=lo',
       `--dhcp-range=${net.rangeStart},${net.rangeEnd},255.255.255.0,1h`,

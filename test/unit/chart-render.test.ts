@@ -341,6 +341,14 @@ describe('security', () => {
     }
   });
 
+  it('with a managed pool the boot-server is the network\'s DHCP server too; never without one', () => {
+    const managed = { pool: '10.0.0.100-10.0.0.199', router: '10.0.0.1', dns: ['10.0.0.1', '9.9.9.9'] };
+    const c = container(render({ bootServer: { hostNetwork: true, publicURL: 'http://10.0.0.2:8080', proxyDhcp: { enabled: true, managed } } }), 'anvil-boot-server');
+    expect(c.args).toEqual(expect.arrayContaining(['--managed-dhcp-pool=10.0.0.100-10.0.0.199', '--managed-dhcp-netmask=255.255.255.0', '--managed-dhcp-lease-seconds=3600', '--managed-dhcp-router=10.0.0.1', '--managed-dhcp-dns=10.0.0.1,9.9.9.9']));
+    const plain = container(render({ bootServer: { hostNetwork: true, publicURL: 'http://10.0.0.2:8080', proxyDhcp: { enabled: true } } }), 'anvil-boot-server');
+    expect(plain.args?.filter((a) => a.startsWith('--managed-dhcp'))).toEqual([]);
+  });
+
   it('with hostNetwork the boot-server binds TFTP port 69 on the host and uses the cluster DNS', () => {
     const objs = render({ bootServer: { hostNetwork: true, publicURL: 'http://10.0.0.2:8080' } });
     const spec = podSpec(find(objs, 'Deployment', 'anvil-boot-server')) as PodSpec & { dnsPolicy?: string };
@@ -491,6 +499,7 @@ describe('bad values are rejected with a clear message', () => {
     ['proxyDHCP on the pod network', { bootServer: { proxyDhcp: { enabled: true } } }, "bootServer.proxyDhcp.enabled needs bootServer.hostNetwork: PXE clients broadcast DHCP on the node's segment"],
     ['Discovered hosts in a namespace the operator does not watch', { watchNamespaces: ['metal-a'], bootServer: { discovery: { mode: 'create', namespace: 'lab' } } }, 'bootServer.discovery.namespace "lab" must be one of watchNamespaces, or the operator never sees the Discovered hosts'],
     ['an unknown discovery mode', { bootServer: { discovery: { mode: 'adopt' } } }, "at '/bootServer/discovery/mode': value must be one of 'record', 'create'"],
+    ['a managed pool without the proxyDHCP', { bootServer: { proxyDhcp: { managed: { pool: '10.0.0.100-10.0.0.199' } } } }, 'bootServer.proxyDhcp.managed.pool needs bootServer.proxyDhcp.enabled'],
     ['a proxyDHCP address that is not IPv4', { bootServer: { hostNetwork: true, proxyDhcp: { enabled: true, address: 'boot.lab' } } }, "at '/bootServer/proxyDhcp/address': 'boot.lab' does not match pattern"],
   ])('%s', (_name, values, message) => {
     expect(renderError(values)).toContain(message);

@@ -42,6 +42,13 @@ export class BootConfigIndex {
     if (old && this.macToKey.get(normalizeMac(old.mac)) === key) this.macToKey.delete(normalizeMac(old.mac));
   }
 
+  /** The addresses hosts reserve (spec.bootIPAddress), each with the host's MAC. */
+  reserved(): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const c of this.byKey.values()) if (c.reservedAddress) out.set(c.reservedAddress, normalizeMac(c.mac));
+    return out;
+  }
+
   byMac(mac: string): BootConfig | undefined {
     const key = this.macToKey.get(normalizeMac(mac));
     return key ? this.byKey.get(key) : undefined;

@@ -4,6 +4,7 @@ export const DhcpOption = {
   SubnetMask: 1,
   Router: 3,
   DnsServer: 6,
+  RequestedAddress: 50,
   VendorSpecific: 43,
   LeaseTime: 51,
   Overload: 52,

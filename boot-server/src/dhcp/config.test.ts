@@ -48,6 +48,21 @@ describe('proxyDHCP configuration', () => {
     expect(load(['--proxy-dhcp', 'true', '--public-url', 'http://10.20.0.2:8080', '--discovery', 'record']).proxyDhcp?.answerUnknown).toBe(false);
   });
 
+  it('hands out addresses only when a pool is given, with the proxyDHCP, in its subnet', () => {
+    const base = ['--proxy-dhcp', 'true', '--public-url', 'http://10.20.0.2:8080'];
+    expect(load(base).proxyDhcp?.managed).toBeUndefined();
+    expect(load([...base, '--managed-dhcp-pool', '10.20.0.100-10.20.0.199', '--managed-dhcp-router', '10.20.0.1', '--managed-dhcp-dns', '10.20.0.1,9.9.9.9']).proxyDhcp?.managed).toEqual({
+      pool: { start: 169082980, end: 169083079 },
+      netmask: '255.255.255.0',
+      router: '10.20.0.1',
+      dns: ['10.20.0.1', '9.9.9.9'],
+      leaseSeconds: 3600,
+    });
+    expect(problemsOf(['--managed-dhcp-pool', '10.20.0.100-10.20.0.199'])).toEqual([expect.stringMatching(/^managed-dhcp-pool needs --proxy-dhcp true/)]);
+    expect(problemsOf([...base, '--managed-dhcp-pool', '10.30.0.100-10.30.0.199'])).toEqual(['managed-dhcp-pool 10.30.0.100-10.30.0.199 is not in the subnet of 10.20.0.2/255.255.255.0']);
+    expect(problemsOf([...base, '--managed-dhcp-pool', '10.20.0.199-10.20.0.100'])).toEqual([expect.stringMatching(/after its last/)]);
+  });
+
   it('says what is wrong, all at once', () => {
     expect(problemsOf(['--proxy-dhcp', 'true'])).toEqual([expect.stringMatching(/^proxy-dhcp needs --proxy-dhcp-address/)]);
     expect(problemsOf(['--proxy-dhcp', 'true', '--public-url', 'http://boot.example:8080'])).toEqual([expect.stringMatching(/^proxy-dhcp needs --proxy-dhcp-address/)]);

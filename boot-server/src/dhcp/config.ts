@@ -1,7 +1,8 @@
 // The proxyDHCP's flags (a group of the boot-server's, see ../config.ts) and the configuration they make.
 import { isIPv4 } from 'node:net';
-import { bool, choice, int, text, type FlagValues } from '@anvil/core/config';
+import { bool, choice, int, list, text, type FlagValues } from '@anvil/core/config';
 import type { BootFiles } from './decide.js';
+import { ipToInt, parsePool } from './managed/lease-table.js';
 
 const ipv4Check = (flag: string) => (v: string) => (isIPv4(v) ? undefined : `${flag} must be an IPv4 address, got "${v}"`);
 const httpURLCheck = (flag: string) => (v: string) => (/^https?:\/\/[^\s/?#]+(\/\S*)?$/.test(v) ? undefined : `${flag} must be an http(s) URL, got "${v}"`);
@@ -35,6 +36,27 @@ export const PROXY_DHCP_FLAGS = {
   httpBootURL: text({ name: 'proxy-dhcp-http-boot-url', env: 'PROXY_DHCP_HTTP_BOOT_URL', value: 'URL', check: httpURLCheck('proxy-dhcp-http-boot-url'), help: 'URL of an x86-64 EFI iPXE binary for UEFI HTTP boot clients; unset: they get no answer' }),
 } as const;
 
+export const MANAGED_DHCP_FLAGS = {
+  pool: text({
+    name: 'managed-dhcp-pool',
+    env: 'MANAGED_DHCP_POOL',
+    value: 'FIRST-LAST',
+    help: 'hand out addresses from this range as the network\'s only DHCP server (an isolated provisioning network; needs --proxy-dhcp), hosts\' spec.bootIPAddress reserved; unset: never',
+  }),
+  netmask: text({ name: 'managed-dhcp-netmask', env: 'MANAGED_DHCP_NETMASK', value: 'IPV4', default: '255.255.255.0', check: ipv4Check('managed-dhcp-netmask'), help: 'subnet mask given with the addresses' }),
+  router: text({ name: 'managed-dhcp-router', env: 'MANAGED_DHCP_ROUTER', value: 'IPV4', check: ipv4Check('managed-dhcp-router'), help: 'default gateway given with the addresses; unset: none' }),
+  dns: list({ name: 'managed-dhcp-dns', env: 'MANAGED_DHCP_DNS', value: 'IPV4[,IPV4...]', separator: ',', check: ipv4Check('managed-dhcp-dns'), help: 'DNS servers given with the addresses' }),
+  leaseSeconds: int({ name: 'managed-dhcp-lease-seconds', env: 'MANAGED_DHCP_LEASE_SECONDS', label: 'managed-dhcp lease seconds', default: 3600, min: 60, max: 7 * 86400, help: 'how long a lease lasts' }),
+} as const;
+
+export interface ManagedDhcpConfig {
+  pool: { start: number; end: number };
+  netmask: string;
+  router: string | undefined;
+  dns: string[];
+  leaseSeconds: number;
+}
+
 export interface ProxyDhcpConfig {
   host: string;
   dhcpPort: number;
@@ -44,6 +66,8 @@ export interface ProxyDhcpConfig {
   serverAddress: string;
   answerUnknown: boolean;
   bootFiles: BootFiles;
+  /** Managed DHCP: addresses too (--managed-dhcp-pool). */
+  managed?: ManagedDhcpConfig;
 }
 
 /**
@@ -65,4 +89,24 @@ export function proxyDhcpConfig(values: FlagValues<typeof PROXY_DHCP_FLAGS>, pub
     answerUnknown: values.machines === 'all' || discoveryCreates,
     bootFiles: { bios: values.biosFile, uefiX64: values.uefiFile, arm64: values.arm64File, httpBootURL: values.httpBootURL },
   };
+}
+
+/** The managed DHCP's configuration when --managed-dhcp-pool is given; it needs the proxyDHCP, in the pool's subnet. */
+export function managedDhcpConfig(values: FlagValues<typeof MANAGED_DHCP_FLAGS>, proxy: ProxyDhcpConfig | undefined, problems: string[]): ManagedDhcpConfig | undefined {
+  if (values.pool === undefined) return undefined;
+  const pool = parsePool(values.pool);
+  if (typeof pool === 'string') {
+    problems.push(`managed-dhcp-pool: ${pool}`);
+    return undefined;
+  }
+  if (!proxy) {
+    problems.push('managed-dhcp-pool needs --proxy-dhcp true: the managed DHCP answers on its port 67 (and PXE clients get their boot file from it)');
+    return undefined;
+  }
+  const mask = ipToInt(values.netmask);
+  const subnet = (n: number) => Number(BigInt(n) & BigInt(mask));
+  if (proxy.serverAddress !== '0.0.0.0' && (subnet(pool.start) !== subnet(ipToInt(proxy.serverAddress)) || subnet(pool.end) !== subnet(ipToInt(proxy.serverAddress)))) {
+    problems.push(`managed-dhcp-pool ${values.pool} is not in the subnet of ${proxy.serverAddress}/${values.netmask}`);
+  }
+  return { pool, netmask: values.netmask, router: values.router, dns: values.dns, leaseSeconds: values.leaseSeconds };
 }

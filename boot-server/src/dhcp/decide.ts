@@ -43,7 +43,7 @@ const FILE_FIELD_MAX = 127;
 const ZERO = '0.0.0.0';
 
 /** Option 93 when sent, else the architecture in a vendor class like "PXEClient:Arch:00007:...", else BIOS. */
-function archOf(info: PxeRequestInfo): number {
+export function archOf(info: PxeRequestInfo): number {
   if (info.arch !== undefined) return info.arch;
   const m = /^(?:PXE|HTTP)Client:Arch:(\d{5})/.exec(info.vendorClass ?? '');
   return m ? Number(m[1]) : ClientArch.BiosX86;
@@ -51,7 +51,7 @@ function archOf(info: PxeRequestInfo): number {
 
 const isIpxe = (info: PxeRequestInfo): boolean => info.ipxeOptions || info.userClasses.includes('iPXE');
 
-function bootFileFor(info: PxeRequestInfo, arch: number, policy: ProxyDhcpPolicy): { client: ClientKind; file: string } | undefined {
+export function bootFileFor(info: PxeRequestInfo, arch: number, policy: Pick<ProxyDhcpPolicy, 'httpBaseURL' | 'bootFiles'>): { client: ClientKind; file: string } | undefined {
   if (isIpxe(info)) return { client: 'ipxe', file: `${policy.httpBaseURL}/boot.ipxe` };
   const files = policy.bootFiles;
   switch (arch) {
@@ -89,18 +89,25 @@ export function decide(request: DhcpPacket, via: Via, isKnownMac: (mac: string) 
   return { action: 'reply', kind, mac, client: boot.client, arch, bootFile: boot.file, reply: replyTo(request, info, kind, boot, policy) };
 }
 
-function replyTo(request: DhcpPacket, info: PxeRequestInfo, kind: 'offer' | 'ack', boot: { client: ClientKind; file: string }, policy: ProxyDhcpPolicy): DhcpPacket {
-  const options = new Map<number, Buffer>([
-    [DhcpOption.MessageType, Buffer.from([kind === 'offer' ? MessageType.Offer : MessageType.Ack])],
-    [DhcpOption.ServerId, ipv4Bytes(policy.serverAddress)],
-    [DhcpOption.VendorClass, Buffer.from(boot.client === 'http-boot' ? 'HTTPClient' : 'PXEClient')],
-  ]);
+/** The boot options of an answer to a PXE client (also in the managed DHCP's offers), and its `file` field. */
+export function bootOptions(info: PxeRequestInfo, boot: { client: ClientKind; file: string }): { options: Map<number, Buffer>; file: string } {
+  const options = new Map<number, Buffer>([[DhcpOption.VendorClass, Buffer.from(boot.client === 'http-boot' ? 'HTTPClient' : 'PXEClient')]]);
   if (info.uuid) options.set(DhcpOption.ClientUuid, Buffer.from(info.uuid));
   // Without discovery control a PXE ROM may wait for a boot menu or run boot server discovery instead of loading the
   // file (PXE 2.1, table 2-1: bit 3 "download the boot file if one is given").
   if (boot.client === 'firmware') options.set(DhcpOption.VendorSpecific, encodeVendorSubOptions(new Map([[PXE_DISCOVERY_CONTROL, Buffer.from([DISCOVERY_USE_BOOT_FILE])]])));
   const fits = Buffer.byteLength(boot.file, 'latin1') <= FILE_FIELD_MAX;
   if (!fits) options.set(DhcpOption.BootFileName, Buffer.from(boot.file, 'latin1'));
+  return { options, file: fits ? boot.file : '' };
+}
+
+function replyTo(request: DhcpPacket, info: PxeRequestInfo, kind: 'offer' | 'ack', boot: { client: ClientKind; file: string }, policy: ProxyDhcpPolicy): DhcpPacket {
+  const parts = bootOptions(info, boot);
+  const options = new Map<number, Buffer>([
+    [DhcpOption.MessageType, Buffer.from([kind === 'offer' ? MessageType.Offer : MessageType.Ack])],
+    [DhcpOption.ServerId, ipv4Bytes(policy.serverAddress)],
+    ...parts.options,
+  ]);
   return {
     op: BOOTREPLY,
     htype: request.htype,
@@ -115,7 +122,7 @@ function replyTo(request: DhcpPacket, info: PxeRequestInfo, kind: 'offer' | 'ack
     giaddr: request.giaddr,
     chaddr: Buffer.from(request.chaddr),
     sname: '',
-    file: fits ? boot.file : '',
+    file: parts.file,
     options,
   };
 }

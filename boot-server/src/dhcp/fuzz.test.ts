@@ -1,6 +1,11 @@
 // 10,000 random and mutated packets from a seeded generator (the same ones on every run): parsing and deciding never
 // throw, and every answer encodes and is well formed.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { decide, type ProxyDhcpPolicy, type Via } from './decide.js';
+import { decideManaged } from './managed/decide-managed.js';
+import { LeaseTable } from './managed/lease-table.js';
 import { encodeDhcp, parseDhcp } from './packet.js';
 import { answerProblems, clients, rawRequest } from './testing/requests.js';
 
@@ -93,5 +98,33 @@ describe('fuzz: 10,000 seeded random and mutated packets', () => {
     expect(tally.malformed).toBeGreaterThan(1000);
     expect(tally.ignored).toBeGreaterThan(1000);
     expect(tally.answered).toBeGreaterThan(1000);
+  });
+
+  it('the managed DHCP never throws either: every reply parses back, with an address or a NAK, and the lease file stays readable', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'anvil-dhcp-fuzz-'));
+    try {
+      const file = join(dir, 'leases.json');
+      const table = new LeaseTable({ start: 0x0a140064, end: 0x0a1400c7 }, file, { reservationOf: () => undefined, reserved: () => new Map() });
+      const tally = { replies: 0, other: 0 };
+      let now = 1_800_000_000_000;
+      for (const buf of packets(10_000, 0xd4c9)) {
+        const parsed = parseDhcp(buf);
+        if (!parsed.ok) continue;
+        const d = decideManaged(parsed.packet, table, { netmask: '255.255.255.0', dns: [], leaseSeconds: 60 }, policy, () => false, (now += 1000));
+        if (d.action !== 'reply') {
+          tally.other++;
+          continue;
+        }
+        tally.replies++;
+        const back = parseDhcp(encodeDhcp(d.reply));
+        if (!back.ok) throw new Error(`reply to ${buf.toString('hex')} does not parse: ${back.error.message}`);
+        expect(d.kind === 'lease-nak' ? back.packet.yiaddr === '0.0.0.0' : /^10\.20\.0\.\d+$/.test(back.packet.yiaddr)).toBe(true);
+      }
+      expect(tally.replies).toBeGreaterThan(100);
+      expect(tally.other).toBeGreaterThan(100);
+      if (existsSync(file)) expect(Array.isArray((JSON.parse(readFileSync(file, 'utf8')) as { leases: unknown }).leases)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

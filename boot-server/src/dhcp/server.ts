@@ -13,6 +13,8 @@ import { Counter, Registry } from 'prom-client';
 import { silentLogger } from '@anvil/core/logging';
 import { RateLimiter } from '../http/rate-limit.js';
 import { decide, type IgnoreReason, type ProxyDhcpPolicy, type Via } from './decide.js';
+import { decideManaged, type ManagedDhcpPolicy, type ManagedIgnoreReason } from './managed/decide-managed.js';
+import type { LeaseTable } from './managed/lease-table.js';
 import { encodeDhcp, parseDhcp } from './packet.js';
 
 export interface ProxyDhcpServerOptions {
@@ -37,16 +39,22 @@ export interface ProxyDhcpServerOptions {
   relayPort?: number;
   /** Answers per MAC and second (default 2) after a burst (default 10); a PXE client asks a handful of times. */
   rateLimit?: { perSecond: number; burst: number };
+  /** Managed DHCP (docs/dhcp.md): port 67 hands out addresses from this table, with the boot file for PXE clients. */
+  managed?: { table: LeaseTable; policy: ManagedDhcpPolicy; now?: () => number };
   registry?: Registry;
   log?: Logger;
 }
 
-const RESULTS = ['offer', 'ack', 'malformed', 'not_request', 'not_ethernet', 'not_pxe', 'wrong_message', 'other_server', 'unknown_mac', 'unsupported_arch', 'rate_limited', 'send_error', 'internal_error'] as const;
+const RESULTS = [
+  'offer', 'ack', 'malformed', 'not_request', 'not_ethernet', 'not_pxe', 'wrong_message', 'other_server', 'unknown_mac', 'unsupported_arch', 'rate_limited', 'send_error', 'internal_error',
+  // managed DHCP
+  'lease_offer', 'lease_ack', 'lease_nak', 'release', 'decline', 'pool_exhausted',
+] as const;
 export type PacketResult = (typeof RESULTS)[number];
 type Snake<S extends string> = S extends `${infer A}-${infer B}` ? `${A}_${Snake<B>}` : S;
-const snake = (reason: IgnoreReason): Snake<IgnoreReason> => reason.replaceAll('-', '_') as Snake<IgnoreReason>;
+const snake = <R extends IgnoreReason | ManagedIgnoreReason | 'lease-offer' | 'lease-ack' | 'lease-nak'>(reason: R): Snake<R> => reason.replaceAll('-', '_') as Snake<R>;
 /** Results worth a warning (at most one per result and minute): the operator can do something about them. */
-const WARN_RESULTS = new Set<PacketResult>(['unsupported_arch', 'send_error', 'internal_error']);
+const WARN_RESULTS = new Set<PacketResult>(['unsupported_arch', 'send_error', 'internal_error', 'pool_exhausted']);
 const WARN_INTERVAL_MS = 60_000;
 
 export function dhcpPacketCounter(registry: Registry): Counter<'result'> {
@@ -125,6 +133,7 @@ export class ProxyDhcpServer {
         this.count('malformed', { from: rinfo.address, via, problem: parsed.error.message });
         return;
       }
+      if (via === 'dhcp' && this.options.managed) return this.handleManaged(socket, parsed.packet, rinfo, this.options.managed);
       const d = decide(parsed.packet, via, this.options.isKnownMac, this.options.policy);
       if (d.action === 'ignore') {
         this.count(snake(d.reason), { from: rinfo.address, via, mac: d.mac, detail: d.detail });
@@ -144,6 +153,20 @@ export class ProxyDhcpServer {
     } catch (err) {
       this.count('internal_error', { err, from: rinfo.address, via });
     }
+  }
+
+  private handleManaged(socket: Socket, packet: Parameters<typeof decideManaged>[0], rinfo: RemoteInfo, managed: NonNullable<ProxyDhcpServerOptions['managed']>): void {
+    const mac = packet.chaddr.length >= 6 ? [...packet.chaddr.subarray(0, 6)].map((b) => b.toString(16).padStart(2, '0')).join(':') : undefined;
+    // before the decision: a REQUEST's lease is written to disk there, and a flood must not make it write
+    if (mac && !this.limiter.take(mac)) return this.count('rate_limited', { mac, via: 'dhcp' });
+    const d = decideManaged(packet, managed.table, managed.policy, this.options.policy, this.options.isKnownMac, managed.now?.() ?? Date.now());
+    if (d.action === 'ignore') return this.count(snake(d.reason), { from: rinfo.address, via: 'dhcp', mac: d.mac, detail: d.detail });
+    if (d.action === 'done') return this.count(d.kind, { mac: d.mac, address: d.address });
+    const to = this.destination('dhcp', d.reply.giaddr, rinfo);
+    (this.sockets?.answer ?? socket).send(encodeDhcp(d.reply), to.port, to.address, (err) => {
+      if (err) return this.count('send_error', { err, mac: d.mac, to });
+      this.count(snake(d.kind), { mac: d.mac, address: d.address, client: d.client, bootFile: d.bootFile, to });
+    });
   }
 
   /** 4011: back to the sender. 67: to the relay agent when there is one, else broadcast (the client has no address yet). */

@@ -27,6 +27,9 @@ describe('boot config', () => {
     expect(secret.metadata.labels).toEqual({ 'anvil.dev/boot-config': 'true', 'anvil.dev/host': 'node-01', 'anvil.dev/mac': '52-54-00-ab-cd-01' });
     expect(fromSecret(secret)).toEqual({ ...config, mac: '52:54:00:ab:cd:01' });
     expect(fromSecret({ metadata: {}, data: {} })).toBeUndefined();
+    // the managed DHCP's reservation travels with it
+    expect(fromSecret(toSecret({ ...config, reservedAddress: '10.20.0.20' }, 'lab'))?.reservedAddress).toBe('10.20.0.20');
+    expect(fromSecret(secret)).not.toHaveProperty('reservedAddress');
   });
 
   it('checks tokens by hash', () => {

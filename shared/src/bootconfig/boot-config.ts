@@ -19,6 +19,8 @@ export interface BootConfig {
   hostUID: string;
   mac: string;
   ipxe: string;
+  /** spec.bootIPAddress: the address anvil's managed DHCP gives the boot interface. */
+  reservedAddress?: string;
   /** Present in install mode only. */
   install?: {
     installationId: string;
@@ -72,6 +74,7 @@ const KEYS = {
   hostUID: 'host-uid',
   mac: 'mac',
   ipxe: 'boot.ipxe',
+  reservedAddress: 'reserved-address',
   installationId: 'installation-id',
   revision: 'revision',
   attempt: 'attempt',
@@ -116,6 +119,7 @@ function toStringData(c: BootConfig): Record<string, string> {
     [KEYS.mac]: normalizeMac(c.mac),
     [KEYS.ipxe]: c.ipxe,
   };
+  if (c.reservedAddress !== undefined) d[KEYS.reservedAddress] = c.reservedAddress;
   if (c.install) {
     const i = c.install;
     d[KEYS.installationId] = i.installationId;
@@ -175,6 +179,8 @@ export function fromSecret(secret: KubeObject): BootConfig | undefined {
     mac,
     ipxe,
   };
+  const reservedAddress = get(KEYS.reservedAddress);
+  if (reservedAddress) config.reservedAddress = reservedAddress;
   if (mode === 'install') {
     const assets = JSON.parse(get(KEYS.assets) ?? '{}') as NonNullable<BootConfig['install']>;
     const installationId = get(KEYS.installationId);

@@ -13,6 +13,7 @@ export function bootConfigFor(ctx: HostContext, rendered: RenderedHost | undefin
     hostNamespace: host.metadata.namespace!,
     hostUID: host.metadata.uid ?? '',
     mac: normalizeMac(host.spec.bootMACAddress),
+    ...(host.spec.bootIPAddress ? { reservedAddress: host.spec.bootIPAddress } : {}),
   };
   const closed = closedInstallToKeep(ctx);
   const ci = ctx.status.currentInstall;

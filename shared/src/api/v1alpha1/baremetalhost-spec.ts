@@ -2,7 +2,7 @@
 // (install revision, power, reboots).
 import * as s from '../schema.js';
 import { BMC_ADDRESS_PATTERN, ARCHITECTURES, BOOT_MODES, REBOOT_MODES } from './baremetalhost-enums.js';
-import { MAC_ADDRESS_PATTERN, DNS1123_LABEL_PATTERN, SECRET_KEY_PATTERN, VARIABLE_NAME_PATTERN, localObjectReference, objectName } from './common.js';
+import { IPV4_PATTERN, MAC_ADDRESS_PATTERN, DNS1123_LABEL_PATTERN, SECRET_KEY_PATTERN, VARIABLE_NAME_PATTERN, localObjectReference, objectName } from './common.js';
 
 const secretRef = s.object(
   'A value (or all values) of a Secret made available to the templates under a variable name. Secret values are never logged and never written to status.',
@@ -81,6 +81,10 @@ export const bareMetalHostSpecSchema = s.object(
     bootMACAddress: s.string(
       'MAC address of the network interface the host boots from over the network, as six colon-separated hex octets (either case; compared case-insensitively). Must be unique among all BareMetalHosts: a second host with the same MAC is refused in its status.',
       { pattern: MAC_ADDRESS_PATTERN },
+    ),
+    bootIPAddress: s.string(
+      "IPv4 address anvil's managed DHCP (boot-server --managed-dhcp-pool) gives the boot interface, a reservation: it may lie outside the pool and is never given to another machine. Ignored by any other DHCP server.",
+      { pattern: IPV4_PATTERN },
     ),
     architecture: s.stringEnum('CPU architecture of the host; selects the iPXE binary, kernel and installer image.', ARCHITECTURES, {
       default: 'amd64',

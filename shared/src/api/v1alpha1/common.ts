@@ -9,6 +9,8 @@ export const CATEGORIES = ['anvil'] as const;
 /** Annotation that stops reconciliation of an object (any value) without losing its state; remove it to resume. */
 export const PAUSED_ANNOTATION = 'anvil.dev/paused';
 /** Set to "true" on a BareMetalHost the boot-server created for a machine nobody declared (--discovery=create). */
+/** A dotted-quad IPv4 address. */
+export const IPV4_PATTERN = '^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$';
 export const DISCOVERED_LABEL = 'anvil.dev/discovered';
 
 // One object model: the API types use the Kubernetes port's object metadata (shared/src/kube/types.ts).
