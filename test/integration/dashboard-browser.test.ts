@@ -12,9 +12,10 @@ import { Agent, fetch } from 'undici';
 import pino from 'pino';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { AnvilResources, anvilCrds, type AutoinstallTemplate, type BareMetalHost, type ProxmoxTemplate } from '@anvil/core/api';
-import { Informer, InformerSet, type KubeClient, type KubeObject, type ResourceType } from '@anvil/core/kube';
+import { CoreResources, Informer, InformerSet, type KubeClient, type KubeObject, type ResourceType } from '@anvil/core/kube';
 import { MemoryHistoryStore } from '@anvil/core/db';
-import { InformerHostSource, InformerTemplateSource, KubeAuthorizer, KubeHostWriter, serveDashboard, type DashboardServer } from '@anvil/dashboard';
+import { InformerBootConfigSource, InformerHostSource, InformerTemplateSource, KubeAuthorizer, KubeHostWriter, serveDashboard, type DashboardServer } from '@anvil/dashboard';
+import { BOOT_CONFIG_LABEL, toSecret } from '@anvil/core/bootconfig';
 import { buildWeb } from '@anvil/dashboard/src/build-web.js';
 import { controlPlaneMissing, startControlPlane, type ControlPlane } from '../harness/control-plane.js';
 import { clientFor, ensureNamespace, installCrds, waitFor } from '../harness/kube.js';
@@ -42,6 +43,8 @@ let cp: ControlPlane | undefined;
 let client: KubeClient;
 let informers: InformerSet<BareMetalHost> | undefined;
 let templateInformers: [InformerSet<AutoinstallTemplate>, InformerSet<ProxmoxTemplate>] | undefined;
+let bootConfigInformers: InformerSet<KubeObject> | undefined;
+const RENDER_TOKEN = `tok-${randomUUID()}`;
 let server: DashboardServer | undefined;
 let browser: Browser | undefined;
 let assetsDir: string | undefined;
@@ -136,7 +139,10 @@ maybe('the dashboard in chromium', () => {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'Role',
       metadata: { name: 'host-operator', namespace: NS },
-      rules: [{ apiGroups: ['anvil.dev'], resources: ['baremetalhosts', 'autoinstalltemplates'], verbs: ['get', 'list', 'watch', 'patch'] }],
+      rules: [
+        { apiGroups: ['anvil.dev'], resources: ['baremetalhosts', 'autoinstalltemplates'], verbs: ['get', 'list', 'watch', 'patch'] },
+        { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },
+      ],
     });
     await client.create(ROLE_BINDING, {
       apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -199,9 +205,24 @@ maybe('the dashboard in chromium', () => {
     for (const set of templateInformers) set.start();
     await Promise.all(templateInformers.map((set) => set.waitForSync()));
     const templates = new InformerTemplateSource(...templateInformers);
+    // a published boot config of rack1-node01 (as the operator writes it), for the rendered files
+    const node01 = await client.get<BareMetalHost>(AnvilResources.bareMetalHost, { namespace: NS, name: 'rack1-node01' });
+    await client.create(CoreResources.secret, toSecret({
+      mode: 'install', hostName: 'rack1-node01', hostNamespace: NS, hostUID: node01!.metadata.uid ?? '', mac: node01!.spec.bootMACAddress,
+      ipxe: `#!ipxe\nkernel http://10.77.0.1:8080/k ds=nocloud-net;s=http://10.77.0.1:8080/nocloud/x/${RENDER_TOKEN}/\nboot\n`,
+      install: {
+        installationId: randomUUID(), revision: 1, attempt: 1, token: RENDER_TOKEN, tokenSha256: 'f'.repeat(64),
+        userData: '#cloud-config\nautoinstall:\n  identity: {username: ubuntu, password: "$6$salt$hashedvalue"}\n',
+        metaData: 'instance-id: rack1-node01-1-1\n',
+        kernel: { url: 'http://mirror/k', sha256: 'a'.repeat(64) }, initrd: { url: 'http://mirror/i', sha256: 'b'.repeat(64) },
+      },
+    }, NS));
+    bootConfigInformers = new InformerSet<KubeObject>(CoreResources.secret, [new Informer<KubeObject>(client, CoreResources.secret, log, { namespace: NS, labelSelector: `${BOOT_CONFIG_LABEL}=true` })]);
+    bootConfigInformers.start();
+    await bootConfigInformers.waitForSync();
     // the writer with the test's admin client, standing in for the operator's ServiceAccount
     const writer = new KubeHostWriter(client, (host, action, note) => actions.push(`${host.namespace}/${host.name} ${action}: ${note}`));
-    server = await serveDashboard({ port: 0, host: '127.0.0.1', hosts, templates, authorizer: new KubeAuthorizer(client, { cacheTtlMs: 2000 }), history, writer, log, assetsDir, heartbeatMs: 5000 });
+    server = await serveDashboard({ port: 0, host: '127.0.0.1', hosts, templates, authorizer: new KubeAuthorizer(client, { cacheTtlMs: 2000 }), history, writer, bootConfigs: new InformerBootConfigSource(bootConfigInformers), log, assetsDir, heartbeatMs: 5000 });
     base = `http://127.0.0.1:${server.port}`;
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
   });
@@ -211,6 +232,7 @@ maybe('the dashboard in chromium', () => {
     await server?.close();
     await informers?.stop();
     for (const set of templateInformers ?? []) await set.stop();
+    await bootConfigInformers?.stop();
     await cp?.stop();
     if (assetsDir) rmSync(assetsDir, { recursive: true, force: true });
   });
@@ -367,6 +389,17 @@ maybe('the dashboard in chromium', () => {
       await page.locator('button[data-confirm="yes"]').click();
       await expect(page.locator('[data-field="action-result"]').textContent()).resolves.toBe('Done: reinstall: spec.provisioning.revision 1 -> 2');
       expect((await getHost('rack1-node02')).spec.provisioning?.revision).toBe(2);
+      // the rendered files, for a user who may get Secrets here: token and password hash masked
+      await page.goto(`${base}/#/hosts/${NS}/rack1-node01`);
+      await page.locator('button[data-action="rendered"]').click();
+      await page.locator('details[data-file="user-data"] summary').click();
+      await expect(page.locator('details[data-file="user-data"] pre').textContent()).resolves.toContain('password: "<password hash>"');
+      await page.locator('details[data-file="boot.ipxe"] summary').click();
+      await expect(page.locator('details[data-file="boot.ipxe"] pre').textContent()).resolves.toContain('/nocloud/x/<token>/');
+      expect(await page.content()).not.toContain(RENDER_TOKEN);
+      expect(await seriousViolations(page)).toEqual([]);
+      await page.goto(`${base}/#/hosts/${NS}/rack1-node02`);
+      await page.locator('button[data-action="reinstall"]').waitFor();
       // no BMC: the reboot button says why it is off
       expect(await page.locator('button[data-action="reboot"]').isDisabled()).toBe(true);
       expect(actions).toEqual([
@@ -385,6 +418,8 @@ maybe('the dashboard in chromium', () => {
         await signIn(p2, tokens.viewer);
         await p2.goto(`${base}/#/hosts/${NS}/rack1-node02`);
         await expect(p2.locator('[data-field="actions"]').textContent()).resolves.toContain('Read-only');
+        await p2.locator('button[data-action="rendered"]').click();
+        await expect(p2.locator('[data-field="rendered-error"]').textContent()).resolves.toMatch(/may not get secrets in namespace/);
         const status = await p2.evaluate<number>(`fetch(${JSON.stringify(`${base}/api/hosts/${NS}/rack1-node02/actions/reinstall`)}, { method: 'POST', headers: { Authorization: 'Bearer ' + sessionStorage.getItem('anvil.dashboard.token'), 'Content-Type': 'application/json' }, body: '{}' }).then((r) => r.status)`);
         expect(status).toBe(403);
       } finally {

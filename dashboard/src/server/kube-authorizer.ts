@@ -76,6 +76,10 @@ export class KubeAuthorizer implements Authorizer {
     return this.review(user, { verb: 'patch', group: 'anvil.dev', resource: 'baremetalhosts', namespace, name });
   }
 
+  mayGetSecrets(user: UserInfo, namespace: string): Promise<boolean> {
+    return this.review(user, { verb: 'get', group: '', resource: 'secrets', namespace });
+  }
+
   private review(user: UserInfo, resourceAttributes: Record<string, string>): Promise<boolean> {
     const key = JSON.stringify([user.username, user.uid ?? '', [...user.groups].sort(), user.extra ?? {}, resourceAttributes]);
     return this.access.get(key, async () => {

@@ -2,6 +2,7 @@
 // history (the history store, when the operator has a database) and who may see what (Kubernetes authn/authz).
 // Real adapters: informer-host-source.ts and kube-authorizer.ts; fakes for unit tests in testing/fakes.ts.
 import type { AutoinstallTemplate, BareMetalHost, ProxmoxTemplate } from '@anvil/core/api';
+import type { BootConfig } from '@anvil/core/bootconfig';
 import type { HistoryStore } from '@anvil/core/db';
 
 export type HostChangeType = 'added' | 'changed' | 'removed';
@@ -51,6 +52,13 @@ export interface Authorizer {
   mayList(user: UserInfo, resource: ListedResource, namespace: string | undefined): Promise<boolean>;
   /** May the user `patch baremetalhosts.anvil.dev` of this name in the namespace (the dashboard's actions)? */
   mayPatchHost(user: UserInfo, namespace: string, name: string): Promise<boolean>;
+  /** May the user `get secrets` in the namespace (the rendered files: the boot config is a Secret there)? */
+  mayGetSecrets(user: UserInfo, namespace: string): Promise<boolean>;
+}
+
+/** The boot configs the operator published (its cache of the boot config Secrets). */
+export interface BootConfigSource {
+  bootConfigOf(namespace: string, hostName: string): BootConfig | undefined;
 }
 
 /** Writes the dashboard's actions to hosts (with the operator's credentials, after the user's own RBAC allowed it). */

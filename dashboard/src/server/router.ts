@@ -11,7 +11,8 @@ import { allEvents, hostDetail } from './host-detail.js';
 import { pageOfHosts, parseHostQuery } from './host-rows.js';
 import { discoveredHandler, templatesHandler } from './inventory-routes.js';
 import { actionHandler, hostActionsView } from './action-routes.js';
-import type { Authorizer, HistoryReader, HostSource, HostWriter, TemplateSource } from './ports.js';
+import type { Authorizer, BootConfigSource, HistoryReader, HostSource, HostWriter, TemplateSource } from './ports.js';
+import { renderedFiles } from './rendered-files.js';
 
 export interface DashboardOptions {
   hosts: HostSource;
@@ -22,6 +23,8 @@ export interface DashboardOptions {
   history?: HistoryReader;
   /** Carries out the actions (reinstall, reboot, accept); without it the dashboard is read-only. */
   writer?: HostWriter;
+  /** The published boot configs, for the rendered files; without it GET .../rendered answers 404 and says why. */
+  bootConfigs?: BootConfigSource;
   log: Logger;
   /** Where the built browser app is (default dashboard/dist/web). */
   assetsDir?: string;
@@ -107,6 +110,25 @@ export function dashboardRouter(opts: DashboardOptions): Router {
       if (!host) return;
       const [detail, actions] = await Promise.all([hostDetail(host, opts.history), hostActionsView(opts, userOf(res), host)]);
       res.set('Cache-Control', 'no-store').json({ ...detail, actions });
+    }),
+  );
+
+  // The files the machine receives now, masked; only with RBAC to read Secrets in the namespace.
+  router.get(
+    '/api/hosts/:namespace/:name/rendered',
+    auth,
+    wrap(async (req, res) => {
+      const host = await visibleHost(req, res);
+      if (!host) return;
+      const namespace = host.metadata.namespace ?? '';
+      const user = userOf(res);
+      if (!(await opts.authorizer.mayGetSecrets(user, namespace))) {
+        return sendError(res, 403, `${user.username} may not get secrets in namespace ${namespace}: the rendered files are the host's boot config Secret there (RBAC: grant the get verb on secrets)`);
+      }
+      if (!opts.bootConfigs) return sendError(res, 404, 'the boot configs are not available here (this dashboard server was started without them)');
+      const config = opts.bootConfigs.bootConfigOf(namespace, host.metadata.name ?? '');
+      if (!config) return sendError(res, 404, `${namespace}/${host.metadata.name} has no published boot config (it is not Provisioning, Installing or Provisioned yet)`);
+      res.set('Cache-Control', 'no-store').json(renderedFiles(config));
     }),
   );
 

@@ -6,6 +6,7 @@ import { BASE, getJson, liveHosts } from './api.js';
 import { duration, localTime, stateClass } from './format.js';
 import { HostActions } from './host-actions.js';
 import { PhaseChart } from './phase-chart.js';
+import { RenderedFiles } from './rendered-files.js';
 import type { HostDetail } from './types.js';
 
 export function Host(props: { namespace: string; name: string; onError: (err: unknown) => void }) {
@@ -91,6 +92,8 @@ export function Host(props: { namespace: string; name: string; onError: (err: un
               (r) => html`<tr><td>${r.attempt}</td><td>${r.revision}</td><td>${r.result ?? '—'}</td><td>${r.reason ?? ''}${r.failedStage ? ` (${r.failedStage})` : ''}${r.message ? `: ${r.message}` : ''}</td><td>${duration(r.durationSeconds)}</td><td>${localTime(r.finishedAt)}</td></tr>`,
             )}</tbody></table>`
         : html`<p class="muted">None yet.</p>`}
+
+      <${RenderedFiles} path=${path} />
 
       <h2>Conditions</h2>
       ${status.conditions?.length

@@ -76,6 +76,14 @@ export class FakeAuthorizer implements Authorizer {
     const allowed = this.patchRbac[user.username] ?? [];
     return allowed.includes('*') || allowed.includes(namespace);
   }
+
+  /** username -> namespaces it may get Secrets in ('*': all); nobody unless listed. */
+  secretRbac: Record<string, string[]> = {};
+
+  async mayGetSecrets(user: UserInfo, namespace: string): Promise<boolean> {
+    const allowed = this.secretRbac[user.username] ?? [];
+    return allowed.includes('*') || allowed.includes(namespace);
+  }
 }
 
 /** Applies the actions' JSON patches to a FakeHostSource (test and add/replace ops, as the API server would). */
