@@ -7,3 +7,6 @@ export const AutoinstallTemplateResource: ResourceType = { group: 'anvil.dev', v
 
 /** The annotation that pauses reconciliation of a host (PAUSED_ANNOTATION in shared/src/api). */
 export const PAUSED_ANNOTATION = 'anvil.dev/paused';
+
+/** apps/v1 ControllerRevision: the immutable copies of a template's revisions (operator/src/controllers/autoinstalltemplate/revisions.ts). */
+export const ControllerRevisionResource: ResourceType = { group: 'apps', version: 'v1', kind: 'ControllerRevision', plural: 'controllerrevisions', namespaced: true };

@@ -104,6 +104,23 @@ export const COMMANDS: readonly CommandSpec[] = [
     load: () => import('./commands/diff.js'),
   },
   {
+    name: 'revisions',
+    summary: "List an AutoinstallTemplate's revisions, or diff two of them",
+    details: [
+      'Each valid content of the template\'s resolved chain (its base templates and includes too) is a revision, numbered, kept immutable in a ControllerRevision owned by the template; the last 10 are kept (status.revisions).',
+      'With FROM and TO, prints the unified diff of the chain\'s specs between the two revisions. Exit code 0: the same content; 1: differences.',
+    ],
+    args: [
+      { name: 'TEMPLATE', required: true, complete: 'none' },
+      { name: 'FROM', required: false, complete: 'none' },
+      { name: 'TO', required: false, complete: 'none' },
+    ],
+    flags: [],
+    cluster: true,
+    examples: ['anvil revisions ubuntu-2404', 'anvil revisions ubuntu-2404 3 4'],
+    load: () => import('./commands/revisions.js'),
+  },
+  {
     name: 'reinstall',
     summary: 'Ask for a reinstall of HOST: bump spec.provisioning.revision',
     details: ['With GitOps (Argo CD, Flux), change the revision in Git instead: a sync would revert this.'],

@@ -268,6 +268,43 @@ describe('BareMetalHost lifecycle on a real API server', () => {
     await waitState('node-02', 'Provisioning', (x) => x.status?.currentInstall?.revision === before + 1);
   });
 
+  it('records each valid content of a template as a revision in a ControllerRevision, and the CLI lists and diffs them', async () => {
+    type Revised = KubeObject & { status?: { revisions?: { revision: number; controllerRevision: string; contentHash: string }[] } };
+    const revisions = async (want: number) =>
+      waitFor(`${want} revisions`, async () => {
+        const t = await client.get<Revised>(TemplateType, { namespace: ns, name: 'revised' });
+        return t?.status?.revisions?.length === want ? t.status.revisions : undefined;
+      });
+    await client.create(TemplateType, template('revised', goodUserData));
+    const [first] = await revisions(1);
+    const stored = await client.get<KubeObject & { data: { chain: string[]; specs: Record<string, unknown> }; revision: number }>(
+      { group: 'apps', version: 'v1', kind: 'ControllerRevision', plural: 'controllerrevisions', namespaced: true },
+      { namespace: ns, name: first!.controllerRevision },
+    );
+    expect(stored).toMatchObject({ revision: 1, data: { chain: ['revised'], contentHash: first!.contentHash } });
+    expect(stored!.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'AutoinstallTemplate', name: 'revised' });
+    // an invalid edit is no revision; a valid one is the next
+    await client.patch(TemplateType, { namespace: ns, name: 'revised' }, 'merge', { spec: { userData: '#cloud-config\n{{ }}\n' } });
+    await waitFor('revised invalid', async () => ((await client.get<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(TemplateType, { namespace: ns, name: 'revised' }))?.status?.conditions?.find((c) => c.type === 'Valid')?.status === 'False' ? true : undefined));
+    await client.patch(TemplateType, { namespace: ns, name: 'revised' }, 'merge', { spec: { userData: goodUserData, defaults: { timezone: 'Asia/Tokyo' } } });
+    const list = await revisions(2);
+    expect(list.map((r) => r.revision)).toEqual([2, 1]);
+
+    const cli = (...args: string[]) => spawnSync(join(ROOT, 'scripts', 'anvil'), [...args, '--kubeconfig', cp.kubeconfigPath, '-n', ns], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+    const table = cli('revisions', 'revised');
+    expect(table.status).toBe(0);
+    expect(table.stdout).toMatch(/^REVISION\s+CONTENT\s+CREATED\s+CONTROLLERREVISION/);
+    const rows = table.stdout.trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/));
+    expect(rows.map((r) => [r[0], r[3], r[4]])).toEqual([['2', list[0]!.controllerRevision, 'current'], ['1', list[1]!.controllerRevision, undefined]]);
+    const diff = cli('revisions', 'revised', '1', '2');
+    expect(diff.status).toBe(1);
+    expect(diff.stdout).toContain('--- revised revision 1');
+    expect(diff.stdout).toMatch(/^\+\s+timezone: Asia\/Tokyo$/m);
+    const missing = cli('revisions', 'revised', '1', '7');
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toContain('keeps no revision 7 (kept: 2, 1)');
+  });
+
   it('pauses reconciliation with the anvil.dev/paused annotation', async () => {
     await client.create(HostType, { ...host('paused', '52:54:00:00:03:01'), metadata: { name: 'paused', namespace: ns, annotations: { 'anvil.dev/paused': 'true' } } });
     await new Promise((r) => setTimeout(r, 2000));

@@ -6,18 +6,23 @@ import type { KubeClient, CacheReader } from '@anvil/core/kube';
 import { formatProblem, validateTemplateChain } from '../../render/index.js';
 import { done, type ReconcileResult } from '../../runtime/result.js';
 import { StatusReconciler, type StatusKind } from '../../runtime/status-reconciler.js';
+import { recordRevision } from './revisions.js';
 
 const MAX_MESSAGE = 2000;
 
 /** Validates the template's chain; no finalizer (nothing to clean up) and no pause (validation has no side effects). */
 export class AutoinstallTemplateReconciler extends StatusReconciler<AutoinstallTemplate, AutoinstallTemplateStatus> {
-  constructor(client: KubeClient, templates: CacheReader<AutoinstallTemplate>) {
-    super({ client, type: AnvilResources.autoinstallTemplate, cache: templates, kind: new TemplateValidity(templates), pausable: false });
+  constructor(client: KubeClient, templates: CacheReader<AutoinstallTemplate>, now: () => Date = () => new Date()) {
+    super({ client, type: AnvilResources.autoinstallTemplate, cache: templates, kind: new TemplateValidity(client, templates, now), pausable: false });
   }
 }
 
 class TemplateValidity implements StatusKind<AutoinstallTemplate, AutoinstallTemplateStatus> {
-  constructor(private readonly templates: CacheReader<AutoinstallTemplate>) {}
+  constructor(
+    private readonly client: KubeClient,
+    private readonly templates: CacheReader<AutoinstallTemplate>,
+    private readonly now: () => Date,
+  ) {}
 
   async observe(template: AutoinstallTemplate, status: AutoinstallTemplateStatus): Promise<ReconcileResult> {
     const namespace = template.metadata.namespace;
@@ -28,6 +33,9 @@ class TemplateValidity implements StatusKind<AutoinstallTemplate, AutoinstallTem
       status.contentHash = result.resolved.contentHash;
       status.message = '';
       status.conditions = setCondition(status.conditions, { type: AUTOINSTALLTEMPLATE_CONDITIONS.Valid, status: 'True', reason: 'Valid', message: `chain ${result.resolved.chain.join(' -> ')} compiles` }, generation);
+      // only valid content becomes a revision: an invalid edit is never something a host could be installed with
+      const specs = Object.fromEntries(result.resolved.dependencies.map((dep) => [dep, this.templates.get(namespace, dep)!.spec]));
+      status.revisions = await recordRevision(this.client, template, { contentHash: result.resolved.contentHash, chain: result.resolved.chain, specs }, this.now());
       return done();
     }
     const message = result.problems.map(formatProblem).join('; ').slice(0, MAX_MESSAGE);

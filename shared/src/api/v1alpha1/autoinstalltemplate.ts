@@ -80,6 +80,9 @@ export const autoinstallTemplateSpecSchema = s.object('Desired state of the Auto
   boot,
 });
 
+/** How many revisions of a template's chain status.revisions (and the ControllerRevisions) keep. */
+export const MAX_TEMPLATE_REVISIONS = 10;
+
 export const autoinstallTemplateStatusSchema = s.object('Observed state of the AutoinstallTemplate, written by anvil.', {
   conditions: s.conditions('Current conditions: Valid (the chain resolves and every template compiles; the nunjucks error and line otherwise).'),
   observedGeneration: observedGeneration(),
@@ -90,7 +93,22 @@ export const autoinstallTemplateStatusSchema = s.object('Observed state of the A
   ),
   contentHash: s.string('Hash of the resolved content of the whole chain; changes when any template in it changes.', { maxLength: 128 }),
   message: s.string('Human-readable summary of the last validation.', { maxLength: 4096 }),
+  revisions: s.array(
+    `The last ${MAX_TEMPLATE_REVISIONS} revisions of the resolved chain, newest first: each valid content the chain had, numbered, with the ControllerRevision (apps/v1, owned by this template) that keeps it immutable for \`anvil templates diff\`.`,
+    s.object(
+      'One revision of the resolved chain.',
+      {
+        revision: s.integer('Revision number, from 1, one more for each new content.', { minimum: 1, format: 'int64' }),
+        contentHash: s.string('status.contentHash of this content.', { maxLength: 128 }),
+        controllerRevision: objectName('Name of the ControllerRevision holding the chain\'s specs of this revision.'),
+        createdAt: s.dateTime('When anvil first saw this content.'),
+      },
+      { required: ['revision', 'contentHash', 'controllerRevision', 'createdAt'] },
+    ),
+    { maxItems: MAX_TEMPLATE_REVISIONS },
+  ),
 });
+
 
 export type AutoinstallTemplateSpec = s.Static<typeof autoinstallTemplateSpecSchema>;
 export type AutoinstallTemplateStatus = s.Static<typeof autoinstallTemplateStatusSchema>;
