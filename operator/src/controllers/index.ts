@@ -58,6 +58,7 @@ export function registerControllers(manager: Manager, deps: ControllerDeps): str
     client,
     hosts,
     bootConfigs,
+    templates,
     recorder: manager.recorder,
     bootServerURL: deps.bootServerURL,
     ...(deps.webhookRetries ? { webhookRetries: deps.webhookRetries } : {}),

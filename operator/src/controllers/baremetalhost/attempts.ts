@@ -53,6 +53,7 @@ export function summarize(ctx: HostContext, result: 'SUCCESS' | 'FAIL', reason: 
     reason,
     ...(result === 'FAIL' && ci.failure ? { failedStage: ci.failure.stage } : {}),
     ...(result === 'FAIL' && message ? { message: message.slice(0, 1024) } : {}),
+    ...(ci.template ? { template: ci.template } : {}),
   };
   ctx.status.recentInstalls = [summary, ...(ctx.status.recentInstalls ?? [])].slice(0, MAX_RECENT_INSTALLS);
 }

@@ -15,14 +15,21 @@ export class FixtureHostPorts implements HostPorts {
       kernelArgs: `autoinstall ds=nocloud-net;s=${this.urls(host, install.token).seedURL}`,
       boot: { kernel: { url: 'http://mirror/vmlinuz', sha256: 'a'.repeat(64) }, initrd: { url: 'http://mirror/initrd', sha256: 'b'.repeat(64) } },
       templateChain: [host.spec.templateRef?.name ?? '?'],
+      templateContentHash: `sha256:${sha256Hex(host.spec.templateRef?.name ?? '?')}`,
       contentHash: sha256Hex(`${host.metadata.name}${install.token}`),
     },
   });
   /** What renderInputs returns; undefined (the default) means every publish renders. */
   inputs: (host: BareMetalHost, install: InstallIdentity) => string | undefined = () => undefined;
+  /** The templates' revisions by content hash (what the template controller numbered). */
+  revisions = new Map<string, number>();
   renders = 0;
   private ids = 0;
   private tokens = 0;
+
+  templateRevision(_host: BareMetalHost, templateContentHash: string): number | undefined {
+    return this.revisions.get(templateContentHash);
+  }
 
   async render(host: BareMetalHost, install: InstallIdentity): Promise<RenderOutcome> {
     this.renders++;

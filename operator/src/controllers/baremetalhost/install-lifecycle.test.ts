@@ -1,3 +1,4 @@
+import { sha256Hex } from '@anvil/core/bootconfig';
 // The BareMetalHost state machine through a host's life: validation, the install, reinstalls, cancelling, discovery.
 import { discoveredHost, HostSim, simHost } from './testing/host-sim.js';
 
@@ -74,6 +75,19 @@ describe('BareMetalHost state machine: install lifecycle', () => {
     sim.ports.hosts = [discovered, declared];
     await sim.step();
     expect(sim.status.state).toBe('Provisioning');
+  });
+
+  it('records the template content (and its revision number) each attempt installs, kept in recentInstalls', async () => {
+    const sim = new HostSim(simHost());
+    const chainHash = `sha256:${sha256Hex('ubuntu')}`;
+    sim.ports.revisions.set(chainHash, 4);
+    await sim.step();
+    expect(sim.status.currentInstall?.template).toEqual({ name: 'ubuntu', contentHash: chainHash, revision: 4 });
+    sim.boot();
+    await sim.step();
+    sim.finish('SUCCESS');
+    await sim.step();
+    expect(sim.status.recentInstalls?.[0]?.template).toEqual({ name: 'ubuntu', contentHash: chainHash, revision: 4 });
   });
 
   it('reports template errors in status and publishes nothing', async () => {

@@ -1,6 +1,6 @@
 // HostPorts backed by the API server and the informer caches.
 import { randomUUID } from 'node:crypto';
-import type { BareMetalHost } from '@anvil/core/api';
+import type { AutoinstallTemplate, BareMetalHost } from '@anvil/core/api';
 import {
   CONTENT_HASH_ANNOTATION,
   bootConfigSecretName,
@@ -32,6 +32,8 @@ export interface KubeHostPortsDeps {
   /** Must carry the HOST_MAC_INDEX index (hostMacIndex). */
   hosts: IndexedCacheReader<BareMetalHost>;
   bootConfigs: CacheReader<KubeObject>;
+  /** The AutoinstallTemplates (their status.revisions number the contents hosts are installed with). */
+  templates?: CacheReader<AutoinstallTemplate>;
   recorder: EventRecorder;
   render: HostRenderer;
   /** Base URL machines reach the boot-server at, e.g. http://10.0.0.2:8080 */
@@ -55,6 +57,11 @@ export class KubeHostPorts implements HostPorts {
 
   render(host: BareMetalHost, install: InstallIdentity): Promise<RenderOutcome> {
     return this.deps.render.render(host, install, this.urls(host, install.token));
+  }
+
+  templateRevision(host: BareMetalHost, templateContentHash: string): number | undefined {
+    const template = host.spec.templateRef?.name ? this.deps.templates?.get(host.metadata.namespace, host.spec.templateRef.name) : undefined;
+    return template?.status?.revisions?.find((r) => r.contentHash === templateContentHash)?.revision;
   }
 
   renderInputs(host: BareMetalHost, install: InstallIdentity): string | undefined {

@@ -15,6 +15,8 @@ export interface RenderedHost {
   kernelArgs: string;
   boot: { kernel: { url: string; sha256: string }; initrd: { url: string; sha256: string }; iso?: { url: string; sha256: string } };
   templateChain: string[];
+  /** The resolved chain's content hash (the template's status.contentHash for this content). */
+  templateContentHash: string;
   contentHash: string;
   /** The fingerprint of the inputs this was rendered from (see HostPorts.renderInputs), when they can be known. */
   inputsHash?: string;
@@ -68,6 +70,8 @@ export interface HostPorts {
   event(host: BareMetalHost, type: 'Normal' | 'Warning', reason: string, note: string): void;
   newInstallationId(): string;
   newToken(): string;
+  /** The revision number the template gave this content of its chain (status.revisions), if it has numbered it. */
+  templateRevision(host: BareMetalHost, templateContentHash: string): number | undefined;
 }
 
 export interface StateMachineConfig {

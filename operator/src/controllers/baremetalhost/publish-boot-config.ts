@@ -64,5 +64,8 @@ export async function publishInstall(ctx: HostContext): Promise<boolean> {
     return false;
   }
   await publish(ctx, config);
+  const templateName = outcome.rendered.templateChain.at(-1) ?? ctx.host.spec.templateRef?.name ?? '';
+  const templateRevision = ctx.ports.templateRevision(ctx.host, outcome.rendered.templateContentHash);
+  ci.template = { name: templateName, contentHash: outcome.rendered.templateContentHash, ...(templateRevision !== undefined ? { revision: templateRevision } : {}) };
   return true;
 }

@@ -158,6 +158,7 @@ function makeRender(deps: HostRenderDeps): HostRenderer['render'] {
           kernelArgs: rendered.kernelArgs,
           boot: rendered.boot,
           templateChain: rendered.templateChain,
+          templateContentHash: template.contentHash,
           contentHash: rendered.contentHash,
           ...(fingerprint !== undefined ? { inputsHash: fingerprint } : {}),
         },

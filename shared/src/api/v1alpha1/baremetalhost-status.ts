@@ -37,6 +37,16 @@ const installFailure = s.object(
   { required: ['stage', 'reason'] },
 );
 
+const installedTemplate = s.object(
+  'The template content this attempt installs: the chain as rendered when its boot config was published.',
+  {
+    name: objectName('The AutoinstallTemplate (spec.templateRef).'),
+    contentHash: s.string('The chain\'s content hash at that render (the template\'s status.contentHash then).', { maxLength: 128 }),
+    revision: s.integer('The template revision (status.revisions) of that content, when the template had numbered it by then.', { minimum: 1, format: 'int64' }),
+  },
+  { required: ['name', 'contentHash'] },
+);
+
 const currentInstall = s.object(
   'The install attempt in progress, or the last one if none is running.',
   {
@@ -50,6 +60,7 @@ const currentInstall = s.object(
     finishedAt: s.dateTime('When the attempt finished; unset while it runs.'),
     result: installResult('Result of the attempt once finished.'),
     failure: installFailure,
+    template: installedTemplate,
   },
   { required: ['attempt', 'revision', 'startedAt'] },
 );
@@ -78,6 +89,7 @@ const recentInstall = s.object(
     reason: s.string('Why the attempt ended, in CamelCase (e.g. Succeeded, InstallerFailed, Timeout, Superseded).', { maxLength: 128 }),
     failedStage: s.string('For a failed install: the stage of the deepest failing installer step, e.g. partitioning.', { maxLength: 64 }),
     message: s.string('For a failed install: what went wrong (the failing step\'s description, or the timeout).', { maxLength: 1024 }),
+    template: installedTemplate,
   },
   { required: ['attempt', 'revision', 'startedAt'] },
 );
