@@ -14,7 +14,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { AnvilResources, anvilCrds, type AutoinstallTemplate, type BareMetalHost, type ProxmoxTemplate } from '@anvil/core/api';
 import { CoreResources, Informer, InformerSet, type KubeClient, type KubeObject, type ResourceType } from '@anvil/core/kube';
 import { MemoryHistoryStore } from '@anvil/core/db';
-import { InformerBootConfigSource, InformerHostSource, InformerTemplateSource, KubeAuthorizer, KubeHostWriter, serveDashboard, type DashboardServer } from '@anvil/dashboard';
+import { InformerBootConfigSource, InformerHostSource, KubeHostEventReader, InformerTemplateSource, KubeAuthorizer, KubeHostWriter, serveDashboard, type DashboardServer } from '@anvil/dashboard';
 import { BOOT_CONFIG_LABEL, toSecret } from '@anvil/core/bootconfig';
 import { buildWeb } from '@anvil/dashboard/src/build-web.js';
 import { controlPlaneMissing, startControlPlane, type ControlPlane } from '../harness/control-plane.js';
@@ -142,6 +142,7 @@ maybe('the dashboard in chromium', () => {
       rules: [
         { apiGroups: ['anvil.dev'], resources: ['baremetalhosts', 'autoinstalltemplates'], verbs: ['get', 'list', 'watch', 'patch'] },
         { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },
+        { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['list'] },
       ],
     });
     await client.create(ROLE_BINDING, {
@@ -222,7 +223,7 @@ maybe('the dashboard in chromium', () => {
     await bootConfigInformers.waitForSync();
     // the writer with the test's admin client, standing in for the operator's ServiceAccount
     const writer = new KubeHostWriter(client, (host, action, note) => actions.push(`${host.namespace}/${host.name} ${action}: ${note}`));
-    server = await serveDashboard({ port: 0, host: '127.0.0.1', hosts, templates, authorizer: new KubeAuthorizer(client, { cacheTtlMs: 2000 }), history, writer, bootConfigs: new InformerBootConfigSource(bootConfigInformers), log, assetsDir, heartbeatMs: 5000 });
+    server = await serveDashboard({ port: 0, host: '127.0.0.1', hosts, templates, authorizer: new KubeAuthorizer(client, { cacheTtlMs: 2000 }), history, writer, bootConfigs: new InformerBootConfigSource(bootConfigInformers), events: new KubeHostEventReader(client), log, assetsDir, heartbeatMs: 5000 });
     base = `http://127.0.0.1:${server.port}`;
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
   });
@@ -400,6 +401,21 @@ maybe('the dashboard in chromium', () => {
       expect(await seriousViolations(page)).toEqual([]);
       await page.goto(`${base}/#/hosts/${NS}/rack1-node02`);
       await page.locator('button[data-action="reinstall"]').waitFor();
+      // the host's Kubernetes Events (one recorded for it, one for another host that must not show)
+      const node02 = (await getHost('rack1-node02'))!;
+      const node01 = (await getHost('rack1-node01'))!;
+      const event = (regarding: BareMetalHost, reason: string, note: string) => ({
+        apiVersion: 'events.k8s.io/v1', kind: 'Event', metadata: { name: `${regarding.metadata.name}.${randomUUID().slice(0, 8)}`, namespace: NS },
+        eventTime: new Date().toISOString().replace('Z', '000Z'), reportingController: 'anvil.dev/operator', reportingInstance: 'test', action: 'Reconcile', type: 'Normal', reason, note,
+        regarding: { apiVersion: 'anvil.dev/v1alpha1', kind: 'BareMetalHost', name: regarding.metadata.name, namespace: NS, uid: regarding.metadata.uid },
+      });
+      await client.create(CoreResources.event, event(node02, 'StateChanged', 'Provisioning: revision 2, attempt 1'));
+      await client.create(CoreResources.event, event(node01, 'NotThisHost', 'about rack1-node01'));
+      await page.locator('button[data-action="events"]').click();
+      const row = page.locator('table.events tr[data-reason="StateChanged"]');
+      await row.waitFor();
+      await expect(row.textContent()).resolves.toContain('Provisioning: revision 2, attempt 1');
+      expect(await page.locator('table.events tr[data-reason="NotThisHost"]').count()).toBe(0);
       // no BMC: the reboot button says why it is off
       expect(await page.locator('button[data-action="reboot"]').isDisabled()).toBe(true);
       expect(actions).toEqual([
@@ -420,6 +436,8 @@ maybe('the dashboard in chromium', () => {
         await expect(p2.locator('[data-field="actions"]').textContent()).resolves.toContain('Read-only');
         await p2.locator('button[data-action="rendered"]').click();
         await expect(p2.locator('[data-field="rendered-error"]').textContent()).resolves.toMatch(/may not get secrets in namespace/);
+        await p2.locator('button[data-action="events"]').click();
+        await expect(p2.locator('[data-field="events-error"]').textContent()).resolves.toMatch(/may not list events\.events\.k8s\.io in namespace/);
         const status = await p2.evaluate<number>(`fetch(${JSON.stringify(`${base}/api/hosts/${NS}/rack1-node02/actions/reinstall`)}, { method: 'POST', headers: { Authorization: 'Bearer ' + sessionStorage.getItem('anvil.dashboard.token'), 'Content-Type': 'application/json' }, body: '{}' }).then((r) => r.status)`);
         expect(status).toBe(403);
       } finally {

@@ -199,6 +199,7 @@ describeWithCrds('the Helm chart on a real API server', () => {
       ...['get', 'list', 'watch', 'create', 'update', 'delete'].map((v): Check => [v, 'secrets']),
       ['create', 'events.events.k8s.io'],
       ['patch', 'events.events.k8s.io'],
+      ['list', 'events.events.k8s.io'],
       ...['get', 'create', 'delete'].map((v): Check => [v, 'controllerrevisions.apps']),
     ];
     const OPERATOR_MUST_NOT: Check[] = [

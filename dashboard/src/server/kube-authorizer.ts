@@ -80,6 +80,10 @@ export class KubeAuthorizer implements Authorizer {
     return this.review(user, { verb: 'get', group: '', resource: 'secrets', namespace });
   }
 
+  mayListEvents(user: UserInfo, namespace: string): Promise<boolean> {
+    return this.review(user, { verb: 'list', group: 'events.k8s.io', resource: 'events', namespace });
+  }
+
   private review(user: UserInfo, resourceAttributes: Record<string, string>): Promise<boolean> {
     const key = JSON.stringify([user.username, user.uid ?? '', [...user.groups].sort(), user.extra ?? {}, resourceAttributes]);
     return this.access.get(key, async () => {

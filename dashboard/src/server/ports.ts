@@ -54,6 +54,23 @@ export interface Authorizer {
   mayPatchHost(user: UserInfo, namespace: string, name: string): Promise<boolean>;
   /** May the user `get secrets` in the namespace (the rendered files: the boot config is a Secret there)? */
   mayGetSecrets(user: UserInfo, namespace: string): Promise<boolean>;
+  /** May the user `list events.events.k8s.io` in the namespace (the host's events)? */
+  mayListEvents(user: UserInfo, namespace: string): Promise<boolean>;
+}
+
+export interface HostEventView {
+  time: string;
+  type: string;
+  reason: string;
+  action: string;
+  note: string;
+  count: number;
+  reportingController: string;
+}
+
+/** The Kubernetes Events about an object, newest first. */
+export interface HostEventReader {
+  hostEvents(namespace: string, uid: string): Promise<HostEventView[]>;
 }
 
 /** The boot configs the operator published (its cache of the boot config Secrets). */

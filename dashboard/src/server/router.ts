@@ -11,7 +11,7 @@ import { allEvents, hostDetail } from './host-detail.js';
 import { pageOfHosts, parseHostQuery } from './host-rows.js';
 import { discoveredHandler, templatesHandler } from './inventory-routes.js';
 import { actionHandler, hostActionsView } from './action-routes.js';
-import type { Authorizer, BootConfigSource, HistoryReader, HostSource, HostWriter, TemplateSource } from './ports.js';
+import type { Authorizer, BootConfigSource, HistoryReader, HostEventReader, HostSource, HostWriter, TemplateSource } from './ports.js';
 import { renderedFiles } from './rendered-files.js';
 
 export interface DashboardOptions {
@@ -25,6 +25,8 @@ export interface DashboardOptions {
   writer?: HostWriter;
   /** The published boot configs, for the rendered files; without it GET .../rendered answers 404 and says why. */
   bootConfigs?: BootConfigSource;
+  /** The Kubernetes Events about hosts; without it GET .../events answers 404 and says why. */
+  events?: HostEventReader;
   log: Logger;
   /** Where the built browser app is (default dashboard/dist/web). */
   assetsDir?: string;
@@ -129,6 +131,23 @@ export function dashboardRouter(opts: DashboardOptions): Router {
       const config = opts.bootConfigs.bootConfigOf(namespace, host.metadata.name ?? '');
       if (!config) return sendError(res, 404, `${namespace}/${host.metadata.name} has no published boot config (it is not Provisioning, Installing or Provisioned yet)`);
       res.set('Cache-Control', 'no-store').json(renderedFiles(config));
+    }),
+  );
+
+  // The Kubernetes Events about the host, newest first; only with RBAC to list events in the namespace.
+  router.get(
+    '/api/hosts/:namespace/:name/events',
+    auth,
+    wrap(async (req, res) => {
+      const host = await visibleHost(req, res);
+      if (!host) return;
+      const namespace = host.metadata.namespace ?? '';
+      const user = userOf(res);
+      if (!(await opts.authorizer.mayListEvents(user, namespace))) {
+        return sendError(res, 403, `${user.username} may not list events.events.k8s.io in namespace ${namespace} (RBAC: grant the list verb on events in the events.k8s.io API group)`);
+      }
+      if (!opts.events) return sendError(res, 404, 'the events are not available here (this dashboard server was started without an event reader)');
+      res.set('Cache-Control', 'no-store').json({ items: await opts.events.hostEvents(namespace, host.metadata.uid ?? '') });
     }),
   );
 

@@ -7,6 +7,7 @@ import { duration, localTime, stateClass } from './format.js';
 import { HostActions } from './host-actions.js';
 import { PhaseChart } from './phase-chart.js';
 import { RenderedFiles } from './rendered-files.js';
+import { HostEvents } from './host-events.js';
 import type { HostDetail } from './types.js';
 
 export function Host(props: { namespace: string; name: string; onError: (err: unknown) => void }) {
@@ -94,6 +95,8 @@ export function Host(props: { namespace: string; name: string; onError: (err: un
         : html`<p class="muted">None yet.</p>`}
 
       <${RenderedFiles} path=${path} />
+
+      <${HostEvents} path=${path} />
 
       <h2>Conditions</h2>
       ${status.conditions?.length

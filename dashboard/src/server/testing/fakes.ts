@@ -84,6 +84,14 @@ export class FakeAuthorizer implements Authorizer {
     const allowed = this.secretRbac[user.username] ?? [];
     return allowed.includes('*') || allowed.includes(namespace);
   }
+
+  /** username -> namespaces it may list events in ('*': all); nobody unless listed. */
+  eventRbac: Record<string, string[]> = {};
+
+  async mayListEvents(user: UserInfo, namespace: string): Promise<boolean> {
+    const allowed = this.eventRbac[user.username] ?? [];
+    return allowed.includes('*') || allowed.includes(namespace);
+  }
 }
 
 /** Applies the actions' JSON patches to a FakeHostSource (test and add/replace ops, as the API server would). */
