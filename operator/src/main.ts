@@ -11,7 +11,7 @@ import { openHistoryStore } from '@anvil/core/db';
 import { CertificateManager } from './controllers/certificates/certificate-manager.js';
 import { registerHostMetrics } from './metrics/host-metrics.js';
 import { AnvilResources, type AutoinstallTemplate, type BareMetalHost, type ProxmoxTemplate } from '@anvil/core/api';
-import { InformerBootConfigSource, InformerHostSource, KubeHostEventReader, InformerTemplateSource, KubeAuthorizer, KubeHostWriter, serveDashboard } from '@anvil/dashboard';
+import { InformerBootConfigSource, InformerHostSource, KubeHostEventReader, KubeTemplateRevisionReader, InformerTemplateSource, KubeAuthorizer, KubeHostWriter, serveDashboard } from '@anvil/dashboard';
 import { BOOT_CONFIG_LABEL } from '@anvil/core/bootconfig';
 import { CoreResources, type KubeObject } from '@anvil/core/kube';
 
@@ -59,6 +59,7 @@ async function main(): Promise<void> {
         templates: new InformerTemplateSource(manager.informer<AutoinstallTemplate>(AnvilResources.autoinstallTemplate), manager.informer<ProxmoxTemplate>(AnvilResources.proxmoxTemplate)),
         authorizer: new KubeAuthorizer(client),
         events: new KubeHostEventReader(client),
+        revisions: new KubeTemplateRevisionReader(client),
         // the host controller's own cache of the boot config Secrets
         bootConfigs: new InformerBootConfigSource(manager.informer<KubeObject>(CoreResources.secret, { labelSelector: `${BOOT_CONFIG_LABEL}=true` })),
         writer: new KubeHostWriter(client, (host, action, note) =>

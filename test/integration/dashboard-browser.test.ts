@@ -14,7 +14,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { AnvilResources, anvilCrds, type AutoinstallTemplate, type BareMetalHost, type ProxmoxTemplate } from '@anvil/core/api';
 import { CoreResources, Informer, InformerSet, type KubeClient, type KubeObject, type ResourceType } from '@anvil/core/kube';
 import { MemoryHistoryStore } from '@anvil/core/db';
-import { InformerBootConfigSource, InformerHostSource, KubeHostEventReader, InformerTemplateSource, KubeAuthorizer, KubeHostWriter, serveDashboard, type DashboardServer } from '@anvil/dashboard';
+import { InformerBootConfigSource, InformerHostSource, KubeHostEventReader, KubeTemplateRevisionReader, InformerTemplateSource, KubeAuthorizer, KubeHostWriter, serveDashboard, type DashboardServer } from '@anvil/dashboard';
 import { BOOT_CONFIG_LABEL, toSecret } from '@anvil/core/bootconfig';
 import { buildWeb } from '@anvil/dashboard/src/build-web.js';
 import { controlPlaneMissing, startControlPlane, type ControlPlane } from '../harness/control-plane.js';
@@ -223,7 +223,7 @@ maybe('the dashboard in chromium', () => {
     await bootConfigInformers.waitForSync();
     // the writer with the test's admin client, standing in for the operator's ServiceAccount
     const writer = new KubeHostWriter(client, (host, action, note) => actions.push(`${host.namespace}/${host.name} ${action}: ${note}`));
-    server = await serveDashboard({ port: 0, host: '127.0.0.1', hosts, templates, authorizer: new KubeAuthorizer(client, { cacheTtlMs: 2000 }), history, writer, bootConfigs: new InformerBootConfigSource(bootConfigInformers), events: new KubeHostEventReader(client), log, assetsDir, heartbeatMs: 5000 });
+    server = await serveDashboard({ port: 0, host: '127.0.0.1', hosts, templates, authorizer: new KubeAuthorizer(client, { cacheTtlMs: 2000 }), history, writer, bootConfigs: new InformerBootConfigSource(bootConfigInformers), events: new KubeHostEventReader(client), revisions: new KubeTemplateRevisionReader(client), log, assetsDir, heartbeatMs: 5000 });
     base = `http://127.0.0.1:${server.port}`;
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
   });
@@ -416,6 +416,27 @@ maybe('the dashboard in chromium', () => {
       await row.waitFor();
       await expect(row.textContent()).resolves.toContain('Provisioning: revision 2, attempt 1');
       expect(await page.locator('table.events tr[data-reason="NotThisHost"]').count()).toBe(0);
+      // what changed in the template between two attempts: two revisions kept as ControllerRevisions (as the template
+      // controller writes them), two finished attempts installed from them
+      const CR = { group: 'apps', version: 'v1', kind: 'ControllerRevision', plural: 'controllerrevisions', namespaced: true };
+      const userData1 = '#cloud-config\nautoinstall:\n  version: 1\n';
+      for (const [rev, userData] of [[1, userData1], [2, `${userData1}  late-commands: [reboot]\n`]] as const) {
+        await client.create(CR, { apiVersion: 'apps/v1', kind: 'ControllerRevision', metadata: { name: `ubuntu-2404-r${rev}`, namespace: NS }, revision: rev, data: { chain: ['ubuntu-2404'], specs: { 'ubuntu-2404': { userData } } } } as KubeObject);
+      }
+      await client.patch(AnvilResources.autoinstallTemplate, { namespace: NS, name: 'ubuntu-2404' }, 'merge', { status: { revisions: [
+        { revision: 2, contentHash: 'sha256:22', controllerRevision: 'ubuntu-2404-r2', createdAt: new Date().toISOString() },
+        { revision: 1, contentHash: 'sha256:11', controllerRevision: 'ubuntu-2404-r1', createdAt: new Date().toISOString() },
+      ] } }, { subresource: 'status' });
+      const finished = (attempt: number, rev: number) => ({ attempt, revision: attempt, startedAt: new Date().toISOString(), finishedAt: new Date().toISOString(), result: 'SUCCESS', template: { name: 'ubuntu-2404', contentHash: `sha256:${rev}${rev}`, revision: rev } });
+      await client.patch(AnvilResources.bareMetalHost, { namespace: NS, name: 'rack1-node02' }, 'merge', { status: { recentInstalls: [finished(2, 2), finished(1, 1)] } }, { subresource: 'status' });
+      await page.goto(`${base}/#/hosts/${NS}/rack1-node01`);
+      await page.goto(`${base}/#/hosts/${NS}/rack1-node02`);
+      const diffButton = page.locator('button[data-diff="1-2"]');
+      await diffButton.waitFor({ timeout: 30_000 });
+      await diffButton.click();
+      await expect(page.locator('[data-field="template-diff"]').textContent()).resolves.toContain('+    late-commands: [reboot]');
+      await page.locator('[data-field="template-diff"]').scrollIntoViewIfNeeded();
+      await page.screenshot({ path: join(ROOT, 'docs/images/dashboard-template-diff.png') });
       // no BMC: the reboot button says why it is off
       expect(await page.locator('button[data-action="reboot"]').isDisabled()).toBe(true);
       expect(actions).toEqual([

@@ -7,7 +7,7 @@ import { EXIT } from '../errors.js';
 import { flagString, type CommandContext } from '../context.js';
 import { getHost } from '../hosts-lookup.js';
 import { bootServerOf, masked, publishedFiles, renderHost, secretValuesOf } from '../host-render.js';
-import { diffHunks } from '../unified-diff.js';
+import { diffHunks } from '@anvil/core/text';
 
 const SECRET_MASK = /<secret:[^>]+>/g;
 

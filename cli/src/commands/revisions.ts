@@ -5,7 +5,7 @@ import { stringify } from 'yaml';
 import { EXIT, RequestError, UsageError } from '../errors.js';
 import { type CommandContext } from '../context.js';
 import { AutoinstallTemplateResource, ControllerRevisionResource } from '../resources.js';
-import { unifiedDiff } from '../unified-diff.js';
+import { unifiedDiff } from '@anvil/core/text';
 import type { KubeObject } from '@anvil/core/kube';
 
 interface Revision {

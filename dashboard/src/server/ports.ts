@@ -68,6 +68,11 @@ export interface HostEventView {
   reportingController: string;
 }
 
+/** The kept content of a template revision (its ControllerRevision's data). */
+export interface TemplateRevisionReader {
+  revisionData(namespace: string, controllerRevision: string): Promise<{ chain?: string[]; specs?: Record<string, Record<string, unknown>> } | undefined>;
+}
+
 /** The Kubernetes Events about an object, newest first. */
 export interface HostEventReader {
   hostEvents(namespace: string, uid: string): Promise<HostEventView[]>;

@@ -11,7 +11,8 @@ import { allEvents, hostDetail } from './host-detail.js';
 import { pageOfHosts, parseHostQuery } from './host-rows.js';
 import { discoveredHandler, templatesHandler } from './inventory-routes.js';
 import { actionHandler, hostActionsView } from './action-routes.js';
-import type { Authorizer, BootConfigSource, HistoryReader, HostEventReader, HostSource, HostWriter, TemplateSource } from './ports.js';
+import type { Authorizer, BootConfigSource, HistoryReader, HostEventReader, HostSource, HostWriter, TemplateRevisionReader, TemplateSource } from './ports.js';
+import { revisionDiffHandler } from './template-revisions.js';
 import { renderedFiles } from './rendered-files.js';
 
 export interface DashboardOptions {
@@ -27,6 +28,8 @@ export interface DashboardOptions {
   bootConfigs?: BootConfigSource;
   /** The Kubernetes Events about hosts; without it GET .../events answers 404 and says why. */
   events?: HostEventReader;
+  /** The kept template revisions, for their diffs; without it GET /api/templates/.../revisions answers 404. */
+  revisions?: TemplateRevisionReader;
   log: Logger;
   /** Where the built browser app is (default dashboard/dist/web). */
   assetsDir?: string;
@@ -193,6 +196,7 @@ export function dashboardRouter(opts: DashboardOptions): Router {
     wrap(actionHandler(opts)),
   );
   router.get('/api/templates', auth, wrap(templatesHandler(opts)));
+  router.get('/api/templates/:namespace/:name/revisions/:from/:to', auth, wrap(revisionDiffHandler(opts)));
   router.get('/api/discovered', auth, wrap(discoveredHandler(opts)));
   router.get('/api/events', auth, wrap(eventStream({ hosts: opts.hosts, authorizer: opts.authorizer, log: opts.log, heartbeatMs: opts.heartbeatMs ?? 15_000 })));
   router.use('/api', (_req, res) => sendError(res, 404, 'no such dashboard API route'));

@@ -8,6 +8,7 @@ import { HostActions } from './host-actions.js';
 import { PhaseChart } from './phase-chart.js';
 import { RenderedFiles } from './rendered-files.js';
 import { HostEvents } from './host-events.js';
+import { TemplateDiffs } from './template-diffs.js';
 import type { HostDetail } from './types.js';
 
 export function Host(props: { namespace: string; name: string; onError: (err: unknown) => void }) {
@@ -88,11 +89,12 @@ export function Host(props: { namespace: string; name: string; onError: (err: un
       <h2>Recent installs</h2>
       ${status.recentInstalls?.length
         ? html`<table><caption class="visually-hidden">Recent installs</caption>
-            <thead><tr><th scope="col">Attempt</th><th scope="col">Revision</th><th scope="col">Result</th><th scope="col">Reason</th><th scope="col">Duration</th><th scope="col">Finished</th></tr></thead>
+            <thead><tr><th scope="col">Attempt</th><th scope="col">Revision</th><th scope="col">Template</th><th scope="col">Result</th><th scope="col">Reason</th><th scope="col">Duration</th><th scope="col">Finished</th></tr></thead>
             <tbody>${status.recentInstalls.map(
-              (r) => html`<tr><td>${r.attempt}</td><td>${r.revision}</td><td>${r.result ?? '—'}</td><td>${r.reason ?? ''}${r.failedStage ? ` (${r.failedStage})` : ''}${r.message ? `: ${r.message}` : ''}</td><td>${duration(r.durationSeconds)}</td><td>${localTime(r.finishedAt)}</td></tr>`,
+              (r) => html`<tr><td>${r.attempt}</td><td>${r.revision}</td><td>${r.template ? `${r.template.name}${r.template.revision ? ` r${r.template.revision}` : ''}` : '—'}</td><td>${r.result ?? '—'}</td><td>${r.reason ?? ''}${r.failedStage ? ` (${r.failedStage})` : ''}${r.message ? `: ${r.message}` : ''}</td><td>${duration(r.durationSeconds)}</td><td>${localTime(r.finishedAt)}</td></tr>`,
             )}</tbody></table>`
         : html`<p class="muted">None yet.</p>`}
+      <${TemplateDiffs} namespace=${host.namespace} attempts=${[...(current && !current.finishedAt ? [current] : []), ...(status.recentInstalls ?? [])]} />
 
       <${RenderedFiles} path=${path} />
 

@@ -84,9 +84,9 @@ export interface HostDetail {
     state?: string;
     conditions?: Condition[];
     errorMessage?: string;
-    currentInstall?: { attempt: number; revision: number; startedAt: string; phase?: string; progress?: string; finishedAt?: string; result?: string; failure?: { stage: string; reason: string } };
+    currentInstall?: { attempt: number; revision: number; startedAt: string; phase?: string; progress?: string; finishedAt?: string; result?: string; failure?: { stage: string; reason: string }; template?: { name: string; contentHash: string; revision?: number } };
     discovery?: { firstSeen?: string; clientIP?: string; arch?: string; platform?: string; manufacturer?: string; product?: string; serial?: string; uuid?: string; asset?: string };
-    recentInstalls?: { attempt: number; revision: number; startedAt: string; finishedAt?: string; result?: string; durationSeconds?: number; reason?: string; failedStage?: string; message?: string }[];
+    recentInstalls?: { attempt: number; revision: number; startedAt: string; finishedAt?: string; result?: string; durationSeconds?: number; reason?: string; failedStage?: string; message?: string; template?: { name: string; contentHash: string; revision?: number } }[];
   };
   history: 'available' | 'unavailable' | 'error';
   historyMessage?: string;

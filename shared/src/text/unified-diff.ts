@@ -1,5 +1,6 @@
-// A line diff in the unified format (`diff -u`), for `anvil diff`. Common lines at both ends are matched first; the
-// rest by longest common subsequence, which is plenty for boot config files (a few hundred lines).
+// A line diff in the unified format (`diff -u`), for `anvil diff`, `anvil revisions` and the dashboard. Common lines
+// at both ends are matched first; the rest by longest common subsequence, which is plenty for boot config files (a few
+// hundred lines).
 
 type Op = { kind: ' ' | '-' | '+'; line: string; a: number; b: number };
 
