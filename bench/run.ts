@@ -19,6 +19,7 @@ import { operatorScale } from './operator-scale.js';
 import { e2ePxe } from './e2e-pxe.js';
 import { discoveryFlood } from './discovery-flood.js';
 import { memoryBench } from './memory.js';
+import { dashboardBench } from './dashboard.js';
 import { cliStartup } from './cli.js';
 
 type Bench = { name: string; run: (ctx: BenchContext) => Promise<BenchmarkResult>; fullOnly?: boolean };
@@ -33,6 +34,7 @@ const BENCHMARKS: Bench[] = [
   { name: 'discovery-flood', run: discoveryFlood },
   { name: 'memory', run: memoryBench },
   { name: 'cli', run: cliStartup },
+  { name: 'dashboard', run: dashboardBench },
   { name: 'e2e-pxe', run: e2ePxe, fullOnly: true },
 ];
 
