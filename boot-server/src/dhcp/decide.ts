@@ -4,7 +4,7 @@
 // script, which is what breaks the firmware -> iPXE -> iPXE loop.
 import { ClientArch, DISCOVERY_USE_BOOT_FILE, DhcpOption, MessageType, PXE_DISCOVERY_CONTROL } from './codes.js';
 import { encodeVendorSubOptions, ipv4Bytes, pxeRequestInfo, type PxeRequestInfo } from './options.js';
-import { BOOTREPLY, BOOTREQUEST, DhcpParseError, clientMac, type DhcpPacket } from './packet.js';
+import { BOOTREQUEST, DhcpParseError, clientMac, replyTo, type DhcpPacket } from './packet.js';
 
 export interface ProxyDhcpPolicy {
   /** Our address: the server identifier (54) and the TFTP next-server (siaddr). */
@@ -86,7 +86,7 @@ export function decide(request: DhcpPacket, via: Via, isKnownMac: (mac: string) 
   if (!boot) return { action: 'ignore', reason: 'unsupported-arch', mac, detail: `client architecture ${arch}` };
   if (boot.client === 'http-boot' && !vendor.startsWith('HTTPClient')) return { action: 'ignore', reason: 'not-pxe', mac, detail: 'HTTP boot architecture without vendor class HTTPClient' };
   const kind = via === 'dhcp' ? 'offer' : 'ack';
-  return { action: 'reply', kind, mac, client: boot.client, arch, bootFile: boot.file, reply: replyTo(request, info, kind, boot, policy) };
+  return { action: 'reply', kind, mac, client: boot.client, arch, bootFile: boot.file, reply: proxyReply(request, info, kind, boot, policy) };
 }
 
 /** The boot options of an answer to a PXE client (also in the managed DHCP's offers), and its `file` field. */
@@ -101,28 +101,12 @@ export function bootOptions(info: PxeRequestInfo, boot: { client: ClientKind; fi
   return { options, file: fits ? boot.file : '' };
 }
 
-function replyTo(request: DhcpPacket, info: PxeRequestInfo, kind: 'offer' | 'ack', boot: { client: ClientKind; file: string }, policy: ProxyDhcpPolicy): DhcpPacket {
+function proxyReply(request: DhcpPacket, info: PxeRequestInfo, kind: 'offer' | 'ack', boot: { client: ClientKind; file: string }, policy: ProxyDhcpPolicy): DhcpPacket {
   const parts = bootOptions(info, boot);
   const options = new Map<number, Buffer>([
     [DhcpOption.MessageType, Buffer.from([kind === 'offer' ? MessageType.Offer : MessageType.Ack])],
     [DhcpOption.ServerId, ipv4Bytes(policy.serverAddress)],
     ...parts.options,
   ]);
-  return {
-    op: BOOTREPLY,
-    htype: request.htype,
-    hlen: request.hlen,
-    hops: 0,
-    xid: request.xid,
-    secs: 0,
-    flags: request.flags,
-    ciaddr: kind === 'ack' ? request.ciaddr : ZERO,
-    yiaddr: ZERO,
-    siaddr: policy.serverAddress,
-    giaddr: request.giaddr,
-    chaddr: Buffer.from(request.chaddr),
-    sname: '',
-    file: parts.file,
-    options,
-  };
+  return replyTo(request, { ciaddr: kind === 'ack' ? request.ciaddr : ZERO, yiaddr: ZERO, siaddr: policy.serverAddress, file: parts.file, options });
 }

@@ -186,6 +186,23 @@ export function encodeDhcp(p: DhcpPacket): Buffer {
 }
 
 /** The client's hardware address as aa:bb:cc:dd:ee:ff, or undefined unless it is Ethernet (htype 1, hlen 6). */
+/** A reply to `request`: its transaction, flags, relay and client hardware address, with these addresses and options. */
+export function replyTo(request: DhcpPacket, fields: Pick<DhcpPacket, 'ciaddr' | 'yiaddr' | 'siaddr' | 'file' | 'options'>): DhcpPacket {
+  return {
+    op: BOOTREPLY,
+    htype: request.htype,
+    hlen: request.hlen,
+    hops: 0,
+    xid: request.xid,
+    secs: 0,
+    flags: request.flags,
+    giaddr: request.giaddr,
+    chaddr: Buffer.from(request.chaddr),
+    sname: '',
+    ...fields,
+  };
+}
+
 export function clientMac(p: DhcpPacket): string | undefined {
   if (p.htype !== 1 || p.hlen !== 6) return undefined;
   return [...p.chaddr.subarray(0, 6)].map((b) => b.toString(16).padStart(2, '0')).join(':');

@@ -15,7 +15,7 @@ import { RateLimiter } from '../http/rate-limit.js';
 import { decide, type IgnoreReason, type ProxyDhcpPolicy, type Via } from './decide.js';
 import { decideManaged, type ManagedDhcpPolicy, type ManagedIgnoreReason } from './managed/decide-managed.js';
 import type { LeaseTable } from './managed/lease-table.js';
-import { encodeDhcp, parseDhcp } from './packet.js';
+import { clientMac, encodeDhcp, parseDhcp } from './packet.js';
 
 export interface ProxyDhcpServerOptions {
   policy: ProxyDhcpPolicy;
@@ -156,7 +156,7 @@ export class ProxyDhcpServer {
   }
 
   private handleManaged(socket: Socket, packet: Parameters<typeof decideManaged>[0], rinfo: RemoteInfo, managed: NonNullable<ProxyDhcpServerOptions['managed']>): void {
-    const mac = packet.chaddr.length >= 6 ? [...packet.chaddr.subarray(0, 6)].map((b) => b.toString(16).padStart(2, '0')).join(':') : undefined;
+    const mac = clientMac(packet);
     // before the decision: a REQUEST's lease is written to disk there, and a flood must not make it write
     if (mac && !this.limiter.take(mac)) return this.count('rate_limited', { mac, via: 'dhcp' });
     const d = decideManaged(packet, managed.table, managed.policy, this.options.policy, this.options.isKnownMac, managed.now?.() ?? Date.now());

@@ -3,6 +3,7 @@
 // namespaces where RBAC lets its user list BareMetalHosts; the actions (action-routes.ts) also need RBAC to patch the host.
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Logger } from 'pino';
+import type { BareMetalHost } from '@anvil/core/api';
 import { authenticated, forbiddenMessage, sendError, sessionHandlers, unavailable, userOf, visibleNamespaces } from './auth.js';
 import { CONTENT_SECURITY_POLICY, DEFAULT_ASSETS_DIR, indexHtml, readManifest } from './assets.js';
 import { eventStream } from './events.js';
@@ -11,7 +12,7 @@ import { allEvents, hostDetail } from './host-detail.js';
 import { pageOfHosts, parseHostQuery } from './host-rows.js';
 import { discoveredHandler, templatesHandler } from './inventory-routes.js';
 import { actionHandler, hostActionsView } from './action-routes.js';
-import type { Authorizer, BootConfigSource, HistoryReader, HostEventReader, HostSource, HostWriter, TemplateRevisionReader, TemplateSource } from './ports.js';
+import type { Authorizer, BootConfigSource, HistoryReader, HostEventReader, HostSource, HostWriter, TemplateRevisionReader, TemplateSource, UserInfo } from './ports.js';
 import { revisionDiffHandler } from './template-revisions.js';
 import { renderedFiles } from './rendered-files.js';
 
@@ -118,40 +119,48 @@ export function dashboardRouter(opts: DashboardOptions): Router {
     }),
   );
 
+  /** A host route that needs, besides seeing the host, one more permission in its namespace. */
+  const guardedHostRoute = (
+    path: string,
+    may: (user: UserInfo, namespace: string) => Promise<boolean>,
+    forbidden: (user: UserInfo, namespace: string) => string,
+    handle: (host: BareMetalHost, namespace: string, res: Response) => Promise<void> | void,
+  ) =>
+    router.get(
+      path,
+      auth,
+      wrap(async (req, res) => {
+        const host = await visibleHost(req, res);
+        if (!host) return;
+        const namespace = host.metadata.namespace ?? '';
+        const user = userOf(res);
+        if (!(await may(user, namespace))) return sendError(res, 403, forbidden(user, namespace));
+        await handle(host, namespace, res);
+      }),
+    );
+
   // The files the machine receives now, masked; only with RBAC to read Secrets in the namespace.
-  router.get(
+  guardedHostRoute(
     '/api/hosts/:namespace/:name/rendered',
-    auth,
-    wrap(async (req, res) => {
-      const host = await visibleHost(req, res);
-      if (!host) return;
-      const namespace = host.metadata.namespace ?? '';
-      const user = userOf(res);
-      if (!(await opts.authorizer.mayGetSecrets(user, namespace))) {
-        return sendError(res, 403, `${user.username} may not get secrets in namespace ${namespace}: the rendered files are the host's boot config Secret there (RBAC: grant the get verb on secrets)`);
-      }
+    (user, ns) => opts.authorizer.mayGetSecrets(user, ns),
+    (user, ns) => `${user.username} may not get secrets in namespace ${ns}: the rendered files are the host's boot config Secret there (RBAC: grant the get verb on secrets)`,
+    (host, namespace, res) => {
       if (!opts.bootConfigs) return sendError(res, 404, 'the boot configs are not available here (this dashboard server was started without them)');
       const config = opts.bootConfigs.bootConfigOf(namespace, host.metadata.name ?? '');
       if (!config) return sendError(res, 404, `${namespace}/${host.metadata.name} has no published boot config (it is not Provisioning, Installing or Provisioned yet)`);
       res.set('Cache-Control', 'no-store').json(renderedFiles(config));
-    }),
+    },
   );
 
   // The Kubernetes Events about the host, newest first; only with RBAC to list events in the namespace.
-  router.get(
+  guardedHostRoute(
     '/api/hosts/:namespace/:name/events',
-    auth,
-    wrap(async (req, res) => {
-      const host = await visibleHost(req, res);
-      if (!host) return;
-      const namespace = host.metadata.namespace ?? '';
-      const user = userOf(res);
-      if (!(await opts.authorizer.mayListEvents(user, namespace))) {
-        return sendError(res, 403, `${user.username} may not list events.events.k8s.io in namespace ${namespace} (RBAC: grant the list verb on events in the events.k8s.io API group)`);
-      }
+    (user, ns) => opts.authorizer.mayListEvents(user, ns),
+    (user, ns) => `${user.username} may not list events.events.k8s.io in namespace ${ns} (RBAC: grant the list verb on events in the events.k8s.io API group)`,
+    async (host, namespace, res) => {
       if (!opts.events) return sendError(res, 404, 'the events are not available here (this dashboard server was started without an event reader)');
       res.set('Cache-Control', 'no-store').json({ items: await opts.events.hostEvents(namespace, host.metadata.uid ?? '') });
-    }),
+    },
   );
 
   // The raw history of one attempt of the host, as stored (a link from the host view).

@@ -6,7 +6,7 @@
 import { DhcpOption, MessageType } from '../codes.js';
 import { archOf, bootFileFor, bootOptions, type ClientKind, type ProxyDhcpPolicy } from '../decide.js';
 import { ipv4Bytes, pxeRequestInfo, type PxeRequestInfo } from '../options.js';
-import { BOOTREPLY, BOOTREQUEST, DhcpParseError, clientMac, type DhcpPacket } from '../packet.js';
+import { BOOTREQUEST, DhcpParseError, clientMac, replyTo, type DhcpPacket } from '../packet.js';
 import type { LeaseTable } from './lease-table.js';
 
 export interface ManagedDhcpPolicy {
@@ -99,46 +99,15 @@ function reply(request: DhcpPacket, info: PxeRequestInfo, type: number, address:
   if (policy.dns.length) options.set(DhcpOption.DnsServer, Buffer.concat(policy.dns.map(ipv4Bytes)));
   const parts = boot ? bootOptions(info, boot) : undefined;
   for (const [code, value] of parts?.options ?? []) options.set(code, value);
-  return {
-    op: BOOTREPLY,
-    htype: request.htype,
-    hlen: request.hlen,
-    hops: 0,
-    xid: request.xid,
-    secs: 0,
-    flags: request.flags,
-    ciaddr: type === MessageType.Ack ? request.ciaddr : ZERO,
-    yiaddr: address,
-    siaddr: boot ? server : ZERO,
-    giaddr: request.giaddr,
-    chaddr: Buffer.from(request.chaddr),
-    sname: '',
-    file: parts?.file ?? '',
-    options,
-  };
+  return replyTo(request, { ciaddr: type === MessageType.Ack ? request.ciaddr : ZERO, yiaddr: address, siaddr: boot ? server : ZERO, file: parts?.file ?? '', options });
 }
 
 function nak(request: DhcpPacket, server: string): DhcpPacket {
-  return {
-    op: BOOTREPLY,
-    htype: request.htype,
-    hlen: request.hlen,
-    hops: 0,
-    xid: request.xid,
-    secs: 0,
-    flags: request.flags,
-    ciaddr: ZERO,
-    yiaddr: ZERO,
-    siaddr: ZERO,
-    giaddr: request.giaddr,
-    chaddr: Buffer.from(request.chaddr),
-    sname: '',
-    file: '',
-    options: new Map([
-      [DhcpOption.MessageType, Buffer.from([MessageType.Nak])],
-      [DhcpOption.ServerId, ipv4Bytes(server)],
-    ]),
-  };
+  const options = new Map([
+    [DhcpOption.MessageType, Buffer.from([MessageType.Nak])],
+    [DhcpOption.ServerId, ipv4Bytes(server)],
+  ]);
+  return replyTo(request, { ciaddr: ZERO, yiaddr: ZERO, siaddr: ZERO, file: '', options });
 }
 
 function u32(n: number): Buffer {
