@@ -1,14 +1,10 @@
 // The dashboard's actions: the patches they make (pure), and the route against fake ports: who may, what each host
 // allows, refusals with their messages, and a write that lost a race.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import express from 'express';
-import pino from 'pino';
 import type { AutoinstallTemplate, BareMetalHost } from '@anvil/core/api';
 import { isRefusal, planAction, type ActionPlan } from './actions.js';
-import { dashboardRouter } from './router.js';
 import { FakeAuthorizer, FakeHostSource, FakeHostWriter, FakeTemplateSource, fakeHost } from './testing/fakes.js';
+import { serveRouter } from './testing/serve-router.js';
 
 const NOW = new Date('2026-12-07T12:00:00.000Z');
 
@@ -70,21 +66,14 @@ describe('POST /api/hosts/:namespace/:name/actions/:action', () => {
     { ops: ['lab'], viewer: ['lab'] },
   );
   authorizer.patchRbac = { ops: ['lab'] };
-  let server: Server;
+  let served: Awaited<ReturnType<typeof serveRouter>>;
   let base: string;
 
   beforeAll(async () => {
-    const app = express();
-    app.use('/dash', dashboardRouter({ hosts, templates, authorizer, writer, log: pino({ level: 'silent' }) }));
-    server = await new Promise<Server>((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s));
-    });
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/dash`;
+    served = await serveRouter({ hosts, templates, authorizer, writer });
+    base = served.base;
   });
-  afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
-  });
+  afterAll(() => served.close());
 
   const post = async (path: string, body: unknown, token = 'ops-token', headers: Record<string, string> = {}) => {
     const res = await fetch(`${base}/api/hosts/${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}), ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
@@ -125,19 +114,14 @@ describe('POST /api/hosts/:namespace/:name/actions/:action', () => {
 
   it('answers 409 when the host changed since the dashboard read it (the revision test op fails)', async () => {
     const stale = new FakeHostSource([fakeHost('lab', 'node-01')]);
-    const app = express();
     const racing = new FakeHostWriter(hosts); // writes to a host whose revision is already ahead of the stale cache
-    app.use(dashboardRouter({ hosts: stale, authorizer, writer: racing, log: pino({ level: 'silent' }) }));
-    const s = await new Promise<Server>((resolve) => {
-      const x = app.listen(0, '127.0.0.1', () => resolve(x));
-    });
+    const other = await serveRouter({ hosts: stale, authorizer, writer: racing });
     try {
-      const res = await fetch(`http://127.0.0.1:${(s.address() as AddressInfo).port}/api/hosts/lab/node-01/actions/reinstall`, { method: 'POST', headers: { Authorization: 'Bearer ops-token', 'Content-Type': 'application/json' }, body: '{}' });
+      const res = await fetch(`${other.base}/api/hosts/lab/node-01/actions/reinstall`, { method: 'POST', headers: { Authorization: 'Bearer ops-token', 'Content-Type': 'application/json' }, body: '{}' });
       expect(res.status).toBe(409);
       expect(hosts.get('lab', 'node-01')!.spec.provisioning?.revision).toBe(3);
     } finally {
-      s.closeAllConnections();
-      await new Promise((r) => s.close(r));
+      await other.close();
     }
   });
 

@@ -1,12 +1,8 @@
 // The host's events route: only with RBAC to list events in the namespace, and only this host's (by uid).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import express from 'express';
-import pino from 'pino';
 import type { HostEventView } from './ports.js';
-import { dashboardRouter } from './router.js';
 import { FakeAuthorizer, FakeHostSource, fakeHost } from './testing/fakes.js';
+import { serveRouter } from './testing/serve-router.js';
 
 describe('GET /api/hosts/:namespace/:name/events', () => {
   const host = fakeHost('lab', 'node-01');
@@ -16,22 +12,15 @@ describe('GET /api/hosts/:namespace/:name/events', () => {
   authorizer.eventRbac = { ops: ['lab'] };
   const asked: string[] = [];
   const event: HostEventView = { time: '2026-12-07T12:00:00Z', type: 'Normal', reason: 'StateChanged', action: 'Reconcile', note: 'Provisioning', count: 2, reportingController: 'anvil.dev/operator' };
-  let server: Server;
+  let served: Awaited<ReturnType<typeof serveRouter>>;
   let base: string;
 
   beforeAll(async () => {
-    const app = express();
     const events = { hostEvents: async (namespace: string, uid: string) => (asked.push(`${namespace}/${uid}`), [event]) };
-    app.use(dashboardRouter({ hosts, authorizer, events, log: pino({ level: 'silent' }) }));
-    server = await new Promise<Server>((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s));
-    });
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    served = await serveRouter({ hosts, authorizer, events });
+    base = served.base;
   });
-  afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
-  });
+  afterAll(() => served.close());
 
   const get = async (token: string) => {
     const res = await fetch(`${base}/api/hosts/lab/node-01/events`, { headers: { Authorization: `Bearer ${token}` } });

@@ -1,14 +1,10 @@
 // The host's rendered files: masked (token, password hashes), only with RBAC to get Secrets, and said plainly when
 // there is nothing published.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import express from 'express';
-import pino from 'pino';
 import type { BootConfig } from '@anvil/core/bootconfig';
 import { maskSecrets, renderedFiles } from './rendered-files.js';
-import { dashboardRouter } from './router.js';
 import { FakeAuthorizer, FakeHostSource, fakeHost } from './testing/fakes.js';
+import { serveRouter } from './testing/serve-router.js';
 
 const TOKEN = 'tok-Q2xhc3NpZmllZC1hdHRlbXB0LXRva2Vu';
 const HASH = '$6$exDY1mhS4KUYCE/2$zmn9ToZwTKLhCw.b4/b.ZRTIZM30JZ4QrOQ2aOXJ8yk96xpcCof0kxKwuX1kqLG/ygbJ1f8wxED22bTL4F46P0';
@@ -54,22 +50,15 @@ describe('GET /api/hosts/:namespace/:name/rendered', () => {
   const hosts = new FakeHostSource([fakeHost('lab', 'node-01'), fakeHost('lab', 'node-02')]);
   const authorizer = new FakeAuthorizer({ 'ops-token': { username: 'ops', groups: [] }, 'viewer-token': { username: 'viewer', groups: [] } }, { ops: ['lab'], viewer: ['lab'] });
   authorizer.secretRbac = { ops: ['lab'] };
-  let server: Server;
+  let served: Awaited<ReturnType<typeof serveRouter>>;
   let base: string;
 
   beforeAll(async () => {
-    const app = express();
     const bootConfigs = { bootConfigOf: (namespace: string, name: string) => (namespace === 'lab' && name === 'node-01' ? config : undefined) };
-    app.use(dashboardRouter({ hosts, authorizer, bootConfigs, log: pino({ level: 'silent' }) }));
-    server = await new Promise<Server>((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s));
-    });
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    served = await serveRouter({ hosts, authorizer, bootConfigs });
+    base = served.base;
   });
-  afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
-  });
+  afterAll(() => served.close());
 
   const get = async (path: string, token: string) => {
     const res = await fetch(`${base}/api/hosts/${path}/rendered`, { headers: { Authorization: `Bearer ${token}` } });

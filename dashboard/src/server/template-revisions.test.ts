@@ -1,13 +1,9 @@
 // The diff between two kept revisions of a template, for the host view.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import express from 'express';
-import pino from 'pino';
 import type { AutoinstallTemplate } from '@anvil/core/api';
-import { dashboardRouter } from './router.js';
 import { specsText } from './template-revisions.js';
 import { FakeAuthorizer, FakeHostSource, FakeTemplateSource } from './testing/fakes.js';
+import { serveRouter } from './testing/serve-router.js';
 
 const data = {
   'ubuntu-r1': { chain: ['ubuntu'], specs: { ubuntu: { userData: '#cloud-config\nautoinstall:\n  version: 1\n', defaults: { timezone: 'UTC' } } } },
@@ -27,21 +23,14 @@ describe('template revision diffs', () => {
     ] },
   } as AutoinstallTemplate;
   const authorizer = new FakeAuthorizer({ 'ops-token': { username: 'ops', groups: [] }, 'other-token': { username: 'other', groups: [] } }, { ops: ['lab'], other: [] });
-  let server: Server;
+  let served: Awaited<ReturnType<typeof serveRouter>>;
   let base: string;
   beforeAll(async () => {
-    const app = express();
     const revisions = { revisionData: async (_ns: string, name: string) => data[name as keyof typeof data] };
-    app.use(dashboardRouter({ hosts: new FakeHostSource(), templates: new FakeTemplateSource([template]), revisions, authorizer, log: pino({ level: 'silent' }) }));
-    server = await new Promise<Server>((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s));
-    });
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    served = await serveRouter({ hosts: new FakeHostSource(), templates: new FakeTemplateSource([template]), revisions, authorizer });
+    base = served.base;
   });
-  afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
-  });
+  afterAll(() => served.close());
   const get = async (path: string, token = 'ops-token') => {
     const res = await fetch(`${base}/api/templates/lab/${path}`, { headers: { Authorization: `Bearer ${token}` } });
     return { status: res.status, body: (await res.json()) as { diff?: string; message?: string } };
