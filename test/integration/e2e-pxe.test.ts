@@ -6,9 +6,7 @@
 // dnsmasq hands out addresses only, and anvil's proxyDHCP names the boot file (the entry script over HTTP to an iPXE
 // ROM, snponly.efi over anvil's TFTP to a UEFI firmware's own PXE client, then the entry script to its iPXE).
 import { jest } from '@jest/globals';
-import { createHash } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { rmSync } from 'node:fs';
 import { anvilCrds, type BareMetalHost } from '@anvil/core/api';
 import { CoreResources, type KubeClient, type KubeObject } from '@anvil/core/kube';
 import { silentLogger } from '@anvil/core/logging';
@@ -17,10 +15,11 @@ import { Manager } from '@anvil/operator/src/runtime/manager.js';
 import { freePort, startControlPlane, type ControlPlane } from '../harness/control-plane.js';
 import { clientFor, ensureNamespace, installCrds, waitFor } from '../harness/kube.js';
 import { HostType } from '../harness/installer-sim.js';
+import { startInstallerMirror, testInstallerTemplate, type InstallerMirror } from '../harness/installer-mirror.js';
 import { startBootServer, type RunningProcess } from '../harness/processes.js';
 import { startPostgres, type RunningPostgres } from '../harness/postgres.js';
 import { openHistoryStore } from '@anvil/core/db';
-import { allocateLabNetwork, bootVm, buildTestInstaller, labMissing, ovmfMissing, startLab, type Lab, type LabNetwork } from '../harness/pxe-lab.js';
+import { allocateLabNetwork, bootVm, labMissing, ovmfMissing, startLab, type Lab, type LabNetwork } from '../harness/pxe-lab.js';
 
 jest.setTimeout(900_000);
 
@@ -43,7 +42,7 @@ const missing = labMissing();
   let boot: RunningProcess;
   let lab: Lab;
   let net: LabNetwork;
-  let mirror: Server;
+  let mirror: InstallerMirror | undefined;
   let pgServer: RunningPostgres;
   let databaseUrl: string;
 
@@ -75,16 +74,7 @@ const missing = labMissing();
 
   beforeAll(async () => {
     if (missing) throw new Error(missing);
-    const installer = buildTestInstaller();
-    const files: Record<string, Buffer> = { '/linux': readFileSync(installer.kernel), '/initrd.gz': readFileSync(installer.initrd) };
-    const mirrorPort = await freePort();
-    mirror = createServer((req, res) => {
-      const body = files[req.url ?? ''];
-      if (!body) return void res.writeHead(404).end();
-      res.writeHead(200, { 'Content-Length': body.length }).end(body);
-    });
-    await new Promise<void>((r) => mirror.listen(mirrorPort, '127.0.0.1', r));
-    const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+    mirror = await startInstallerMirror();
 
     cp = await startControlPlane();
     client = clientFor(cp);
@@ -106,20 +96,7 @@ const missing = labMissing();
     });
 
     await client.create(CoreResources.secret, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'creds', namespace: ns }, stringData: { hash: HASH } });
-    await client.create({ group: 'anvil.dev', version: 'v1alpha1', kind: 'AutoinstallTemplate', plural: 'autoinstalltemplates', namespaced: true }, {
-      apiVersion: 'anvil.dev/v1alpha1',
-      kind: 'AutoinstallTemplate',
-      metadata: { name: 'test-installer', namespace: ns },
-      spec: {
-        defaults: { testResult: 'SUCCESS' },
-        boot: {
-          kernel: { url: `http://127.0.0.1:${mirrorPort}/linux`, sha256: sha(files['/linux']!) },
-          initrd: { url: `http://127.0.0.1:${mirrorPort}/initrd.gz`, sha256: sha(files['/initrd.gz']!) },
-          kernelArgs: 'console=ttyS0 quiet anvil_test_result={{ testResult }}',
-        },
-        userData: '#cloud-config\nautoinstall:\n  version: 1\n  identity:\n    hostname: {{ host.hostname | yaml }}\n    username: ubuntu\n    password: {{ hash | yaml }}\n',
-      },
-    });
+    await client.create({ group: 'anvil.dev', version: 'v1alpha1', kind: 'AutoinstallTemplate', plural: 'autoinstalltemplates', namespaced: true }, testInstallerTemplate(ns, 'test-installer', mirror));
     manager = new Manager({ client: clientFor(cp), log: silentLogger(), identity: 'e2e', namespaces: [ns] });
     registerControllers(manager, { maxConcurrentReconciles: 2, log: silentLogger(), bootServerURL: boot.url, retryBaseMs: 1000 });
     await manager.start();
@@ -132,7 +109,7 @@ const missing = labMissing();
     await lab?.stop();
     await cp?.stop();
     await pgServer?.stop();
-    await new Promise((r) => (mirror ? mirror.close(r) : r(undefined)));
+    await mirror?.close();
   });
 
   it('installs, boots locally afterwards, reinstalls on request, and retries a failure', async () => {

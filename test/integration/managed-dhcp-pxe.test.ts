@@ -3,9 +3,8 @@
 // (bootIPAddress). A QEMU VM (iPXE ROM) gets that address from anvil, boots the test installer, whose own DHCP client
 // (busybox udhcpc) gets it again, and installs to Provisioned; the lease is on disk in the boot-server's spool volume.
 import { jest } from '@jest/globals';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { anvilCrds, type BareMetalHost } from '@anvil/core/api';
 import { CoreResources, type KubeClient, type KubeObject } from '@anvil/core/kube';
@@ -15,8 +14,9 @@ import { Manager } from '@anvil/operator/src/runtime/manager.js';
 import { freePort, startControlPlane, type ControlPlane } from '../harness/control-plane.js';
 import { clientFor, ensureNamespace, installCrds, waitFor } from '../harness/kube.js';
 import { HostType } from '../harness/installer-sim.js';
+import { startInstallerMirror, testInstallerTemplate, type InstallerMirror } from '../harness/installer-mirror.js';
 import { startBootServer, type RunningProcess } from '../harness/processes.js';
-import { allocateLabNetwork, bootVm, buildTestInstaller, labMissing, startLab, type Lab, type LabNetwork } from '../harness/pxe-lab.js';
+import { allocateLabNetwork, bootVm, labMissing, startLab, type Lab, type LabNetwork } from '../harness/pxe-lab.js';
 
 jest.setTimeout(600_000);
 
@@ -34,19 +34,10 @@ const missing = labMissing();
   let boot: RunningProcess;
   let lab: Lab;
   let net: LabNetwork;
-  let mirror: Server;
+  let mirror: InstallerMirror | undefined;
 
   beforeAll(async () => {
-    const installer = buildTestInstaller();
-    const files: Record<string, Buffer> = { '/linux': readFileSync(installer.kernel), '/initrd.gz': readFileSync(installer.initrd) };
-    const mirrorPort = await freePort();
-    mirror = createServer((req, res) => {
-      const body = files[req.url ?? ''];
-      if (!body) return void res.writeHead(404).end();
-      res.writeHead(200, { 'Content-Length': body.length }).end(body);
-    });
-    await new Promise<void>((r) => mirror.listen(mirrorPort, '127.0.0.1', r));
-    const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+    mirror = await startInstallerMirror();
 
     cp = await startControlPlane();
     client = clientFor(cp);
@@ -62,19 +53,7 @@ const missing = labMissing();
       extraArgs: ['--namespace', ns, '--proxy-dhcp', 'true', '--managed-dhcp-pool', `${net.rangeStart}-${net.rangeEnd}`, '--managed-dhcp-lease-seconds', '600'],
     });
     await client.create(CoreResources.secret, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'creds', namespace: ns }, stringData: { hash: HASH } });
-    await client.create({ group: 'anvil.dev', version: 'v1alpha1', kind: 'AutoinstallTemplate', plural: 'autoinstalltemplates', namespaced: true }, {
-      apiVersion: 'anvil.dev/v1alpha1',
-      kind: 'AutoinstallTemplate',
-      metadata: { name: 'test-installer', namespace: ns },
-      spec: {
-        boot: {
-          kernel: { url: `http://127.0.0.1:${mirrorPort}/linux`, sha256: sha(files['/linux']!) },
-          initrd: { url: `http://127.0.0.1:${mirrorPort}/initrd.gz`, sha256: sha(files['/initrd.gz']!) },
-          kernelArgs: 'console=ttyS0 quiet anvil_test_result=SUCCESS',
-        },
-        userData: '#cloud-config\nautoinstall:\n  version: 1\n  identity:\n    hostname: {{ host.hostname | yaml }}\n    username: ubuntu\n    password: {{ hash | yaml }}\n',
-      },
-    });
+    await client.create({ group: 'anvil.dev', version: 'v1alpha1', kind: 'AutoinstallTemplate', plural: 'autoinstalltemplates', namespaced: true }, testInstallerTemplate(ns, 'test-installer', mirror));
     manager = new Manager({ client: clientFor(cp), log: silentLogger(), identity: 'managed-dhcp', namespaces: [ns] });
     registerControllers(manager, { maxConcurrentReconciles: 2, log: silentLogger(), bootServerURL: boot.url, retryBaseMs: 1000 });
     await manager.start();
@@ -86,7 +65,7 @@ const missing = labMissing();
     if (boot) rmSync(boot.dir, { recursive: true, force: true });
     await lab?.stop();
     await cp?.stop();
-    await new Promise((r) => (mirror ? mirror.close(r) : r(undefined)));
+    await mirror?.close();
   });
 
   it('gives a host its reserved address, boots and installs it with no other DHCP server on the network', async () => {
