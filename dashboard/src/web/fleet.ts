@@ -123,7 +123,7 @@ function Row(props: { host: HostRow }) {
       <th scope="row"><a href=${`#/hosts/${encodeURIComponent(h.namespace)}/${encodeURIComponent(h.name)}`}>${h.name}</a></th>
       <td>${h.namespace}</td>
       <td><span class=${stateClass(h.state)} data-field="state">${h.state}</span></td>
-      <td>${h.phase ?? '—'}${h.progress ? html` <span class="muted">(${h.progress})</span>` : null}</td>
+      <td data-field="phase">${h.phase ?? '—'}${h.progress ? html` <span class="muted">(${h.progress})</span>` : null}</td>
       <td>${h.template ?? '—'}</td>
       <td>${h.revision ?? '—'}</td>
       <td>${h.attempt ?? '—'}</td>
