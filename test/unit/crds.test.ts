@@ -126,7 +126,7 @@ describe('crds/ is generated from shared/src/api', () => {
       for (const col of crd.spec.versions[0]!.additionalPrinterColumns) {
         if (col.jsonPath.startsWith('.metadata.')) continue;
         let node: Node | undefined = rootSchema(crd);
-        for (const seg of col.jsonPath.replace(/\[\?\(.*?\)\]/g, '[]').split('.').slice(1)) {
+        for (const seg of col.jsonPath.replace(/\[(\?\(.*?\)|\d+)\]/g, '[]').split('.').slice(1)) {
           const [name, isList] = seg.endsWith('[]') ? [seg.slice(0, -2), true] : [seg, false];
           node = (node?.properties as Record<string, Node> | undefined)?.[name];
           if (isList) node = node?.items as Node | undefined;

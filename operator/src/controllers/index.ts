@@ -11,6 +11,9 @@ import { AutoinstallTemplateReconciler } from './autoinstalltemplate/controller.
 import { BareMetalHostReconciler, hostChangeMatters } from './baremetalhost/controller.js';
 import { HOST_MAC_INDEX, HOST_SECRET_INDEX, KubeHostPorts, hostMacIndex, hostSecretIndex } from './baremetalhost/kube-ports.js';
 import { makeHostRender } from './baremetalhost/render-host.js';
+import { validationIdentity } from './baremetalhost/ports.js';
+import { RolloutReconciler } from './rollout/controller.js';
+import { probe } from '../rollout/index.js';
 import { PowerReconciler, powerChangeMatters } from './power/controller.js';
 import { KubePowerPorts } from './power/kube-ports.js';
 import type { PowerControllerConfig } from './power/ports.js';
@@ -107,6 +110,22 @@ export function registerControllers(manager: Manager, deps: ControllerDeps): str
     maxConcurrentReconciles: deps.maxConcurrentReconciles,
     reconciler: new AutoinstallTemplateReconciler(client, templates),
   });
+  manager.addController({
+    name: 'rollout',
+    for: templates,
+    // A host's install progressing (or failing) moves its template's rollout on.
+    watches: [watch(hosts, (obj) => (obj.spec?.templateRef?.name ? [{ namespace: obj.metadata.namespace!, name: obj.spec.templateRef.name }] : []))],
+    maxConcurrentReconciles: deps.maxConcurrentReconciles,
+    reconciler: new RolloutReconciler({
+      client,
+      templates,
+      hosts,
+      render: (host, revision) => ports.render({ ...host, spec: { ...host.spec, templateRef: { name: host.spec.templateRef!.name, revision } } }, validationIdentity(host)),
+      prober: probe,
+      recorder: manager.recorder,
+      registry: manager.metrics.registry,
+    }),
+  });
   const { maxConcurrentOps = 10, requestTimeoutMs = 20_000, adapters, ...powerConfig } = deps.power ?? {};
   manager.addController({
     name: 'power',
@@ -145,5 +164,5 @@ export function registerControllers(manager: Manager, deps: ControllerDeps): str
       config: proxmoxConfig,
     }),
   });
-  return ['baremetalhost', 'autoinstalltemplate', 'power', 'proxmoxtemplate'];
+  return ['baremetalhost', 'autoinstalltemplate', 'power', 'proxmoxtemplate', 'rollout'];
 }

@@ -194,8 +194,11 @@ class Resolver {
   private load(name: string, referrer: string | undefined): AutoinstallTemplateSpec {
     let spec = this.specs.get(name);
     if (!spec) {
-      spec = this.lookup(name);
-      if (!spec) fail(referrer ? `AutoinstallTemplate "${name}" (extended by "${referrer}") not found` : `AutoinstallTemplate "${name}" not found`);
+      const found = this.lookup(name);
+      if (!found) fail(referrer ? `AutoinstallTemplate "${name}" (extended by "${referrer}") not found` : `AutoinstallTemplate "${name}" not found`);
+      // The rollout policy is about how content reaches hosts, not content: approving a revision is not a new one.
+      const { rollout: _policy, ...content } = found;
+      spec = content;
       this.specs.set(name, spec);
     }
     return spec;

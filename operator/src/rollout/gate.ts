@@ -35,14 +35,16 @@ export function gateVerdict(input: GateInput, policy: GatePolicy = {}): GateVerd
   if (input.changes) {
     const change = highestOf(input.changes);
     const upTo = policy.autoApproveChangesUpTo ?? DEFAULT_CHANGES_UP_TO;
-    if (rankOf(change) > rankOf(upTo)) reasons.push(`a ${change} change (automatic up to ${upTo})`);
+    if (rankOf(change) > rankOf(upTo)) reasons.push(`${article(change)} ${change} change (automatic up to ${upTo})`);
   }
   if (input.release) {
     const allowed = policy.autoApproveReleases ?? DEFAULT_RELEASES;
-    if (!allowed.includes(input.release)) reasons.push(`a ${input.release} release (automatic: ${allowed.join(', ') || 'none'})`);
+    if (!allowed.includes(input.release)) reasons.push(`${article(input.release)} ${input.release} release (automatic: ${allowed.join(', ') || 'none'})`);
   }
   if (!reasons.length) return { verdict: 'allowed', reason: 'within the automatic classes' };
   const what = reasons.join(' and ');
   if (approved) return { verdict: 'allowed', reason: `${what}, approved for revision ${input.revision}` };
   return { verdict: 'needs-approval', reason: `${what} needs approval of revision ${input.revision}` };
 }
+
+const article = (word: string): string => (/^[aeiou]/.test(word) ? 'an' : 'a');

@@ -1,5 +1,5 @@
 // Safe updates (issue 26): the diff gate, maintenance windows and the rollout state machine, as pure functions the
-// rollout controller drives. Not wired into a controller yet: see docs/updates.md.
+// rollout controller (operator/src/controllers/rollout) drives; see docs/updates.md.
 export { CHANGE_CLASSES, changedParts, classifyChange, highestOf, type ChangeClass, type ChangedPart, type InstallPayload } from './change-classes.js';
 export { classifyRelease, releaseNumbers, type ReleaseClass } from './release-classes.js';
 export { gateVerdict, type GateInput, type GatePolicy, type GateVerdict } from './gate.js';

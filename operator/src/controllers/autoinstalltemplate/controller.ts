@@ -1,6 +1,6 @@
 // The AutoinstallTemplate controller owns one concern: is this template (with its whole chain) usable?
 // It reports that as the Valid condition, with the nunjucks error and line when it is not.
-import { AUTOINSTALLTEMPLATE_CONDITIONS, AnvilResources, type AutoinstallTemplate, type AutoinstallTemplateStatus } from '@anvil/core/api';
+import { AUTOINSTALLTEMPLATE_CONDITIONS, AnvilResources, type AutoinstallTemplate, type AutoinstallTemplateSpec, type AutoinstallTemplateStatus } from '@anvil/core/api';
 import { setCondition } from '@anvil/core/conditions';
 import type { KubeClient, CacheReader } from '@anvil/core/kube';
 import { formatProblem, validateTemplateChain } from '../../render/index.js';
@@ -34,7 +34,7 @@ class TemplateValidity implements StatusKind<AutoinstallTemplate, AutoinstallTem
       status.message = '';
       status.conditions = setCondition(status.conditions, { type: AUTOINSTALLTEMPLATE_CONDITIONS.Valid, status: 'True', reason: 'Valid', message: `chain ${result.resolved.chain.join(' -> ')} compiles` }, generation);
       // only valid content becomes a revision: an invalid edit is never something a host could be installed with
-      const specs = Object.fromEntries(result.resolved.dependencies.map((dep) => [dep, this.templates.get(namespace, dep)!.spec]));
+      const specs = Object.fromEntries(result.resolved.dependencies.map((dep) => [dep, withoutRolloutPolicy(this.templates.get(namespace, dep)!.spec)]));
       status.revisions = await recordRevision(this.client, template, { contentHash: result.resolved.contentHash, chain: result.resolved.chain, specs }, this.now());
       return done();
     }
@@ -51,4 +51,10 @@ class TemplateValidity implements StatusKind<AutoinstallTemplate, AutoinstallTem
     status.conditions = setCondition(status.conditions, { type: AUTOINSTALLTEMPLATE_CONDITIONS.Valid, status: 'False', reason, message }, generation);
     return done();
   }
+}
+
+/** The content a revision keeps: everything but the rollout policy (which the content hash leaves out too). */
+function withoutRolloutPolicy(spec: AutoinstallTemplateSpec): AutoinstallTemplateSpec {
+  const { rollout: _policy, ...content } = spec;
+  return content;
 }

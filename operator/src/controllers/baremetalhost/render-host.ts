@@ -6,6 +6,7 @@ import { assetURL, checkKernelArgs, ignitionConfigURL, IpxeScriptError, preseedU
 import { CoreResources, type KubeClient, type KubeObject, type ResourceType, type CacheReader } from '@anvil/core/kube';
 import { RenderError, formatProblem, renderBootConfig, resolveTemplate, type TemplateRenderer } from '../../render/index.js';
 import { canonicalJson, sha256Hex } from '../../render/chain.js';
+import { CONTROLLER_REVISION, type TemplateRevisionData } from '../autoinstalltemplate/revisions.js';
 import type { HostRenderer } from './kube-ports.js';
 import type { HostUrls, InstallIdentity, RenderOutcome } from './ports.js';
 
@@ -73,7 +74,9 @@ function inputsHash(deps: HostRenderDeps, host: BareMetalHost, install: InstallI
   const templateName = host.spec.templateRef?.name;
   let template: string;
   try {
-    template = templateName ? resolveTemplate(templateName, (name) => deps.templates.get(namespace, name)?.spec).contentHash : '';
+    const pin = host.spec.templateRef?.revision;
+    const pinnedHash = pin === undefined ? undefined : deps.templates.get(namespace, templateName ?? '')?.status?.revisions?.find((r) => r.revision === pin)?.contentHash;
+    template = pin !== undefined ? `pinned ${pin}: ${pinnedHash ?? 'not kept'}` : templateName ? resolveTemplate(templateName, (name) => deps.templates.get(namespace, name)?.spec).contentHash : '';
   } catch (err) {
     template = `error: ${err instanceof Error ? err.message : String(err)}`;
   }
@@ -85,6 +88,42 @@ function inputsHash(deps: HostRenderDeps, host: BareMetalHost, install: InstallI
   return sha256Hex(canonicalJson({ v: RENDER_INPUTS_VERSION, host: { namespace, name, uid, labels, annotations, spec: host.spec }, template, secrets, install, urls }));
 }
 
+/** Why a pinned revision cannot be rendered: not (or no longer) kept by the template. */
+class RevisionNotKept extends Error {}
+
+/**
+ * The specs a host renders from: the template chain's current ones, or those kept for the revision the host pins
+ * (spec.templateRef.revision), read from its ControllerRevision (immutable, so fetched once per name).
+ */
+function pinnedRevisionReader(deps: HostRenderDeps) {
+  const kept = new Map<string, Promise<TemplateRevisionData | undefined>>();
+  return {
+    /** The kept revision's entry for a host that pins one (from the template's status), or undefined. */
+    entry(host: BareMetalHost) {
+      const pinned = host.spec.templateRef?.revision;
+      if (pinned === undefined) return undefined;
+      const template = deps.templates.get(host.metadata.namespace, host.spec.templateRef!.name);
+      const entry = template?.status?.revisions?.find((r) => r.revision === pinned);
+      if (!entry) throw new RevisionNotKept(`spec.templateRef.revision ${pinned}: AutoinstallTemplate ${host.spec.templateRef!.name} keeps no such revision (kept: ${(template?.status?.revisions ?? []).map((r) => r.revision).join(', ') || 'none'})`);
+      return entry;
+    },
+    async specs(host: BareMetalHost): Promise<((name: string) => AutoinstallTemplate['spec'] | undefined) | undefined> {
+      const entry = this.entry(host);
+      if (!entry) return undefined;
+      const key = `${host.metadata.namespace}/${entry.controllerRevision}`;
+      let pending = kept.get(key);
+      if (!pending) {
+        pending = deps.client.get<KubeObject & { data?: TemplateRevisionData }>(CONTROLLER_REVISION, { namespace: host.metadata.namespace, name: entry.controllerRevision }).then((o) => o?.data);
+        kept.set(key, pending);
+        pending.then((d) => d ?? kept.delete(key), () => kept.delete(key));
+      }
+      const data = await pending;
+      if (!data || data.contentHash !== entry.contentHash) throw new RevisionNotKept(`spec.templateRef.revision ${entry.revision}: its ControllerRevision ${entry.controllerRevision} is missing`);
+      return (name) => data.specs[name];
+    },
+  };
+}
+
 export function makeHostRender(deps: HostRenderDeps): HostRenderer {
   return {
     render: makeRender(deps),
@@ -93,6 +132,7 @@ export function makeHostRender(deps: HostRenderDeps): HostRenderer {
 }
 
 function makeRender(deps: HostRenderDeps): HostRenderer['render'] {
+  const pinned = pinnedRevisionReader(deps);
   // A reconcile renders a host up to twice (validation, then the attempt) from its own copy of the host: the Secrets
   // are read once per copy, so once per reconcile, and a changed Secret is seen by the next reconcile.
   const secretsPerHostCopy = new WeakMap<BareMetalHost, ReturnType<typeof secretValues>>();
@@ -109,7 +149,14 @@ function makeRender(deps: HostRenderDeps): HostRenderer['render'] {
   return async (host, install, urls): Promise<RenderOutcome> => {
     const templateName = host.spec.templateRef?.name;
     if (!templateName) return { ok: false, errorType: 'ValidationError', reason: 'NoTemplate', message: 'spec.templateRef is not set' };
-    const lookup = (name: string) => deps.templates.get(host.metadata.namespace, name)?.spec;
+    const live = (name: string) => deps.templates.get(host.metadata.namespace, name)?.spec;
+    let lookup = live;
+    try {
+      lookup = (await pinned.specs(host)) ?? live;
+    } catch (err) {
+      if (err instanceof RevisionNotKept) return { ok: false, errorType: 'ValidationError', reason: 'TemplateRevisionNotKept', message: err.message };
+      throw err;
+    }
     try {
       // Fingerprinted before reading anything: a Secret that changes during the render makes the next one differ.
       const fingerprint = inputsHash(deps, host, install, urls);

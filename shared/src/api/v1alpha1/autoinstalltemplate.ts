@@ -3,6 +3,7 @@ import * as s from '../schema.js';
 import type { CrdDefinition } from '../crd.js';
 import type { CustomObject } from '../../kube/types.js';
 import { type API_VERSION, HTTP_URL_PATTERN, SHA256_PATTERN, objectName, observedGeneration } from './common.js';
+import { rolloutPolicySchema, rolloutStatusSchema } from './rollout.js';
 
 export const AUTOINSTALLTEMPLATE_KIND = 'AutoinstallTemplate';
 export const AUTOINSTALLTEMPLATE_PLURAL = 'autoinstalltemplates';
@@ -78,13 +79,14 @@ export const autoinstallTemplateSpecSchema = s.object('Desired state of the Auto
     'For installer: debian-preseed, the nunjucks template of the host\'s preseed file (debconf-set-selections format: owner question type value, one per line, "\\" continues a line). Rendered with the same sandbox, variables and secretRefs as userData, then validated before anything is published: every line well-formed with a debconf type, booleans true or false, question names of d-i\'s known owners, the answers an unattended install needs present (locale, keyboard, hostname, mirror, root password or root login off, partitioning method, finish-install/reboot_in_progress), and no plain-text password (passwd/root-password and passwd/user-password are refused: use the -crypted questions with {{ <secret variable> | password_hash }}). anvil adds preseed/early_command and preseed/late_command hooks (after the template\'s own, joined with ;) that report the install to anvil. Served as text/plain at the host\'s tokenised preseed URL.',
   ),
   boot,
+  rollout: rolloutPolicySchema,
 });
 
 /** How many revisions of a template's chain status.revisions (and the ControllerRevisions) keep. */
 export const MAX_TEMPLATE_REVISIONS = 10;
 
 export const autoinstallTemplateStatusSchema = s.object('Observed state of the AutoinstallTemplate, written by anvil.', {
-  conditions: s.conditions('Current conditions: Valid (the chain resolves and every template compiles; the nunjucks error and line otherwise).'),
+  conditions: s.conditions('Current conditions: Valid (the chain resolves and every template compiles; the nunjucks error and line otherwise); RolloutHealthy (False when a rollout\'s rollback failed and a person must look).'),
   observedGeneration: observedGeneration(),
   resolvedChain: s.array(
     'The template chain as resolved last: base templates first, this template last (includes are not listed).',
@@ -107,6 +109,7 @@ export const autoinstallTemplateStatusSchema = s.object('Observed state of the A
     ),
     { maxItems: MAX_TEMPLATE_REVISIONS },
   ),
+  rollout: rolloutStatusSchema,
 });
 
 
@@ -128,6 +131,8 @@ export const autoinstallTemplateDefinition: CrdDefinition = {
     { name: 'Valid', type: 'string', jsonPath: '.status.conditions[?(@.type=="Valid")].status', description: 'Whether the template chain is valid.' },
     { name: 'Installer', type: 'string', jsonPath: '.spec.installer', description: 'The installer kind.' },
     { name: 'Extends', type: 'string', jsonPath: '.spec.extends', description: 'Base template.' },
+    { name: 'Revision', type: 'integer', jsonPath: '.status.revisions[0].revision', description: 'The newest revision of the chain.' },
+    { name: 'Rollout', type: 'string', jsonPath: '.status.rollout.phase', description: 'Where the rollout of the newest revision is (with spec.rollout).' },
     { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
     { name: 'Message', type: 'string', jsonPath: '.status.conditions[?(@.type=="Valid")].message', priority: 1, description: 'Validation message.' },
   ],

@@ -94,9 +94,16 @@ export const bareMetalHostSpecSchema = s.object(
       pattern: DNS1123_LABEL_PATTERN,
       maxLength: 63,
     }),
-    templateRef: localObjectReference(
+    templateRef: s.object(
       'The AutoinstallTemplate (in the same namespace) that renders this host\'s installer configuration. A host without one is never installed; Discovered hosts are accepted by setting it.',
-      'Name of the AutoinstallTemplate.',
+      {
+        name: objectName('Name of the AutoinstallTemplate.'),
+        revision: s.integer(
+          'Install this kept revision of the template\'s chain (status.revisions[].revision, kept in a ControllerRevision) instead of its current content. Set by the template\'s rollout (a wave installs its target revision, a rollback the previous one) or by hand to pin a host; the host is refused (TemplateRevisionNotKept) when that revision is no longer kept.',
+          { minimum: 1, format: 'int64' },
+        ),
+      },
+      { required: ['name'] },
     ),
     variables: s.freeForm(
       "Variables for this host's templates (any YAML). They are deep-merged over the template chain's defaults, this host's values winning.",
