@@ -121,6 +121,24 @@ export const COMMANDS: readonly CommandSpec[] = [
     load: () => import('./commands/revisions.js'),
   },
   {
+    name: 'rollout',
+    summary: "Show an AutoinstallTemplate's rollout, approve its waiting revision, or roll a kept revision out",
+    details: [
+      'For a template with spec.rollout: the phase, the revision rolling out and the one before, the change the diff gate read, the waves (> the current one), health checks and the latest decisions (status.rollout).',
+      '--approve sets spec.rollout.approvedRevision to the revision waiting in AwaitingApproval. --to REVISION sets spec.rollout.revision: that kept revision rolls out in waves instead of the newest (a manual rollback); --to newest removes it. With GitOps, make the change in Git instead.',
+    ],
+    args: [{ name: 'TEMPLATE', required: true, complete: 'none' }],
+    flags: [
+      { name: 'approve', type: 'boolean', description: 'approve the revision waiting for approval' },
+      { name: 'to', type: 'string', value: 'REVISION', complete: 'none', description: 'roll this kept revision out (a number from anvil revisions), or "newest"' },
+      historyApi,
+      output(['json', 'yaml']),
+    ],
+    cluster: true,
+    examples: ['anvil rollout ubuntu-2404', 'anvil rollout ubuntu-2404 --approve', 'anvil rollout ubuntu-2404 --to 3'],
+    load: () => import('./commands/rollout.js'),
+  },
+  {
     name: 'reinstall',
     summary: 'Ask for a reinstall of HOST: bump spec.provisioning.revision',
     details: ['With GitOps (Argo CD, Flux), change the revision in Git instead: a sync would revert this.'],

@@ -46,8 +46,9 @@ async function main(): Promise<void> {
     webhookRetries: config.webhookRetries,
     retryBaseMs: config.retryBaseSeconds * 1000,
     power: { maxConcurrentOps: config.maxConcurrentPowerOps, pollIntervalMs: config.powerPollSeconds * 1000, requestTimeoutMs: config.bmcTimeoutSeconds * 1000 },
-    // Template builds go into the install history when the operator has a database.
+    // Template builds and rollout decisions go into the install history when the operator has a database.
     proxmox: history ? { history } : {},
+    ...(history ? { rolloutHistory: history } : {}),
   });
   registerHostMetrics({ hosts: manager.informer<BareMetalHost>(AnvilResources.bareMetalHost), registry: manager.metrics.registry, isLeader: () => manager.isLeader });
   // Every replica serves the dashboard from its warm cache, on its own port (never the boot-server's).

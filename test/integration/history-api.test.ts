@@ -232,7 +232,7 @@ describe('history API', () => {
     expect(status).toBe(200);
     expect(body.openapi).toMatch(/^3\./);
     expect(Object.keys(body.paths).sort()).toEqual(
-      ['/api/v1/failures', '/api/v1/hosts/{namespace}/{name}/installations', '/api/v1/installations/{id}', '/api/v1/installations/{id}/events', '/api/v1/openapi.json', '/api/v1/stats'].sort(),
+      ['/api/v1/failures', '/api/v1/hosts/{namespace}/{name}/installations', '/api/v1/installations/{id}', '/api/v1/installations/{id}/events', '/api/v1/openapi.json', '/api/v1/stats', '/api/v1/templates/{namespace}/{name}/rollout-decisions'].sort(),
     );
     const refs = JSON.stringify(openApiDocument).match(/#\/components\/schemas\/\w+/g) ?? [];
     for (const r of refs) expect(body.components.schemas[r.split('/').pop()!]).toBeDefined();

@@ -336,6 +336,59 @@ maybe('ProxmoxTemplate controller on a real API server and the PVE simulator', (
     expect(builds).toEqual([expect.objectContaining({ result: 'CANCELLED' })]);
   });
 
+  it('promotes a new version only after its validation boot, holds a major release for approval, and keeps the active version when a boot fails', async () => {
+    const sim = sims.get(9)!;
+    const image = (name: string, content: string) => {
+      const url = `https://images.example.com/gated/${name}.qcow2`;
+      sim.setUpstreamFile(url, content, { virtualSize: 2 * 1024 ** 3 });
+      return { url, checksum: { value: sim.upstreamChecksum(url) } };
+    };
+    const source = (name: string, release: string) => ({ ...image(name, `gated ${release}`), release });
+    await client.create(ProxmoxTemplateType, template('gated', 9, { source: source('noble-24.04', '24.04'), vm: { vmidRange: { min: 9500, max: 9519 } }, validation: { boot: true, settleSeconds: 0 } }));
+    const v1 = await waitTemplate('gated', 'version 1 validated', (t) => t.status?.phase === 'Ready' && t.status.activeVersion === 1);
+    expect(v1.status?.versions).toEqual([expect.objectContaining({ version: 1, release: '24.04', validated: true })]);
+    // the validation VM was a clone of the new template, started, then stopped and destroyed
+    const clones = requests(9, 'POST', '/nodes/{node}/qemu/{vmid}/clone').filter((r) => r.params.name === 'gated-v1-validate');
+    expect(clones).toHaveLength(1);
+    const validationVm = Number(clones[0]!.params.newid);
+    expect(requests(9, 'POST', '/nodes/{node}/qemu/{vmid}/status/start').some((r) => Number(r.params.vmid) === validationVm)).toBe(true);
+    expect(await pve.get(9)!.getVmConfig(validationVm)).toBeUndefined();
+    expect((await events('gated')).map((e) => e.reason)).toEqual(expect.arrayContaining(['ValidationPassed', 'BuildSucceeded']));
+
+    // A major release (24.04 -> 26.04) waits for approval; the active version stays.
+    await client.patch(ProxmoxTemplateType, { namespace: ns, name: 'gated' }, 'merge', { spec: { source: source('resolute-26.04', '26.04') } });
+    const held = await waitTemplate('gated', 'release 26.04 held', (t) => t.status?.pendingRelease === '26.04');
+    expect(held.status).toMatchObject({ phase: 'Ready', activeVersion: 1 });
+    expect(held.status?.build).toBeUndefined();
+    expect(cond(held, 'UpdateApproved')).toMatchObject({ status: 'False', reason: 'NeedsApproval', message: expect.stringContaining('release 26.04 (major from 24.04)') });
+    expect((await events('gated')).map((e) => e.reason)).toContain('UpdateNeedsApproval');
+    await client.patch(ProxmoxTemplateType, { namespace: ns, name: 'gated' }, 'merge', { spec: { updates: { approvedRelease: '26.04' } } });
+    const v2 = await waitTemplate('gated', 'version 2 built after approval', (t) => t.status?.phase === 'Ready' && t.status.activeVersion === 2);
+    expect(v2.status?.versions?.at(-1)).toMatchObject({ version: 2, release: '26.04', validated: true });
+    expect(v2.status?.pendingRelease).toBeUndefined();
+    expect(cond(v2, 'UpdateApproved')?.status).toBe('True');
+
+    // A bad image: a patch release is built automatically, but its VM never boots (qmstart fails): it is not promoted.
+    sim.failTasks('qmstart', { message: 'start failed: QEMU exited with code 1', times: 1000 });
+    try {
+      await client.patch(ProxmoxTemplateType, { namespace: ns, name: 'gated' }, 'merge', { spec: { source: source('resolute-26.04.1', '26.04.1') } });
+      await waitFor('a failed validation of version 3 in the history', async () =>
+        (await history.listTemplateBuilds({ namespace: ns, name: 'gated' })).items.some((b) => b.version === '3' && b.result === 'FAIL' && /ValidationFailed/.test(b.failureReason ?? '')),
+      30_000);
+      const kept = (await get('gated'))!;
+      expect(kept.status).toMatchObject({ activeVersion: 2, vmid: v2.status!.vmid });
+      expect(kept.status?.versions?.map((v) => v.version)).toEqual([1, 2]);
+      const notes = await events('gated');
+      expect(notes.find((e) => e.reason === 'ValidationFailed')?.note).toMatch(/version 3 not promoted: PVE task qmstart failed: start failed: QEMU exited with code 1/);
+      expect(notes.filter((e) => e.reason === 'VersionActivated').map((e) => e.note)).not.toEqual(expect.arrayContaining([expect.stringMatching(/^version 3/)]));
+    } finally {
+      sim.stopFailingTasks('qmstart');
+    }
+    await client.delete(ProxmoxTemplateType, { namespace: ns, name: 'gated' });
+    await waitFor('gated deleted', async () => !(await get('gated')));
+    expect((await pve.get(9)!.listVms()).filter((v) => v.name?.startsWith('gated-'))).toEqual([]);
+  });
+
   it('sent only requests that are valid against the PVE 8.4 and 9.1 schemas', () => {
     for (const [major, sim] of sims) {
       expect({ major, invalid: sim.invalidRequests().filter((r) => !r.injected) }).toEqual({ major, invalid: [] });

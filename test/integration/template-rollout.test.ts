@@ -5,10 +5,17 @@
 // failing one where the test plays a broken revision. No QEMU here: the installer's verdict comes from the replayed
 // stream (test/fixtures/subiquity), everything else is the product.
 import { jest } from '@jest/globals';
+import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { AnvilResources, anvilCrds, type AutoinstallTemplate, type BareMetalHost } from '@anvil/core/api';
 import { fromSecret } from '@anvil/core/bootconfig';
+import { openHistoryStore, type SqlHistoryStore } from '@anvil/core/db';
+import { historyRouter } from '@anvil/core/history-api';
+import express from 'express';
 import { CoreResources, type KubeClient, type KubeObject } from '@anvil/core/kube';
 import { silentLogger } from '@anvil/core/logging';
 import { registerControllers } from '@anvil/operator/src/controllers/index.js';
@@ -18,7 +25,7 @@ import { controlPlaneMissing, type ControlPlane } from '../harness/control-plane
 import { clientFor, ensureNamespace, installCrds, waitFor } from '../harness/kube.js';
 import type { RunningPostgres } from '../harness/postgres.js';
 import { startPostgresAndControlPlane } from '../harness/start-together.js';
-import { startBootServer, type RunningProcess } from '../harness/processes.js';
+import { ROOT, startBootServer, type RunningProcess } from '../harness/processes.js';
 import { refusedPosts, replay, webhookURLOf } from '../harness/replay.js';
 
 jest.setTimeout(600_000);
@@ -43,6 +50,9 @@ maybe('template rollouts: waves, a halted wave rolled back, a gated change', () 
   let client: KubeClient;
   let boot: RunningProcess | undefined;
   let manager: Manager | undefined;
+  let history: SqlHistoryStore | undefined;
+  let api: Server | undefined;
+  let apiURL = '';
   /** The installation each host was last booted into by this test. */
   const booted = new Map<string, string>();
 
@@ -70,14 +80,25 @@ maybe('template rollouts: waves, a halted wave rolled back, a gated change', () 
     await ensureNamespace(client, NS);
     await client.create(CoreResources.secret, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'creds', namespace: NS }, stringData: { hash: HASH } });
     boot = await startBootServer({ kubeconfig: cp.kubeconfigPath, extraArgs: ['--database-url', databaseUrl, '--namespace', NS] });
+    // The operator with a database: rollout decisions go into the install history, served by its history API.
+    history = await openHistoryStore({ databaseUrl, dataDir: '', migrate: false });
+    const app = express();
+    app.use(historyRouter(history));
+    api = await new Promise<Server>((resolve) => {
+      const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    });
+    const address = api.address();
+    apiURL = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
     manager = new Manager({ client: clientFor(cp), log: silentLogger(), identity: 'rollout', namespaces: [NS] });
-    registerControllers(manager, { maxConcurrentReconciles: 2, log: silentLogger(), bootServerURL: boot.url, retryBaseMs: 1000 });
+    registerControllers(manager, { maxConcurrentReconciles: 2, log: silentLogger(), bootServerURL: boot.url, retryBaseMs: 1000, rolloutHistory: history });
     await manager.start();
   });
 
   afterAll(async () => {
     const steps: (() => Promise<unknown> | undefined)[] = [
       () => manager?.stop(),
+      () => (api ? new Promise((r) => api!.close(r)) : undefined),
+      () => history?.close(),
       () => boot?.kill(),
       () => (boot ? Promise.resolve(rmSync(boot.dir, { recursive: true, force: true })) : undefined),
       () => cp?.stop(),
@@ -112,11 +133,21 @@ maybe('template rollouts: waves, a halted wave rolled back, a gated change', () 
     expect(refusedPosts(await replay(webhookURLOf(config.install!.userData), stream.events, { msPerInstallerSecond: 1, maxGapMs: 20 }))).toEqual([]);
   }
 
+  /** The anvil CLI as a user runs it (not spawnSync: the operator's controllers run in this process). */
+  const anvil = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
+    try {
+      const { stdout, stderr } = await promisify(execFile)(join(ROOT, 'scripts', 'anvil'), [...args, '--kubeconfig', cp!.kubeconfigPath, '-n', NS], { env: { ...process.env, NODE_OPTIONS: '' } });
+      return { code: 0, stdout, stderr };
+    } catch (err) {
+      const e = err as { code?: number; stdout?: string; stderr?: string };
+      return { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+    }
+  };
   const stateOf = async (name: string) => (await getHost(name)).status?.state;
   const waitState = (name: string, state: string) => waitFor(`${name} ${state}`, async () => (await stateOf(name)) === state, 120_000);
   const installedHash = async (name: string) => (await getHost(name)).status?.recentInstalls?.[0]?.template?.contentHash;
 
-  it('rolls a post-install change out in two waves, halts a failing revision after the first wave and rolls the failed host back, and holds a storage change for approval', async () => {
+  it('rolls a post-install change out in two waves, halts a failing revision after the first wave and rolls the failed host back, holds a storage change for approval, and rolls back to a kept revision by hand', async () => {
     await client.create(AnvilResources.autoinstallTemplate, {
       apiVersion: 'anvil.dev/v1alpha1',
       kind: 'AutoinstallTemplate',
@@ -192,11 +223,49 @@ maybe('template rollouts: waves, a halted wave rolled back, a gated change', () 
     expect(waiting.change).toEqual(expect.arrayContaining(['storage (autoinstall.storage)']));
     expect(waiting.message).toContain(`needs approval of revision ${r4}`);
     for (const name of HOSTS) expect((await getHost(name)).spec.templateRef?.revision).not.toBe(r4);
+    const shown = await anvil('rollout', 'fleet');
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain(`fleet: AwaitingApproval, revision ${r4} (from ${r2})`);
+    expect(shown.stdout).toContain('storage (autoinstall.storage)');
     // Approving a revision is not new content: the revision stays r4, and the rollout starts.
-    await client.patch(AnvilResources.autoinstallTemplate, { namespace: NS, name: 'fleet' }, 'merge', { spec: { rollout: { approvedRevision: r4 } } });
+    const approved = await anvil('rollout', 'fleet', '--approve');
+    expect(approved).toEqual(expect.objectContaining({ code: 0, stdout: expect.stringContaining(`revision ${r4} approved`) }));
+    expect((await getTemplate()).spec.rollout?.approvedRevision).toBe(r4);
     await rolloutWhere('revision 4 rolling after approval', (r) => r.phase === 'Rolling' && r.targetRevision === r4);
     expect((await getTemplate()).status?.revisions?.[0]?.revision).toBe(r4);
+    await Promise.all([install(0, successStreamGA), install(1, successStreamGA)]);
+    await rolloutWhere('wave 2 of revision 4', (r) => r.phase === 'Rolling' && r.wave === 1);
+    await Promise.all([install(2, successStreamGA), install(3, successStreamGA)]);
+    await rolloutWhere('revision 4 completed', (r) => r.phase === 'Completed' && r.targetRevision === r4);
+
+    // A manual rollback to a kept revision: it rolls out in waves like any revision (naming it approves it).
+    expect((await anvil('rollout', 'fleet', '--to', '99')).code).toBe(2);
+    expect((await anvil('rollout', 'fleet', '--to', String(r2))).code).toBe(0);
+    const back = await rolloutWhere('rolling back to revision 2', (r) => r.phase === 'Rolling' && r.targetRevision === r2);
+    expect(back.previousRevision).toBe(r4);
+    await Promise.all([install(0, successStreamGA), install(1, successStreamGA)]);
+    await rolloutWhere('wave 2 of the rollback', (r) => r.phase === 'Rolling' && r.targetRevision === r2 && r.wave === 1);
+    await Promise.all([install(2, successStreamGA), install(3, successStreamGA)]);
+    await rolloutWhere('back on revision 2', (r) => r.phase === 'Completed' && r.targetRevision === r2);
+    for (const name of HOSTS) expect(await installedHash(name)).toBe(hash2);
     const events = await client.list<KubeObject & { reason?: string; regarding?: { name?: string } }>(CoreResources.event, { namespace: NS });
     expect(events.items.filter((e) => e.regarding?.name === 'fleet').map((e) => e.reason)).toEqual(expect.arrayContaining(['WaveStarted', 'RolloutHalted', 'RolledBack']));
+
+    // Every decision is in the install history with what triggered it, served by the history API and the CLI.
+    const decisions = (await history!.listRolloutDecisions({ namespace: NS, name: 'fleet' }, { limit: 1000 })).items;
+    const triggers = (type: string) => decisions.filter((d) => d.type === type).map((d) => d.trigger);
+    expect(triggers('GateVerdict')).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(new RegExp(`^spec\\.rollout\\.revision=${r2} \\(a manual rollout\\)`)),
+        expect.stringMatching(new RegExp(`^spec\\.rollout\\.approvedRevision=${r4}`)),
+        expect.stringMatching(new RegExp(`^revision ${r3} of the template`)),
+      ]),
+    );
+    expect(triggers('RolloutHalted')).toEqual(['install results and health checks, rollout controller rollout']);
+    expect(decisions.find((d) => d.type === 'RollbackStarted')).toMatchObject({ hosts: ['node-a'], revision: r3 });
+    const fromApi = await anvil('rollout', 'fleet', '--api', apiURL);
+    expect(fromApi.code).toBe(0);
+    expect(fromApi.stdout).toContain('decisions from the install history (newest first):');
+    expect(fromApi.stdout).toMatch(/RolloutHalted\s+wave 1: 1 host\(s\) failed, threshold 1 \[node-a\] {2}\(by install results/);
   });
 });

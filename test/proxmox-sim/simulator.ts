@@ -193,6 +193,11 @@ export class ProxmoxSimulator {
     this.runner.fail(type, options);
   }
 
+  /** Tasks of this type succeed again (the failures failTasks queued and not used up are dropped). */
+  stopFailingTasks(type: string): void {
+    this.runner.clearFailures(type);
+  }
+
   /** Keeps tasks of this type running (a slow download, a stuck import) until the returned function is called. */
   holdTasks(type: string): () => void {
     return this.runner.hold(type);

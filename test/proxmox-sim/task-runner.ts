@@ -110,6 +110,11 @@ export class TaskRunner {
     this.faults.push({ type, message: options.message, times: options.times ?? 1 });
   }
 
+  /** Forgets the failures still queued for tasks of this type. */
+  clearFailures(type: string): void {
+    for (let i = this.faults.length - 1; i >= 0; i--) if (this.faults[i]!.type === type) this.faults.splice(i, 1);
+  }
+
   /** Keeps tasks of this type running until the returned function is called. */
   hold(type: string): () => void {
     let release!: () => void;

@@ -12,7 +12,7 @@ import { BareMetalHostReconciler, hostChangeMatters } from './baremetalhost/cont
 import { HOST_MAC_INDEX, HOST_SECRET_INDEX, KubeHostPorts, hostMacIndex, hostSecretIndex } from './baremetalhost/kube-ports.js';
 import { makeHostRender } from './baremetalhost/render-host.js';
 import { validationIdentity } from './baremetalhost/ports.js';
-import { RolloutReconciler } from './rollout/controller.js';
+import { RolloutReconciler, type RolloutHistory } from './rollout/controller.js';
 import { probe } from '../rollout/index.js';
 import { PowerReconciler, powerChangeMatters } from './power/controller.js';
 import { KubePowerPorts } from './power/kube-ports.js';
@@ -33,6 +33,8 @@ export interface ControllerDeps {
   renderer?: TemplateRenderer;
   power?: PowerSettings;
   proxmox?: ProxmoxSettings;
+  /** Where rollout decisions are recorded (the install history), when the operator has a database. */
+  rolloutHistory?: RolloutHistory;
 }
 
 export interface ProxmoxSettings extends Partial<TemplateControllerConfig>, Pick<KubeTemplatePortsDeps, 'history' | 'fetchText' | 'clientOptions'> {}
@@ -124,6 +126,8 @@ export function registerControllers(manager: Manager, deps: ControllerDeps): str
       prober: probe,
       recorder: manager.recorder,
       registry: manager.metrics.registry,
+      ...(deps.rolloutHistory ? { history: deps.rolloutHistory } : {}),
+      identity: manager.identity,
     }),
   });
   const { maxConcurrentOps = 10, requestTimeoutMs = 20_000, adapters, ...powerConfig } = deps.power ?? {};

@@ -136,6 +136,17 @@ export class ProxmoxClient extends PveHttp implements ProxmoxApi {
     return this.upidOf('POST', this.nodePath(`/qemu/${vmid}/status/${action}`), extra);
   }
 
+  async agentPing(vmid: number): Promise<boolean> {
+    try {
+      await this.call<unknown>('POST', this.nodePath(`/qemu/${vmid}/agent/ping`));
+      return true;
+    } catch (err) {
+      // PVE answers 500 "QEMU guest agent is not running" (or "VM <id> is not running") until the guest is up.
+      if (err instanceof ProxmoxError && err.status === 500 && /guest agent|not running/i.test(err.pveMessage)) return false;
+      throw err;
+    }
+  }
+
   downloadUrl(r: DownloadUrlRequest): Promise<string> {
     return this.upidOf('POST', this.nodePath(`/storage/${encodeURIComponent(r.storage)}/download-url`), {
       url: r.url,

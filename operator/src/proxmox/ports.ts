@@ -149,6 +149,8 @@ export interface ProxmoxApi {
   vmStatus(vmid: number): Promise<VmStatus>;
   /** POST .../status/{action}; extra holds action-specific parameters such as timeout or forceStop. */
   powerAction(vmid: number, action: PowerAction, extra?: PveParams): Promise<string>;
+  /** Whether the VM's QEMU guest agent answers (POST .../agent/ping); false while it does not (yet). */
+  agentPing(vmid: number): Promise<boolean>;
 
   downloadUrl(request: DownloadUrlRequest): Promise<string>;
   listStorageContent(storage: string, content?: string): Promise<StorageVolume[]>;

@@ -58,6 +58,11 @@ export class Manager {
     return this.options.client;
   }
 
+  /** This replica's identity (leader election, Events' reportingInstance). */
+  get identity(): string {
+    return this.options.identity;
+  }
+
   get isLeader(): boolean {
     return this.options.leaderElection ? (this.elector?.isLeader ?? false) : this.controllersStarted;
   }

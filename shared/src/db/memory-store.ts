@@ -20,13 +20,16 @@ import type {
   Page,
   PageRequest,
   PruneResult,
+  RolloutDecision,
+  RolloutDecisionInput,
   StoredInstallerEvent,
   TemplateBuild,
   TemplateBuildFinished,
   TemplateBuildStarted,
 } from './history-store.js';
 import { applySightings, sightingsByMac } from './discovery.js';
-import { bootRequestsNewestFirst, buildsNewestFirst, discoveredLatestFirst, eventsInTimeOrder, failuresNewestFirst, installationsNewestFirst } from './list-orders.js';
+import { decisionRow } from './sql/rollout-decisions.js';
+import { bootRequestsNewestFirst, buildsNewestFirst, decisionsNewestFirst, discoveredLatestFirst, eventsInTimeOrder, failuresNewestFirst, installationsNewestFirst } from './list-orders.js';
 import { finishInstallation, newInstallation } from './memory/installations.js';
 import { installStats } from './memory/stats.js';
 import { pageOfItems, type Keyset } from './paging.js';
@@ -47,6 +50,7 @@ export class MemoryHistoryStore implements HistoryStore {
   readonly bootRequests = new Map<string, BootRequest>();
   readonly discovered = new Map<string, DiscoveredMachine>();
   readonly builds = new Map<string, TemplateBuild>();
+  readonly decisions = new Map<string, RolloutDecision>();
   private failure?: Error;
   closed = false;
 
@@ -172,6 +176,15 @@ export class MemoryHistoryStore implements HistoryStore {
     return 'updated';
   }
 
+  async recordRolloutDecisions(decisions: readonly RolloutDecisionInput[]): Promise<void> {
+    this.write();
+    const rows = decisions.map(decisionRow);
+    for (const r of rows) {
+      if (this.decisions.has(r.id)) continue;
+      this.decisions.set(r.id, { id: r.id, template: { namespace: r.templateNamespace, name: r.templateName }, time: r.time, type: r.type, message: r.message, revision: r.revision ?? null, hosts: [...r.hosts], trigger: r.trigger });
+    }
+  }
+
   async getInstallation(id: string): Promise<Installation | undefined> {
     const row = isUuid(id) ? this.installations.get(id.toLowerCase()) : undefined;
     return row && copy(row);
@@ -210,6 +223,11 @@ export class MemoryHistoryStore implements HistoryStore {
   async listTemplateBuilds(template: HostKey, page?: PageRequest): Promise<Page<TemplateBuild>> {
     const rows = [...this.builds.values()].filter((b) => b.template.namespace === template.namespace && b.template.name === template.name);
     return pageOf(rows, page, buildsNewestFirst);
+  }
+
+  async listRolloutDecisions(template: HostKey, page?: PageRequest): Promise<Page<RolloutDecision>> {
+    const rows = [...this.decisions.values()].filter((d) => d.template.namespace === template.namespace && d.template.name === template.name);
+    return pageOf(rows, page, decisionsNewestFirst);
   }
 
   async prune(olderThan: Date): Promise<PruneResult> {

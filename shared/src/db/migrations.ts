@@ -122,6 +122,24 @@ export const MIGRATIONS: readonly Migration[] = [
       `ALTER TABLE discovered_machines ADD COLUMN IF NOT EXISTS seen_count INT8 NOT NULL DEFAULT 1`,
     ],
   },
+  {
+    version: 4,
+    name: 'rollout decisions of AutoinstallTemplates',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS rollout_decisions (
+        id UUID PRIMARY KEY,
+        template_namespace TEXT NOT NULL,
+        template_name TEXT NOT NULL,
+        time TIMESTAMPTZ NOT NULL,
+        type TEXT NOT NULL,
+        message TEXT NOT NULL,
+        revision INT8,
+        hosts JSONB NOT NULL,
+        trigger TEXT NOT NULL
+      )`,
+      `CREATE INDEX IF NOT EXISTS rollout_decisions_template_idx ON rollout_decisions (template_namespace, template_name, time DESC, id DESC)`,
+    ],
+  },
 ];
 
 export const migrationChecksum = (m: Migration): string =>

@@ -134,4 +134,21 @@ export const templateBuilds = pgTable(
   ],
 );
 
-export const historyTables = { installations, installerEvents, bootRequests, discoveredMachines, templateBuilds };
+/** Decisions of AutoinstallTemplate rollouts (migration 4). */
+export const rolloutDecisions = pgTable(
+  'rollout_decisions',
+  {
+    id: uuid('id').primaryKey(),
+    templateNamespace: text('template_namespace').notNull(),
+    templateName: text('template_name').notNull(),
+    time: ts('time').notNull(),
+    type: text('type').notNull(),
+    message: text('message').notNull(),
+    revision: bigint('revision', { mode: 'number' }),
+    hosts: jsonb('hosts').$type<string[]>().notNull(),
+    trigger: text('trigger').notNull(),
+  },
+  (t) => [index('rollout_decisions_template_idx').on(t.templateNamespace, t.templateName, t.time.desc(), t.id.desc())],
+);
+
+export const historyTables = { installations, installerEvents, bootRequests, discoveredMachines, templateBuilds, rolloutDecisions };

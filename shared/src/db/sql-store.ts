@@ -14,6 +14,7 @@ import { getInstallation, listFailures, listInstallations, recordInstallFinished
 import { prune } from './sql/prune.js';
 import { installStats } from './sql/stats.js';
 import { listTemplateBuilds, recordTemplateBuildFinished, recordTemplateBuildStarted } from './sql/template-builds.js';
+import { listRolloutDecisions, recordRolloutDecisions } from './sql/rollout-decisions.js';
 
 export { CHUNK } from './sql/context.js';
 export { PRUNE_CHUNK } from './sql/prune.js';
@@ -85,6 +86,10 @@ export class SqlHistoryStore implements api.HistoryStore {
     return recordTemplateBuildFinished(this.ctx, f);
   }
 
+  recordRolloutDecisions(decisions: readonly api.RolloutDecisionInput[]): Promise<void> {
+    return recordRolloutDecisions(this.ctx, decisions);
+  }
+
   getInstallation(id: string): Promise<api.Installation | undefined> {
     return getInstallation(this.ctx, id);
   }
@@ -115,6 +120,10 @@ export class SqlHistoryStore implements api.HistoryStore {
 
   listTemplateBuilds(template: api.HostKey, page?: api.PageRequest): Promise<api.Page<api.TemplateBuild>> {
     return listTemplateBuilds(this.ctx, template, page);
+  }
+
+  listRolloutDecisions(template: api.HostKey, page?: api.PageRequest): Promise<api.Page<api.RolloutDecision>> {
+    return listRolloutDecisions(this.ctx, template, page);
   }
 
   prune(olderThan: Date): Promise<api.PruneResult> {

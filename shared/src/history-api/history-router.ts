@@ -130,6 +130,13 @@ export function historyRouter(store: HistoryStore, opts: HistoryRouterOptions = 
     res.json({ items: page.items, next: nextLink(req, page.nextCursor) });
   });
 
+  router.get('/api/v1/templates/:namespace/:name/rollout-decisions', async (req, res) => {
+    const q = query(req, ['limit', 'cursor']);
+    const template = { namespace: checkName(req.params.namespace!, 'namespace'), name: checkName(req.params.name!, 'name') };
+    const page = await store.listRolloutDecisions(template, { limit: parseLimit(q.limit), cursor: q.cursor });
+    res.json({ items: page.items, next: nextLink(req, page.nextCursor) });
+  });
+
   router.get('/api/v1/stats', async (req, res) => {
     const q = query(req, ['window']);
     const window = q.window ?? '7d';

@@ -76,6 +76,14 @@ export const openApiDocument = {
         responses: { '200': json(page('Installation'), 'A page of failed installations.'), ...errors },
       },
     },
+    '/api/v1/templates/{namespace}/{name}/rollout-decisions': {
+      get: {
+        operationId: 'listRolloutDecisions',
+        summary: "An AutoinstallTemplate's rollout decisions (gate verdicts, waves, health results, halts, rollbacks), newest first, with what triggered each.",
+        parameters: [pathParam('namespace', 'Namespace of the AutoinstallTemplate.'), pathParam('name', 'Name of the AutoinstallTemplate.'), limit, cursor],
+        responses: { '200': json(page('RolloutDecision'), 'A page of decisions.'), ...errors },
+      },
+    },
     '/api/v1/stats': {
       get: {
         operationId: 'installStats',
@@ -165,6 +173,20 @@ export const openApiDocument = {
           phases: { type: 'array', items: ref('Phase'), description: 'Phases from start/finish event pairs, nested by name; in tree order (each phase followed by its descendants, siblings in time order).' },
           events: { type: 'array', items: ref('InstallerEvent'), description: 'The first page of events.' },
           eventsNext: { type: ['string', 'null'], description: 'Relative URL of the next page of events.' },
+        },
+      },
+      RolloutDecision: {
+        type: 'object',
+        required: ['id', 'template', 'time', 'type', 'message', 'revision', 'hosts', 'trigger'],
+        properties: {
+          id: str('Decision id.', { format: 'uuid' }),
+          template: { type: 'object', required: ['namespace', 'name'], properties: { namespace: str('Namespace.'), name: str('AutoinstallTemplate name.') } },
+          time: time('When the rollout controller decided.'),
+          type: str('GateVerdict, WaveStarted, WaveVerified, HostUnhealthy, RolloutHalted, RollbackStarted, RolledBack, RollbackFailed or RolloutCompleted.'),
+          message: str('What was decided and why.'),
+          revision: nullable(int('The template revision the decision is about.')),
+          hosts: { type: 'array', items: { type: 'string' }, description: 'The BareMetalHosts it concerns.' },
+          trigger: str('Who or what triggered it, e.g. "revision 4 of the template", "spec.rollout.approvedRevision=4".'),
         },
       },
       TemplateStats: { type: 'object', required: ['template', ...Object.keys(rates)], properties: { template: nullable(str('AutoinstallTemplate name; null when none was recorded.')), ...rates } },

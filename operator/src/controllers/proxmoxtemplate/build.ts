@@ -3,7 +3,7 @@
 import type { ProxmoxTemplateBuild, ProxmoxTemplatePhase, ProxmoxTemplateVersion } from '@anvil/core/api';
 import { kubeTime } from '@anvil/core/conditions';
 import { ProxmoxError } from '../../proxmox/errors.js';
-import { deleteImageUnlessInUse, deleteOwnedVm, imagesInUse } from './cleanup.js';
+import { deleteImageUnlessInUse, deleteOwnedVm, imagesInUse, removeValidationVm } from './cleanup.js';
 import { importStorage, type TemplateContext } from './context.js';
 import type { DesiredBuild } from './desired.js';
 import type { BuildRecord } from './ports.js';
@@ -13,7 +13,7 @@ import { activate } from './versions.js';
 
 /** The phase that carries out a build's step. */
 export function phaseOfStep(build: ProxmoxTemplateBuild): ProxmoxTemplatePhase {
-  return build.step === 'download' ? 'Downloading' : build.step === 'create' ? 'Creating' : 'Converting';
+  return build.step === 'download' ? 'Downloading' : build.step === 'create' ? 'Creating' : build.step === 'validate' ? 'Validating' : 'Converting';
 }
 
 export function historyRecord(ctx: TemplateContext, build: ProxmoxTemplateBuild): BuildRecord {
@@ -47,6 +47,7 @@ export async function startBuild(ctx: TemplateContext, desired: DesiredBuild): P
     algorithm: desired.algorithm,
     importVolume: importVolumeFor(importStorage(template), desired),
     settingsHash: desired.settingsHash,
+    ...(desired.release ? { release: desired.release } : {}),
     step: 'download',
     startedAt: kubeTime(ctx.now),
     failures: 0,
@@ -76,6 +77,8 @@ export async function finishBuild(ctx: TemplateContext): Promise<void> {
     checksum: build.checksum!,
     imageURL: build.imageURL!,
     settingsHash: build.settingsHash!,
+    ...(build.release ? { release: build.release } : {}),
+    ...(build.validation ? { validated: true } : {}),
     createdAt: kubeTime(ctx.now),
   };
   status.versions = [...(status.versions ?? []).filter((v) => v.version !== build.version), version].sort((a, b) => a.version - b.version);
@@ -94,6 +97,8 @@ export async function abandonBuild(ctx: TemplateContext, why: string): Promise<v
     if (state?.status === 'running') throw new ProxmoxError({ code: 'lock', status: 0, pveMessage: `waiting for task ${state.type} of the abandoned build to end`, transient: true });
     delete ctx.status.currentTask;
   }
+  // A validation VM first: a linked clone keeps its template's disks in use.
+  if (build.validation?.vmid !== undefined) await removeValidationVm(ctx, build.validation.vmid, build.version);
   if (build.vmid !== undefined) await deleteOwnedVm(ctx, build.vmid, (m) => isOurBuild(ctx.template, m, build.version));
   await deleteImageUnlessInUse(ctx, build.importVolume, imagesInUse(ctx, { withBuild: false }));
   await ctx.ports.history.finished({ id: build.id, result: 'CANCELLED', finishedAt: ctx.now, failureReason: why });

@@ -29,6 +29,18 @@ export async function deleteOwnedVm(ctx: TemplateContext, vmid: number, owned: (
   return true;
 }
 
+/** Stops (waiting for it) and deletes a validation VM of the build of `version`, if it is still there and ours. */
+export async function removeValidationVm(ctx: TemplateContext, vmid: number, version: number): Promise<void> {
+  const config = await ctx.api.getVmConfig(vmid);
+  const marker = config ? parseOwnerMarker(config) : undefined;
+  if (!marker || marker.owner !== ownerKey(ctx.template) || marker.version !== version) return;
+  if ((await ctx.api.vmStatus(vmid)).status === 'running') {
+    const result = await ctx.api.waitForTask(await ctx.api.powerAction(vmid, 'stop'), { intervalMs: Math.min(ctx.config.taskPollMs, 1000), timeoutMs: ctx.config.cleanupTaskTimeoutMs });
+    if (!result.ok) throw new ProxmoxError({ code: 'task-failed', status: 0, pveMessage: `stopping validation VM ${vmid} failed: ${result.exitStatus}`, transient: true });
+  }
+  await deleteOwnedVm(ctx, vmid, (m) => m.owner === marker.owner && m.version === version);
+}
+
 /** Images still needed: those of the kept versions and of the build in progress (unless it is being abandoned). */
 export function imagesInUse(ctx: TemplateContext, options: { withBuild: boolean }): Set<string> {
   const inUse = new Set<string>();

@@ -154,6 +154,11 @@ export class FakeProxmox implements ProxmoxApi {
     throw pveError('other', `power actions on VM ${vmid} are not part of a template build`);
   }
 
+  async agentPing(vmid: number): Promise<boolean> {
+    this.fault('agentPing');
+    throw pveError('other', `the guest agent of VM ${vmid} is not part of a template build`);
+  }
+
   async downloadUrl(request: DownloadUrlRequest): Promise<string> {
     this.fault('downloadUrl');
     const volid = `${request.storage}:import/${request.filename}`;

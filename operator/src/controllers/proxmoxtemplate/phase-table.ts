@@ -12,6 +12,7 @@ import { downloading } from './phases/downloading.js';
 import { failed } from './phases/failed.js';
 import { pending } from './phases/pending.js';
 import { ready } from './phases/ready.js';
+import { validating } from './phases/validating.js';
 
 /** Deletion is driven by the reconciler (finalizer); a Deleting object is only looked at by it. */
 const deleting: PhaseHandler = async () => done();
@@ -21,6 +22,7 @@ export const PHASES: Readonly<Record<ProxmoxTemplatePhase, PhaseHandler>> = {
   Downloading: downloading,
   Creating: creating,
   Converting: converting,
+  Validating: validating,
   Ready: ready,
   Failed: failed,
   Deleting: deleting,

@@ -77,7 +77,7 @@ describe('ProxmoxTemplate source', () => {
       expect(url).toBe('https://cloud-images.ubuntu.com/releases/noble/release/SHA256SUMS');
       return sums;
     });
-    expect(image).toEqual({ url: build.imageURL, checksum: 'b'.repeat(64), algorithm: 'sha256' });
+    expect(image).toEqual({ url: build.imageURL, checksum: 'b'.repeat(64), algorithm: 'sha256', release: '24.04' });
     expect(importVolumeFor('local', image)).toBe('local:import/ubuntu-24.04-server-cloudimg-amd64-bbbbbbbbbbbb.qcow2');
   });
 

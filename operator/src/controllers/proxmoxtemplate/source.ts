@@ -9,7 +9,12 @@ export interface ResolvedImage {
   url: string;
   checksum: string;
   algorithm: HashAlgorithm;
+  /** The distribution release (the catalog entry's version, or spec.source.release), when known. */
+  release?: string;
 }
+
+/** The release a catalog name carries: ubuntu-24.04 -> 24.04, opensuse-leap-15.6 -> 15.6, rocky-9 -> 9. */
+export const catalogRelease = (distribution: string): string | undefined => /-(\d+(?:\.\d+)*)$/.exec(distribution)?.[1];
 
 /** Resolves spec.source. Throws ChecksumError: `transient` when a checksum file could not be read, else a user error. */
 export async function resolveImage(t: ProxmoxTemplate, fetchText: FetchText): Promise<ResolvedImage> {
@@ -18,7 +23,8 @@ export async function resolveImage(t: ProxmoxTemplate, fetchText: FetchText): Pr
     const entry = catalogEntry(source.distribution);
     if (!entry) throw new ChecksumError(unknownDistributionMessage(source.distribution));
     const { value, algorithm } = await resolveCatalogChecksum(entry, fetchText);
-    return checked({ url: entry.imageUrl, checksum: value, algorithm });
+    const release = catalogRelease(entry.name);
+    return { ...checked({ url: entry.imageUrl, checksum: value, algorithm }), ...(release ? { release } : {}) };
   }
   if (!source.url || !source.checksum) throw new ChecksumError('spec.source needs either distribution, or url and checksum');
   const algorithm: HashAlgorithm = source.checksum.algorithm ?? 'sha256';
@@ -27,7 +33,7 @@ export async function resolveImage(t: ProxmoxTemplate, fetchText: FetchText): Pr
     if (algorithmForHex(value) !== algorithm) {
       throw new ChecksumError(`spec.source.checksum.value has ${value.length} hex digits, which is not a ${algorithm} checksum`);
     }
-    return checked({ url: source.url, checksum: value, algorithm });
+    return withRelease(checked({ url: source.url, checksum: value, algorithm }), source.release);
   }
   const checksumUrl = source.checksum.url!;
   let text: string;
@@ -39,8 +45,10 @@ export async function resolveImage(t: ProxmoxTemplate, fetchText: FetchText): Pr
   // A checksum file next to the image (image.qcow2.sha256) counts whatever name it states ("latest" links).
   const perFile = checksumUrl.startsWith(source.url);
   const value = findChecksum(text, urlFileName(source.url), { algorithm, perFile, source: checksumUrl });
-  return checked({ url: source.url, checksum: value, algorithm });
+  return withRelease(checked({ url: source.url, checksum: value, algorithm }), source.release);
 }
+
+const withRelease = (image: ResolvedImage, release: string | undefined): ResolvedImage => (release ? { ...image, release } : image);
 
 /** Fails early (before any download) for an image PVE cannot import, such as a compressed one. */
 function checked(image: ResolvedImage): ResolvedImage {

@@ -1,11 +1,14 @@
-// The rollout controller owns one concern: bringing a template's newest revision to the hosts that follow it, as its
-// spec.rollout says. Each reconcile reads the hosts from the cache, probes the health of the current wave's installed
-// hosts, asks the diff gate while a new revision waits, runs one step of the rollout state machine
-// (operator/src/rollout) and carries out its actions: pin and reinstall hosts, raise RolloutHealthy=False. Every
-// decision goes to status.rollout.audit, an Event on the template and anvil_rollout_decisions_total.
+// The rollout controller owns one concern: bringing a template's newest revision (or the one spec.rollout.revision
+// names) to the hosts that follow it, as its spec.rollout says. Each reconcile reads the hosts from the cache, probes
+// the health of the current wave's installed hosts, asks the diff gate while a new revision waits, runs one step of
+// the rollout state machine (operator/src/rollout) and carries out its actions: pin and reinstall hosts, raise
+// RolloutHealthy=False. Every decision goes to status.rollout.audit, an Event on the template and
+// anvil_rollout_decisions_total.
+import { randomUUID } from 'node:crypto';
 import { Counter, type Registry } from 'prom-client';
 import { AnvilResources, ROLLOUT_CONDITIONS, type AutoinstallTemplate, type AutoinstallTemplateStatus, type BareMetalHost } from '@anvil/core/api';
 import { setCondition } from '@anvil/core/conditions';
+import type { HistoryStore } from '@anvil/core/db';
 import type { CacheReader, KubeClient } from '@anvil/core/kube';
 import { gateVerdict, step, windowProblem, type GateVerdict, type RolloutSnapshot } from '../../rollout/index.js';
 import type { EventRecorder } from '../../runtime/events.js';
@@ -18,6 +21,8 @@ import { alreadyAsked, askToInstall } from './install-action.js';
 import { gatePolicy, healthChecks, healthPolicy, rolloutPolicy } from './policy.js';
 import { auditEntries, fromApi, toApi, type ApiRolloutStatus } from './rollout-status.js';
 
+export type RolloutHistory = Pick<HistoryStore, 'recordRolloutDecisions'>;
+
 export interface RolloutDeps {
   client: KubeClient;
   templates: CacheReader<AutoinstallTemplate>;
@@ -26,6 +31,10 @@ export interface RolloutDeps {
   prober: Prober;
   recorder: EventRecorder;
   registry?: Registry;
+  /** The install history: every decision is recorded there before it is carried out. */
+  history?: RolloutHistory;
+  /** This operator replica, named in each decision's trigger. */
+  identity?: string;
   now?: () => Date;
 }
 
@@ -62,8 +71,11 @@ class Rollout implements StatusKind<AutoinstallTemplate, AutoinstallTemplateStat
     const policy = rolloutPolicy(spec);
     const badWindow = policy.windows.map((w, i) => ({ i, problem: windowProblem(w) })).find((w) => w.problem);
     if (badWindow) return this.hold(status, `spec.rollout.maintenanceWindows[${badWindow.i}]: ${badWindow.problem}`);
-    const newest = template.status?.revisions?.[0];
-    if (!newest) return this.hold(status, 'waiting for the template\'s first valid revision');
+    const kept = template.status?.revisions ?? [];
+    if (!kept.length) return this.hold(status, 'waiting for the template\'s first valid revision');
+    // The revision to roll out: the newest, or the one spec.rollout.revision names (a manual rollback).
+    const desired = spec.revision !== undefined ? kept.find((r) => r.revision === spec.revision) : kept[0];
+    if (!desired) return this.hold(status, `spec.rollout.revision ${spec.revision}: the template keeps no such revision (kept: ${kept.map((r) => r.revision).join(', ')})`);
 
     // Hosts that were never installed are not the rollout's: their first install renders the template as it is.
     const hosts = followers(template, this.deps.hosts.list(template.metadata.namespace)).filter((h) => revisionOfHost(h) !== undefined);
@@ -74,20 +86,27 @@ class Rollout implements StatusKind<AutoinstallTemplate, AutoinstallTemplateStat
 
     let change = previous?.change;
     let gate: GateVerdict = { verdict: 'allowed', reason: 'judged when the rollout started' };
-    const judging = core.phase === 'Idle' || core.phase === 'AwaitingApproval' || core.targetRevision !== newest.contentHash;
-    if (judging && views.some((v) => v.revision !== newest.contentHash)) {
-      const before = mostCommon(views.map((v) => v.revision).filter((r): r is string => r !== undefined && r !== newest.contentHash));
+    const judging = core.phase === 'Idle' || core.phase === 'AwaitingApproval' || core.targetRevision !== desired.contentHash;
+    if (judging && views.some((v) => v.revision !== desired.contentHash)) {
+      const before = mostCommon(views.map((v) => v.revision).filter((r): r is string => r !== undefined && r !== desired.contentHash));
       const sample = hosts.find((h) => revisionOfHost(h) === before);
-      const reading = await readChange(this.deps.render, template, sample, before, newest.contentHash);
+      const reading = await readChange(this.deps.render, template, sample, before, desired.contentHash);
       change = reading.parts.slice(0, 64);
-      const approved = spec.approvedRevision !== undefined ? template.status?.revisions?.find((r) => r.revision === spec.approvedRevision)?.contentHash : undefined;
-      gate = gateVerdict({ revision: newest.contentHash, changes: [reading.class], ...(approved ? { approvedRevision: approved } : {}) }, gatePolicy(spec));
-      gate = { ...gate, reason: gate.reason.replace(newest.contentHash, String(newest.revision)) } as GateVerdict;
+      // Naming a revision to roll out (a manual rollback) approves it as well.
+      const approvedNumber = spec.revision ?? spec.approvedRevision;
+      const approved = approvedNumber !== undefined ? kept.find((r) => r.revision === approvedNumber)?.contentHash : undefined;
+      gate = gateVerdict({ revision: desired.contentHash, changes: [reading.class], ...(approved ? { approvedRevision: approved } : {}) }, gatePolicy(spec));
+      gate = { ...gate, reason: gate.reason.replace(desired.contentHash, String(desired.revision)) } as GateVerdict;
     }
 
-    const snapshot: RolloutSnapshot = { now, policy, desiredRevision: newest.contentHash, gate, hosts: views };
+    const snapshot: RolloutSnapshot = { now, policy, desiredRevision: desired.contentHash, gate, hosts: views };
     const outcome = step(snapshot, core);
     const audit = [...outcome.audit];
+    // Recorded before anything is carried out: a decision the history lacks was never acted on (the reconcile retries).
+    const why = trigger(spec, desired.revision, this.deps.identity);
+    await this.deps.history?.recordRolloutDecisions(
+      audit.map((r) => ({ id: randomUUID(), template: { namespace: template.metadata.namespace!, name: template.metadata.name! }, time: now, type: r.type, message: r.message, revision: desired.revision, ...(r.hosts ? { hosts: r.hosts } : {}), trigger: why(r.type) })),
+    );
     for (const action of outcome.actions) {
       if (action.kind === 'alert') continue;
       const host = hosts.find((h) => h.metadata.name === action.host);
@@ -138,4 +157,18 @@ function mostCommon(values: readonly string[]): string | undefined {
   const counts = new Map<string, number>();
   for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
   return [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]?.[0];
+}
+
+/** Who or what triggered a decision, as the install history records it. */
+function trigger(spec: NonNullable<AutoinstallTemplate['spec']['rollout']>, revision: number, identity: string | undefined): (type: string) => string {
+  const by = `rollout controller${identity ? ` ${identity}` : ''}`;
+  return (type) => {
+    if (type === 'GateVerdict') {
+      if (spec.revision === revision) return `spec.rollout.revision=${revision} (a manual rollout), ${by}`;
+      if (spec.approvedRevision === revision) return `spec.rollout.approvedRevision=${revision}, ${by}`;
+      return `revision ${revision} of the template, ${by}`;
+    }
+    if (type === 'HostUnhealthy' || type === 'RolloutHalted' || type === 'RollbackStarted' || type === 'RollbackFailed') return `install results and health checks, ${by}`;
+    return `spec.rollout (batchSize ${spec.batchSize ?? 1}, pauseSeconds ${spec.pauseSeconds ?? 0}), ${by}`;
+  };
 }

@@ -6,7 +6,7 @@ export const PROXMOXTEMPLATE_PLURAL = 'proxmoxtemplates';
 export const PROXMOXTEMPLATE_SINGULAR = 'proxmoxtemplate';
 export const PROXMOXTEMPLATE_SHORT_NAMES = ['pxt'] as const;
 
-export const PROXMOXTEMPLATE_PHASES = ['Pending', 'Downloading', 'Creating', 'Converting', 'Ready', 'Failed', 'Deleting'] as const;
+export const PROXMOXTEMPLATE_PHASES = ['Pending', 'Downloading', 'Creating', 'Converting', 'Validating', 'Ready', 'Failed', 'Deleting'] as const;
 export type ProxmoxTemplatePhase = (typeof PROXMOXTEMPLATE_PHASES)[number];
 
 export const CHECKSUM_ALGORITHMS = ['sha256', 'sha512'] as const;
@@ -34,6 +34,8 @@ export const PROXMOXTEMPLATE_CONDITIONS = {
   SourceResolved: 'SourceResolved',
   /** A build is in progress. */
   Building: 'Building',
+  /** False while a new upstream release waits for approval (spec.updates). */
+  UpdateApproved: 'UpdateApproved',
 } as const;
 export type ProxmoxTemplateConditionType = (typeof PROXMOXTEMPLATE_CONDITIONS)[keyof typeof PROXMOXTEMPLATE_CONDITIONS];
 
@@ -53,5 +55,11 @@ export const IPCONFIG_PATTERN = '^(ip|gw|ip6|gw6)=[^,\\s]+(,(ip|gw|ip6|gw6)=[^,\
 /** An OpenSSH public key line. */
 export const SSH_PUBLIC_KEY_PATTERN = '^(ssh|ecdsa|sk)-[^\\s]+ [A-Za-z0-9+/]+=*( .*)?$';
 
-export const BUILD_STEPS = ['download', 'create', 'resize', 'template'] as const;
+export const BUILD_STEPS = ['download', 'create', 'resize', 'template', 'validate'] as const;
+
+/** The steps of a new version's validation boot. */
+export const VALIDATION_STEPS = ['clone', 'start', 'boot', 'cleanup'] as const;
+
+/** How far a new image release is from the active version's (operator/src/rollout/release-classes.ts). */
+export const RELEASE_CLASSES = ['same', 'patch', 'minor', 'major', 'downgrade', 'unknown'] as const;
 export type BuildStep = (typeof BUILD_STEPS)[number];

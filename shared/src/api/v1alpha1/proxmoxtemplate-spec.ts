@@ -12,6 +12,7 @@ import {
   PVE_NODE_PATTERN,
   PVE_STORAGE_ID_PATTERN,
   PVE_TAG_PATTERN,
+  RELEASE_CLASSES,
   RETAIN_POLICIES,
   SSH_PUBLIC_KEY_PATTERN,
   VMID_MAX,
@@ -66,6 +67,7 @@ const source = s.object(
     ),
     url: s.string('http(s) URL of a qcow2/raw cloud image (not compressed). Requires checksum.', { pattern: HTTP_URL_PATTERN, maxLength: 2048 }),
     checksum,
+    release: s.string('The distribution release of a url source, e.g. 24.04.2 (a distribution source takes the catalog entry\'s); what spec.updates classifies.', { maxLength: 64 }),
     checkIntervalSeconds: s.integer(
       'How often anvil checks whether the upstream image changed (new checksum), which builds a new version. 0 turns checks off; values below 300 count as 300.',
       { minimum: 0, default: 86400, format: 'int32' },
@@ -158,6 +160,28 @@ const versions = s.object(
   { default: {} },
 );
 
+const validation = s.object(
+  'A validation boot of each new version before it becomes active: the template is cloned to a VM, the VM started and watched, then stopped and destroyed. A version whose boot fails is removed and the active version stays (the build is retried with backoff).',
+  {
+    boot: s.boolean('Boot each new version before promoting it.', { default: false }),
+    guestAgent: s.boolean('Wait for the QEMU guest agent to answer (POST .../agent/ping) as the sign the system came up; needs spec.vm.agent and an image with qemu-guest-agent. Otherwise the VM must start and keep running for settleSeconds.', { default: false }),
+    settleSeconds: s.integer('Seconds the validation VM must keep running (without the guest agent).', { minimum: 0, maximum: 3600, default: 30, format: 'int32' }),
+    timeoutSeconds: s.integer('Seconds the whole validation boot may take before the version is rejected.', { minimum: 30, maximum: 86400, default: 600, format: 'int32' }),
+  },
+);
+
+const updates = s.object(
+  'The gate for new upstream releases. A release is the distribution\'s version number (the catalog entry\'s, e.g. 24.04 of ubuntu-24.04, or spec.source.release for a URL source); a new image of the same release (a rebuilt "current" image) is class same.',
+  {
+    autoApproveReleases: s.array(
+      'Release classes built without approval: same, patch, minor, major, downgrade, unknown (a release that is not numbers).',
+      s.stringEnum('A release class.', RELEASE_CLASSES),
+      { maxItems: 6, listType: 'set' },
+    ),
+    approvedRelease: s.string('A release a person approved to build although its class needs approval (e.g. 26.04); approves that release only.', { maxLength: 64 }),
+  },
+);
+
 export const proxmoxTemplateSpecSchema = s.object(
   'Desired state of the ProxmoxTemplate.',
   {
@@ -166,6 +190,8 @@ export const proxmoxTemplateSpecSchema = s.object(
     vm,
     cloudInit,
     versions,
+    validation,
+    updates,
     retainPolicy: s.stringEnum(
       'What happens to the templates this object created when it is deleted: Delete removes them, Retain leaves them on Proxmox.',
       RETAIN_POLICIES,

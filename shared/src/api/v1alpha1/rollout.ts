@@ -61,6 +61,10 @@ export const rolloutPolicySchema = s.object(
       ROLLOUT_CHANGE_CLASSES,
       { default: 'packages' },
     ),
+    revision: s.integer(
+      'Roll out this kept revision (status.revisions[].revision) instead of the newest: a manual rollback, or holding the fleet on a known-good revision while the template is edited. Unset: the newest.',
+      { minimum: 1, format: 'int64' },
+    ),
     approvedRevision: s.integer('The revision (status.revisions[].revision) a person approved to roll out although the gate asked; approves that revision only.', { minimum: 1, format: 'int64' }),
   },
 );

@@ -75,6 +75,25 @@ export function machineAndBuildCases(j: Jest, current: () => HistoryStore): void
     expect(builds.items[1]).toMatchObject({ result: 'SUCCESS', vmid: 9000, checksum: 'sha256:x', taskUpid: 'UPID:pve1:1', node: 'pve1' });
   });
 
+  it('records rollout decisions once each, newest first per template', async () => {
+    const tpl = { namespace: 'default', name: 'fleet' };
+    await store.recordRolloutDecisions([
+      { id: uuid(1), template: tpl, time: at(0), type: 'GateVerdict', message: 'revision 2: allowed', revision: 2, trigger: "the template's revision 2" },
+      { id: uuid(2), template: tpl, time: at(10), type: 'WaveStarted', message: 'wave 1 of 2 started', revision: 2, hosts: ['node-a', 'node-b'], trigger: "the template's revision 2" },
+      { id: uuid(3), template: { namespace: 'default', name: 'other' }, time: at(5), type: 'GateVerdict', message: 'x', trigger: 't' },
+    ]);
+    // a decision recorded again (a retried reconcile) is stored once
+    await store.recordRolloutDecisions([{ id: uuid(2), template: tpl, time: at(10), type: 'WaveStarted', message: 'wave 1 of 2 started', revision: 2, hosts: ['node-a', 'node-b'], trigger: "the template's revision 2" }]);
+    const page = await store.listRolloutDecisions(tpl);
+    expect(page.items.map((d) => d.type)).toEqual(['WaveStarted', 'GateVerdict']);
+    expect(page.items[0]).toMatchObject({ revision: 2, hosts: ['node-a', 'node-b'], trigger: "the template's revision 2" });
+    expect(page.items[1]).toMatchObject({ hosts: [], revision: 2 });
+    const first = await store.listRolloutDecisions(tpl, { limit: 1 });
+    expect(first.items.map((d) => d.type)).toEqual(['WaveStarted']);
+    expect((await store.listRolloutDecisions(tpl, { limit: 1, cursor: first.nextCursor! })).items.map((d) => d.type)).toEqual(['GateVerdict']);
+    await expect(store.recordRolloutDecisions([{ id: 'not-a-uuid', template: tpl, time: at(0), type: 'x', message: 'x', trigger: 't' }])).rejects.toThrow(/UUID/);
+  });
+
   it('prunes old events and boot requests but keeps installation summaries', async () => {
     await store.recordInstallStarted(started(1));
     await store.recordInstallFinished({ installationId: uuid(1), result: 'SUCCESS', finishedAt: at(10_500) });

@@ -1,5 +1,6 @@
 // Converting: the root disk is grown to spec.vm.diskSize (when set), then the VM becomes a template and the build a
-// kept version. A VM that vanished mid-build is created again.
+// kept version (after its validation boot, when spec.validation.boot asks for one). A VM that vanished mid-build is
+// created again.
 import { ROOT_DISK } from '../../../proxmox/vm-params.js';
 import { finishBuild } from '../build.js';
 import { enter, type PhaseHandler } from '../context.js';
@@ -23,6 +24,11 @@ export const converting: PhaseHandler = async (ctx) => {
     return enter(ctx, 'Creating');
   }
   if (Number(config.template) === 1) {
+    // With spec.validation.boot the version is promoted only after it booted.
+    if (template.spec.validation?.boot) {
+      build.step = 'validate';
+      return enter(ctx, 'Validating');
+    }
     await finishBuild(ctx);
     return enter(ctx, 'Ready');
   }

@@ -5,6 +5,7 @@ import { commitThenContinue } from '../../../runtime/result.js';
 import { abandonBuild, phaseOfStep, resumeBuild, startBuild } from '../build.js';
 import { enter, pinned, type PhaseHandler } from '../context.js';
 import { buildMatches, desiredBuild, versionMatches } from '../desired.js';
+import { releaseAllowed } from '../release-gate.js';
 import { activate, adoptExisting } from '../versions.js';
 
 export const pending: PhaseHandler = async (ctx) => {
@@ -19,6 +20,12 @@ export const pending: PhaseHandler = async (ctx) => {
   }
   if (match) {
     if (status.build) await abandonBuild(ctx, `version ${match.version} already matches the spec`);
+    activate(ctx);
+    return enter(ctx, 'Ready');
+  }
+  // A new upstream release may need a person's approval first: the active version stays meanwhile.
+  if (status.versions?.length && !releaseAllowed(ctx, desired)) {
+    if (status.build) await abandonBuild(ctx, `release ${desired.release} waits for approval`);
     activate(ctx);
     return enter(ctx, 'Ready');
   }

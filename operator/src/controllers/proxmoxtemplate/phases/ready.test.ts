@@ -82,4 +82,30 @@ describe('phase Ready', () => {
     await expect(ready(ctx)).rejects.toMatchObject({ transient: true });
     expect(ctx.status.phase).toBe('Ready');
   });
+
+  it('holds a major release for approval (the active version stays), and builds it once that release is approved', async () => {
+    const url = fixtureTemplate().spec.source.url!;
+    const newer = { url, checksum: { value: 'cd'.repeat(32) }, release: '26.04' };
+    const { ctx, ports } = readyContext(1, { source: newer }, 25 * HOUR);
+    ctx.status.versions![0]!.release = '24.04';
+    await expect(ready(ctx)).resolves.toEqual(requeueAfter(24 * HOUR));
+    expect(ctx.status).toMatchObject({ phase: 'Ready', activeVersion: 1, pendingRelease: '26.04' });
+    expect(ctx.status.message).toContain('release 26.04 waits for approval');
+    expect(ctx.status.conditions?.find((c) => c.type === 'UpdateApproved')).toMatchObject({ status: 'False', reason: 'NeedsApproval' });
+    expect(ports.reasons()).toEqual(['UpdateNeedsApproval']);
+    // a minor or patch release is built without approval
+    const patch = readyContext(1, { source: { ...newer, release: '24.04.1' } }, 25 * HOUR);
+    patch.ctx.status.versions![0]!.release = '24.04';
+    await expect(ready(patch.ctx)).resolves.toBe(NEXT);
+    expect(patch.ctx.status.phase).toBe('Pending');
+    // approving another release approves nothing
+    const other = readyContext(1, { source: newer, updates: { approvedRelease: '25.10' } }, 25 * HOUR);
+    other.ctx.status.versions![0]!.release = '24.04';
+    await expect(ready(other.ctx)).resolves.toEqual(requeueAfter(24 * HOUR));
+    const approved = readyContext(1, { source: newer, updates: { approvedRelease: '26.04' } }, 25 * HOUR);
+    approved.ctx.status.versions![0]!.release = '24.04';
+    await expect(ready(approved.ctx)).resolves.toBe(NEXT);
+    expect(approved.ctx.status.phase).toBe('Pending');
+    expect(approved.ctx.status.conditions?.find((c) => c.type === 'UpdateApproved')).toMatchObject({ status: 'True' });
+  });
 });
