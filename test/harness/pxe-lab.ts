@@ -152,6 +152,8 @@ export interface LabOptions {
   addressesOnly?: boolean;
   /** No DHCP server in the lab at all: anvil's managed DHCP is the network's (dhcpLog() stays empty). */
   noDhcp?: boolean;
+  /** Tap devices on the lab's bridge (tap0, tap1, ...): one per VM that runs at the same time (default 1). */
+  taps?: number;
 }
 
 /** Creates the lab's network and starts dnsmasq in it; on failure nothing is left behind (the network is released). */
@@ -170,13 +172,16 @@ export async function startLab(options: LabOptions): Promise<Lab> {
     sh('ip', ['-n', net.ns, 'link', 'set', 'lo', 'up']);
     sh('ip', ['-n', net.ns, 'link', 'add', 'br0', 'type', 'bridge']);
     sh('ip', ['-n', net.ns, 'addr', 'add', `${net.dhcpIP}/24`, 'dev', 'br0']);
-    sh('ip', ['-n', net.ns, 'tuntap', 'add', 'dev', 'tap0', 'mode', 'tap']);
-    sh('ip', ['-n', net.ns, 'link', 'set', 'tap0', 'master', 'br0']);
+    const taps = Array.from({ length: Math.max(1, options.taps ?? 1) }, (_, i) => `tap${i}`);
+    for (const tap of taps) {
+      sh('ip', ['-n', net.ns, 'tuntap', 'add', 'dev', tap, 'mode', 'tap']);
+      sh('ip', ['-n', net.ns, 'link', 'set', tap, 'master', 'br0']);
+    }
     sh('ip', ['link', 'add', net.hostIf, 'type', 'veth', 'peer', 'name', net.nsIf]);
     sh('ip', ['link', 'set', net.nsIf, 'netns', net.ns]);
     sh('ip', ['-n', net.ns, 'link', 'set', net.nsIf, 'master', 'br0']);
     sh('ip', ['addr', 'add', `${net.hostIP}/24`, 'dev', net.hostIf]);
-    for (const l of ['br0', 'tap0', net.nsIf]) sh('ip', ['-n', net.ns, 'link', 'set', l, 'up']);
+    for (const l of ['br0', ...taps, net.nsIf]) sh('ip', ['-n', net.ns, 'link', 'set', l, 'up']);
     sh('ip', ['link', 'set', net.hostIf, 'up']);
     const dhcpLog = join(dir, 'dnsmasq.log');
     writeFileSync(dhcpLog, '');
@@ -227,8 +232,10 @@ export interface VmRun {
 export async function bootVm(
   mac: string,
   options: {
-    /** The lab whose tap0 the VM's NIC uses; or `netns` for a tap in another namespace. */
+    /** The lab whose tap (tap0 unless `tap` says) the VM's NIC uses; or `netns` for a tap in another namespace. */
     net?: LabNetwork;
+    /** The lab's tap device, for VMs that run at the same time (startLab's `taps`). */
+    tap?: string;
     /** QEMU runs through `enter` (a command prefix such as nsenter) on the tap device `tap` of that namespace. */
     netns?: { enter: string[]; tap: string };
     timeoutMs: number;
@@ -240,7 +247,7 @@ export async function bootVm(
   let serial = '';
   const enter = options.netns?.enter ?? (options.net ? ['ip', 'netns', 'exec', options.net.ns] : undefined);
   if (!enter?.length) throw new Error('bootVm needs a lab network (net) or a namespace (netns)');
-  const netdev = ['-netdev', `tap,id=n0,ifname=${options.netns?.tap ?? 'tap0'},script=no,downscript=no`];
+  const netdev = ['-netdev', `tap,id=n0,ifname=${options.netns?.tap ?? options.tap ?? 'tap0'},script=no,downscript=no`];
   let machine: string[];
   let varsDir: string | undefined;
   if (options.firmware === 'uefi') {

@@ -57,7 +57,13 @@ const hosts = new FakeHostSource([
 ]);
 const templates = new FakeTemplateSource(
   [
-    autoinstall('lab-a', 'ubuntu', { extends: 'ubuntu-base', installer: 'ubuntu-autoinstall' }, { contentHash: 'sha256:new', resolvedChain: ['ubuntu-base', 'ubuntu'], conditions: [{ type: 'Valid', status: 'True', reason: 'Valid', message: 'ok', lastTransitionTime: '2026-01-01T00:00:00Z' }] }),
+    autoinstall('lab-a', 'ubuntu', { extends: 'ubuntu-base', installer: 'ubuntu-autoinstall', rollout: { batchSize: 2 } }, {
+      contentHash: 'sha256:new',
+      resolvedChain: ['ubuntu-base', 'ubuntu'],
+      conditions: [{ type: 'Valid', status: 'True', reason: 'Valid', message: 'ok', lastTransitionTime: '2026-01-01T00:00:00Z' }],
+      revisions: [{ revision: 3, contentHash: 'sha256:new', controllerRevision: 'ubuntu-new', createdAt: '2026-01-01T00:00:00Z' }],
+      rollout: { phase: 'Rolling', targetRevision: 3, previousRevision: 2, wave: 0, waves: [{ hosts: ['node-01', 'node-02'] }, { hosts: ['node-03'] }], failedHosts: [], message: 'wave 1 of 2' },
+    }),
     autoinstall('lab-a', 'ubuntu-base'),
     autoinstall('lab-b', 'ubuntu', { installer: 'debian-preseed' }),
   ],
@@ -120,7 +126,9 @@ describe('GET /api/templates', () => {
       ['lab-b', 'ubuntu', 'debian-preseed', null, 1],
     ]);
     const [ubuntu] = view.autoinstall;
-    expect(ubuntu).toMatchObject({ chain: ['ubuntu-base', 'ubuntu'], valid: 'True', contentHash: 'sha256:new', hostsTruncated: false });
+    expect(ubuntu).toMatchObject({ chain: ['ubuntu-base', 'ubuntu'], valid: 'True', contentHash: 'sha256:new', hostsTruncated: false, revision: 3 });
+    expect(ubuntu!.rollout).toEqual({ phase: 'Rolling', targetRevision: 3, previousRevision: 2, wave: 0, waves: 2, failedHosts: [], message: 'wave 1 of 2' });
+    expect(view.autoinstall[1]!.rollout).toBeNull();
     expect(ubuntu!.hosts!.map((h) => [h.name, h.contentHash, h.upToDate])).toEqual([
       ['node-01', 'sha256:old', false],
       ['node-02', 'sha256:new', true],

@@ -34,6 +34,10 @@ export interface AutoinstallTemplateRow {
   /** null when the user may not list the hosts of this namespace (the count is still given). */
   hosts: TemplateHost[] | null;
   hostsTruncated: boolean;
+  /** The newest revision of the chain (status.revisions[0]). */
+  revision: number | null;
+  /** The rollout of spec.rollout (status.rollout), when the template has one. */
+  rollout: { phase: string; targetRevision: number | null; previousRevision: number | null; wave: number | null; waves: number; failedHosts: string[]; message: string | null } | null;
 }
 
 export interface ProxmoxTemplateRow {
@@ -91,6 +95,22 @@ async function autoinstallRow(t: AutoinstallTemplate, users: BareMetalHost[] | u
     hostCount: count,
     hosts: shown ? await Promise.all(shown.map((h) => templateHost(h, contentHash, history))) : null,
     hostsTruncated: (users?.length ?? 0) > HOSTS_PER_TEMPLATE,
+    revision: t.status?.revisions?.[0]?.revision ?? null,
+    rollout: rolloutOf(t),
+  };
+}
+
+function rolloutOf(t: AutoinstallTemplate): AutoinstallTemplateRow['rollout'] {
+  const r = t.status?.rollout;
+  if (!t.spec.rollout || !r?.phase) return null;
+  return {
+    phase: r.phase,
+    targetRevision: r.targetRevision ?? null,
+    previousRevision: r.previousRevision ?? null,
+    wave: r.wave ?? null,
+    waves: r.waves?.length ?? 0,
+    failedHosts: r.failedHosts ?? [],
+    message: r.message ?? null,
   };
 }
 

@@ -26,6 +26,8 @@ interface AutoinstallRow {
   hostCount: number;
   hosts: TemplateHost[] | null;
   hostsTruncated: boolean;
+  revision: number | null;
+  rollout: { phase: string; targetRevision: number | null; previousRevision: number | null; wave: number | null; waves: number; failedHosts: string[]; message: string | null } | null;
 }
 
 interface ProxmoxRow {
@@ -72,7 +74,7 @@ function AutoinstallTable(props: { items: AutoinstallRow[] }) {
   if (!props.items.length) return html`<p>No AutoinstallTemplates you may list.</p>`;
   return html`<div class="table-wrap"><table class="templates">
     <caption>${props.items.length} AutoinstallTemplate${props.items.length === 1 ? '' : 's'}; the content hash of each host's current attempt comes from the install history</caption>
-    <thead><tr><th scope="col">Name</th><th scope="col">Namespace</th><th scope="col">Installer</th><th scope="col">Chain</th><th scope="col">Valid</th><th scope="col">Content</th><th scope="col">Hosts</th><th scope="col">Used by</th></tr></thead>
+    <thead><tr><th scope="col">Name</th><th scope="col">Namespace</th><th scope="col">Installer</th><th scope="col">Chain</th><th scope="col">Valid</th><th scope="col">Revision</th><th scope="col">Rollout</th><th scope="col">Hosts</th><th scope="col">Used by</th></tr></thead>
     <tbody>
       ${props.items.map(
         (t) => html`<tr data-template=${`${t.namespace}/${t.name}`}>
@@ -81,13 +83,23 @@ function AutoinstallTable(props: { items: AutoinstallRow[] }) {
           <td>${t.installer}</td>
           <td>${t.chain.length ? t.chain.join(' → ') : t.extends ? `extends ${t.extends}` : '—'}</td>
           <td>${t.valid ?? '—'}${t.validMessage ? html`<div class="fail-text reason">${t.validMessage}</div>` : null}</td>
-          <td><code title=${t.contentHash ?? 'not resolved yet'}>${shortHash(t.contentHash)}</code></td>
+          <td>${t.revision ?? '—'} <code title=${t.contentHash ?? 'not resolved yet'}>${shortHash(t.contentHash)}</code></td>
+          <td data-field="rollout"><${RolloutCell} r=${t.rollout} /></td>
           <td data-field="hostCount">${t.hostCount}</td>
           <td><${HostsCell} t=${t} /></td>
         </tr>`,
       )}
     </tbody>
   </table></div>`;
+}
+
+function RolloutCell(props: { r: AutoinstallRow['rollout'] }) {
+  const r = props.r;
+  if (!r) return html`<span class="muted">no policy</span>`;
+  const wave = r.phase === 'Rolling' || r.phase === 'Paused' || r.phase === 'AwaitingWindow' ? `, wave ${(r.wave ?? 0) + 1} of ${r.waves}` : '';
+  return html`<span class=${stateClass(r.phase === 'RollbackFailed' || r.phase === 'RollingBack' || r.phase === 'RolledBack' ? 'Failed' : r.phase === 'Completed' || r.phase === 'Idle' ? 'Provisioned' : 'Installing')}>${r.phase}</span>${r.targetRevision !== null ? ` → ${r.targetRevision}` : ''}${wave}
+    ${r.failedHosts.length ? html`<div class="fail-text reason">failed: ${r.failedHosts.join(', ')}</div>` : null}
+    ${r.message ? html`<div class="muted reason">${r.message}</div>` : null}`;
 }
 
 function ProxmoxTable(props: { items: ProxmoxRow[] }) {
