@@ -351,7 +351,7 @@ maybe('ProxmoxTemplate controller on a real API server and the PVE simulator', (
     const clones = requests(9, 'POST', '/nodes/{node}/qemu/{vmid}/clone').filter((r) => r.params.name === 'gated-v1-validate');
     expect(clones).toHaveLength(1);
     const validationVm = Number(clones[0]!.params.newid);
-    expect(requests(9, 'POST', '/nodes/{node}/qemu/{vmid}/status/start').some((r) => Number(r.params.vmid) === validationVm)).toBe(true);
+    expect(requests(9, 'POST', '/nodes/{node}/qemu/{vmid}/status/start').some((r) => r.path.endsWith(`/qemu/${validationVm}/status/start`))).toBe(true);
     expect(await pve.get(9)!.getVmConfig(validationVm)).toBeUndefined();
     expect((await events('gated')).map((e) => e.reason)).toEqual(expect.arrayContaining(['ValidationPassed', 'BuildSucceeded']));
 
