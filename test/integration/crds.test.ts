@@ -90,7 +90,7 @@ describe('anvil CRDs on a real API server', () => {
   it('accepts every example in examples/ (kubectl apply)', () => {
     const { kubectl } = kubeTools();
     const env = { ...process.env, KUBECONFIG: cp.kubeconfigPath };
-    for (const example of ['quickstart', 'ubuntu', 'proxmox']) {
+    for (const example of ['quickstart', 'ubuntu', 'proxmox', 'rollout']) {
       const out = execFileSync(kubectl, ['apply', '-n', ns, '-f', join(HERE, '..', '..', 'examples', example)], { env, encoding: 'utf8' });
       expect(out).toMatch(/created|configured|unchanged/);
     }

@@ -147,7 +147,7 @@ maybe('template rollouts: waves, a halted wave rolled back, a gated change', () 
   const waitState = (name: string, state: string) => waitFor(`${name} ${state}`, async () => (await stateOf(name)) === state, 120_000);
   const installedHash = async (name: string) => (await getHost(name)).status?.recentInstalls?.[0]?.template?.contentHash;
 
-  it('rolls a post-install change out in two waves, halts a failing revision after the first wave and rolls the failed host back, holds a storage change for approval, and rolls back to a kept revision by hand', async () => {
+  it('rolls a post-install change out in two waves, halts a failing revision after the first wave and rolls the failed host back, holds a storage change for approval, rolls back to a kept revision by hand, and stops a second rollback of a host within the window', async () => {
     await client.create(AnvilResources.autoinstallTemplate, {
       apiVersion: 'anvil.dev/v1alpha1',
       kind: 'AutoinstallTemplate',
@@ -248,8 +248,24 @@ maybe('template rollouts: waves, a halted wave rolled back, a gated change', () 
     await Promise.all([install(2, successStreamGA), install(3, successStreamGA)]);
     await rolloutWhere('back on revision 2', (r) => r.phase === 'Completed' && r.targetRevision === r2);
     for (const name of HOSTS) expect(await installedHash(name)).toBe(hash2);
-    const events = await client.list<KubeObject & { reason?: string; regarding?: { name?: string } }>(CoreResources.event, { namespace: NS });
-    expect(events.items.filter((e) => e.regarding?.name === 'fleet').map((e) => e.reason)).toEqual(expect.arrayContaining(['WaveStarted', 'RolloutHalted', 'RolledBack']));
+
+    // Loop prevention: following the newest again with a new revision whose install fails on node-a. node-a was
+    // rolled back once within rollbackWindowSeconds already (maxRollbacks 1): the rollout stops for a person.
+    await client.patch(AnvilResources.autoinstallTemplate, { namespace: NS, name: 'fleet' }, 'merge', { spec: { userData: userData('echo five'), rollout: { revision: null } } });
+    const r5 = await newestRevision(r4);
+    await rolloutWhere('wave 1 of revision 5', (r) => r.phase === 'Rolling' && r.targetRevision === r5);
+    await install(1, successStreamGA);
+    await install(0, partitioningFailureStream);
+    const stopped = await rolloutWhere('rollback refused', (r) => r.phase === 'RollbackFailed');
+    expect(stopped.message).toMatch(/rollback stopped for node-a: rolled back 1 time\(s\) within 86400 s; a person must look/);
+    const unhealthy = (await getTemplate()).status?.conditions?.find((c) => c.type === 'RolloutHealthy');
+    expect(unhealthy).toMatchObject({ status: 'False', reason: 'RollbackFailed' });
+    // node-a is not asked to install anything again; wave 2 never starts
+    expect((await getHost('node-a')).spec.templateRef).toEqual({ name: 'fleet', revision: r5 });
+    expect((await getHost('node-c')).spec.templateRef).toEqual({ name: 'fleet', revision: r2 });
+    const events = await client.list<KubeObject & { reason?: string; type?: string; regarding?: { name?: string } }>(CoreResources.event, { namespace: NS });
+    expect(events.items.filter((e) => e.regarding?.name === 'fleet').map((e) => e.reason)).toEqual(expect.arrayContaining(['WaveStarted', 'RolloutHalted', 'RolledBack', 'RollbackFailed']));
+    expect(events.items.find((e) => e.regarding?.name === 'fleet' && e.reason === 'RollbackFailed')).toMatchObject({ type: 'Warning' });
 
     // Every decision is in the install history with what triggered it, served by the history API and the CLI.
     const decisions = (await history!.listRolloutDecisions({ namespace: NS, name: 'fleet' }, { limit: 1000 })).items;
@@ -261,7 +277,9 @@ maybe('template rollouts: waves, a halted wave rolled back, a gated change', () 
         expect.stringMatching(new RegExp(`^revision ${r3} of the template`)),
       ]),
     );
-    expect(triggers('RolloutHalted')).toEqual(['install results and health checks, rollout controller rollout']);
+    // halted twice: revision 3 (rolled back) and revision 5 (its rollback refused)
+    expect(triggers('RolloutHalted')).toEqual(['install results and health checks, rollout controller rollout', 'install results and health checks, rollout controller rollout']);
+    expect(triggers('RollbackFailed')).toHaveLength(1);
     expect(decisions.find((d) => d.type === 'RollbackStarted')).toMatchObject({ hosts: ['node-a'], revision: r3 });
     const fromApi = await anvil('rollout', 'fleet', '--api', apiURL);
     expect(fromApi.code).toBe(0);

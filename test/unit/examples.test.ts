@@ -28,7 +28,7 @@ function load(dir: string): Obj[] {
 
 const officialPresent = existsSync(OFFICIAL_AUTOINSTALL_SCHEMA);
 
-describe.each(['ubuntu', 'quickstart', 'fleet'])('examples/%s', (example) => {
+describe.each(['ubuntu', 'quickstart', 'fleet', 'rollout'])('examples/%s', (example) => {
   const objects = load(join(ROOT, 'examples', example));
   const templates = Object.fromEntries(objects.filter((o) => o.kind === 'AutoinstallTemplate').map((o) => [o.metadata.name, o.spec as AutoinstallTemplateSpec]));
   const secrets = objects.filter((o) => o.kind === 'Secret');

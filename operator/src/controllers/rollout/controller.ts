@@ -71,6 +71,9 @@ class Rollout implements StatusKind<AutoinstallTemplate, AutoinstallTemplateStat
     const policy = rolloutPolicy(spec);
     const badWindow = policy.windows.map((w, i) => ({ i, problem: windowProblem(w) })).find((w) => w.problem);
     if (badWindow) return this.hold(status, `spec.rollout.maintenanceWindows[${badWindow.i}]: ${badWindow.problem}`);
+    // The template controller records a new content as a revision for the generation it observed: until it has seen
+    // this generation, status.revisions may lack the revision the spec now asks for (and an old one would roll out).
+    if (template.status?.observedGeneration !== template.metadata.generation) return this.hold(status, `waiting for generation ${template.metadata.generation} of the template to be validated`);
     const kept = template.status?.revisions ?? [];
     if (!kept.length) return this.hold(status, 'waiting for the template\'s first valid revision');
     // The revision to roll out: the newest, or the one spec.rollout.revision names (a manual rollback).
