@@ -21,6 +21,7 @@ import { buildWeb } from '@anvil/dashboard/src/build-web.js';
 import { registerControllers } from '@anvil/operator/src/controllers/index.js';
 import { Manager } from '@anvil/operator/src/runtime/manager.js';
 import { successStreamGA, TOP_LEVEL } from '../fixtures/subiquity/streams.js';
+import { cleanUpAll } from '../harness/cleanup.js';
 import type { ControlPlane } from '../harness/control-plane.js';
 import { controlPlaneMissing } from '../harness/control-plane.js';
 import { clientFor, ensureNamespace, installCrds, waitFor } from '../harness/kube.js';
@@ -99,8 +100,8 @@ maybe('the dashboard follows a real install through the boot-server, in chromium
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
   });
 
-  afterAll(async () => {
-    const steps: (() => Promise<unknown> | undefined)[] = [
+  afterAll(() =>
+    cleanUpAll([
       () => browser?.close(),
       () => server?.close(),
       () => informers?.stop(),
@@ -108,19 +109,12 @@ maybe('the dashboard follows a real install through the boot-server, in chromium
       () => history?.close(),
       () => manager?.stop(),
       () => boot?.kill(),
-      () => (boot ? Promise.resolve(rmSync(boot.dir, { recursive: true, force: true })) : undefined),
+      () => boot && rmSync(boot.dir, { recursive: true, force: true }),
       () => cp?.stop(),
       () => pgServer?.stop(),
-      () => (assetsDir ? Promise.resolve(rmSync(assetsDir, { recursive: true, force: true })) : undefined),
-    ];
-    for (const step of steps) {
-      try {
-        await step();
-      } catch {
-        // the rest must still be cleaned up
-      }
-    }
-  });
+      () => assetsDir && rmSync(assetsDir, { recursive: true, force: true }),
+    ]),
+  );
 
   /** The machine PXE-boots into the installer: iPXE fetches its script, the installer its NoCloud seed. */
   async function bootIntoInstaller(): Promise<string> {

@@ -6,18 +6,20 @@
 // BMC) who powers a machine on when anvil asks for an install: it boots the VM of every host that waits for its boot.
 import { jest } from '@jest/globals';
 import { rmSync } from 'node:fs';
-import { AnvilResources, anvilCrds, type AutoinstallTemplate, type BareMetalHost } from '@anvil/core/api';
+import { AnvilResources, anvilCrds } from '@anvil/core/api';
 import { openHistoryStore, type SqlHistoryStore } from '@anvil/core/db';
 import { CoreResources, type KubeClient, type KubeObject } from '@anvil/core/kube';
 import { silentLogger } from '@anvil/core/logging';
 import { registerControllers } from '@anvil/operator/src/controllers/index.js';
 import { Manager } from '@anvil/operator/src/runtime/manager.js';
+import { cleanUpAll } from '../harness/cleanup.js';
 import { freePort, type ControlPlane } from '../harness/control-plane.js';
 import { startInstallerMirror, testInstallerTemplate, type InstallerMirror } from '../harness/installer-mirror.js';
 import { clientFor, ensureNamespace, installCrds, waitFor } from '../harness/kube.js';
 import type { RunningPostgres } from '../harness/postgres.js';
 import { startBootServer, type RunningProcess } from '../harness/processes.js';
 import { allocateLabNetwork, bootVm, labMissing, startLab, type Lab, type LabNetwork } from '../harness/pxe-lab.js';
+import { rolloutWatch } from '../harness/rollout-watch.js';
 import { startPostgresAndControlPlane } from '../harness/start-together.js';
 
 jest.setTimeout(1_200_000);
@@ -32,8 +34,6 @@ const PARALLEL = 2;
 const userData = (late: string) =>
   `#cloud-config\nautoinstall:\n  version: 1\n  identity:\n    hostname: {{ host.hostname | yaml }}\n    username: ubuntu\n    password: {{ hash | yaml }}\n  late-commands:\n    - ${late}\n`;
 
-type Rollout = NonNullable<NonNullable<AutoinstallTemplate['status']>['rollout']>;
-
 (missing && !process.env.CI ? describe.skip : describe)(`template rollout with QEMU machines${missing ? ` (skipped: ${missing})` : ''}`, () => {
   let cp: ControlPlane | undefined;
   let pgServer: RunningPostgres | undefined;
@@ -47,22 +47,7 @@ type Rollout = NonNullable<NonNullable<AutoinstallTemplate['status']>['rollout']
   /** Console output of every boot, per host, for failures. */
   const consoles = new Map<string, string[]>();
 
-  const getHost = async (name: string) => (await client.get<BareMetalHost>(AnvilResources.bareMetalHost, { namespace: NS, name }))!;
-  const getTemplate = async () => (await client.get<AutoinstallTemplate>(AnvilResources.autoinstallTemplate, { namespace: NS, name: 'fleet' }))!;
-  const snapshot = async () => JSON.stringify({ rollout: (await getTemplate()).status?.rollout, hosts: await Promise.all(HOSTS.map(async (n) => ({ n, state: (await getHost(n)).status?.state, pin: (await getHost(n)).spec.templateRef })) ) });
-  const rolloutWhere = (what: string, ok: (r: Rollout) => boolean) =>
-    waitFor(`rollout ${what}`, async () => {
-      const r = (await getTemplate()).status?.rollout;
-      return r && ok(r) ? r : undefined;
-    }, 120_000).catch(async (err: unknown) => {
-      throw new Error(`${String(err)}; ${await snapshot()}\n--- boot-server\n${boot?.logs().slice(-2000)}`);
-    });
-  const installedHash = async (name: string) => (await getHost(name)).status?.recentInstalls?.[0]?.template?.contentHash;
-  const newestRevision = async (after: number) =>
-    waitFor(`template revision > ${after}`, async () => {
-      const n = (await getTemplate()).status?.revisions?.[0]?.revision ?? 0;
-      return n > after ? n : undefined;
-    });
+  const { getHost, getTemplate, snapshot, rolloutWhere, newestRevision, installedHash } = rolloutWatch(() => client, NS, 'fleet', HOSTS, () => `\n--- boot-server\n${boot?.logs().slice(-2000)}`);
 
   /** Hosts anvil waits on to network-boot (an install was asked for and nothing fetched it yet). */
   const waitingForBoot = async (): Promise<string[]> => {
@@ -113,25 +98,18 @@ type Rollout = NonNullable<NonNullable<AutoinstallTemplate['status']>['rollout']
     await manager.start();
   });
 
-  afterAll(async () => {
-    const steps: (() => Promise<unknown> | undefined)[] = [
+  afterAll(() =>
+    cleanUpAll([
       () => manager?.stop(),
       () => history?.close(),
       () => boot?.kill(),
-      () => (boot ? Promise.resolve(rmSync(boot.dir, { recursive: true, force: true })) : undefined),
+      () => boot && rmSync(boot.dir, { recursive: true, force: true }),
       () => lab?.stop(),
       () => cp?.stop(),
       () => pgServer?.stop(),
       () => mirror?.close(),
-    ];
-    for (const step of steps) {
-      try {
-        await step();
-      } catch {
-        // the rest must still be cleaned up
-      }
-    }
-  });
+    ]),
+  );
 
   it('rolls a change out to 4 machines in 2 waves, and halts a revision whose late-command fails, rolling its machines back', async () => {
     const r1 = await newestRevision(0);

@@ -11,7 +11,7 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { randomUUID } from 'node:crypto';
-import { AnvilResources, anvilCrds, type AutoinstallTemplate, type BareMetalHost } from '@anvil/core/api';
+import { AnvilResources, anvilCrds } from '@anvil/core/api';
 import { fromSecret } from '@anvil/core/bootconfig';
 import { openHistoryStore, type SqlHistoryStore } from '@anvil/core/db';
 import { historyRouter } from '@anvil/core/history-api';
@@ -21,12 +21,14 @@ import { silentLogger } from '@anvil/core/logging';
 import { registerControllers } from '@anvil/operator/src/controllers/index.js';
 import { Manager } from '@anvil/operator/src/runtime/manager.js';
 import { partitioningFailureStream, successStreamGA, type InstallStream } from '../fixtures/subiquity/streams.js';
+import { cleanUpAll } from '../harness/cleanup.js';
 import { controlPlaneMissing, type ControlPlane } from '../harness/control-plane.js';
 import { clientFor, ensureNamespace, installCrds, waitFor } from '../harness/kube.js';
 import type { RunningPostgres } from '../harness/postgres.js';
 import { startPostgresAndControlPlane } from '../harness/start-together.js';
 import { ROOT, startBootServer, type RunningProcess } from '../harness/processes.js';
 import { refusedPosts, replay, webhookURLOf } from '../harness/replay.js';
+import { rolloutWatch } from '../harness/rollout-watch.js';
 
 jest.setTimeout(600_000);
 
@@ -42,8 +44,6 @@ const HASH = '$6$exDY1mhS4KUYCE/2$zmn9ToZwTKLhCw.b4/b.ZRTIZM30JZ4QrOQ2aOXJ8yk96x
 const userData = (late: string, storage = '') =>
   `#cloud-config\nautoinstall:\n  version: 1\n  identity:\n    hostname: {{ host.hostname | yaml }}\n    username: u\n    password: {{ hash | yaml }}\n${storage}  late-commands:\n    - ${late}\n`;
 
-type Rollout = NonNullable<NonNullable<AutoinstallTemplate['status']>['rollout']>;
-
 maybe('template rollouts: waves, a halted wave rolled back, a gated change', () => {
   let pgServer: RunningPostgres | undefined;
   let cp: ControlPlane | undefined;
@@ -56,21 +56,7 @@ maybe('template rollouts: waves, a halted wave rolled back, a gated change', () 
   /** The installation each host was last booted into by this test. */
   const booted = new Map<string, string>();
 
-  const getHost = async (name: string) => (await client.get<BareMetalHost>(AnvilResources.bareMetalHost, { namespace: NS, name }))!;
-  const getTemplate = async () => (await client.get<AutoinstallTemplate>(AnvilResources.autoinstallTemplate, { namespace: NS, name: 'fleet' }))!;
-  const rolloutWhere = (what: string, ok: (r: Rollout) => boolean) =>
-    waitFor(`rollout ${what}`, async () => {
-      const r = (await getTemplate()).status?.rollout;
-      return r && ok(r) ? r : undefined;
-    }, 120_000).catch(async (err: unknown) => {
-      const hosts = await Promise.all(HOSTS.map(async (n) => { const h = await getHost(n); return { n, spec: h.spec.templateRef, rev: h.spec.provisioning?.revision, state: h.status?.state, ci: h.status?.currentInstall?.template }; }));
-      throw new Error(`${String(err)}; rollout: ${JSON.stringify((await getTemplate()).status?.rollout)}; hosts: ${JSON.stringify(hosts)}`);
-    });
-  const newestRevision = async (after: number) =>
-    waitFor(`template revision > ${after}`, async () => {
-      const n = (await getTemplate()).status?.revisions?.[0]?.revision ?? 0;
-      return n > after ? n : undefined;
-    });
+  const { getHost, getTemplate, rolloutWhere, newestRevision, installedHash } = rolloutWatch(() => client, NS, 'fleet', HOSTS);
 
   beforeAll(async () => {
     [pgServer, cp] = await startPostgresAndControlPlane();
@@ -94,24 +80,17 @@ maybe('template rollouts: waves, a halted wave rolled back, a gated change', () 
     await manager.start();
   });
 
-  afterAll(async () => {
-    const steps: (() => Promise<unknown> | undefined)[] = [
+  afterAll(() =>
+    cleanUpAll([
       () => manager?.stop(),
       () => (api ? new Promise((r) => api!.close(r)) : undefined),
       () => history?.close(),
       () => boot?.kill(),
-      () => (boot ? Promise.resolve(rmSync(boot.dir, { recursive: true, force: true })) : undefined),
+      () => boot && rmSync(boot.dir, { recursive: true, force: true }),
       () => cp?.stop(),
       () => pgServer?.stop(),
-    ];
-    for (const step of steps) {
-      try {
-        await step();
-      } catch {
-        // the rest must still be cleaned up
-      }
-    }
-  });
+    ]),
+  );
 
   /** The machine network-boots into the installer of its newest attempt and posts the installer's whole stream. */
   async function install(i: number, build: (t0: number) => InstallStream): Promise<void> {
@@ -143,9 +122,7 @@ maybe('template rollouts: waves, a halted wave rolled back, a gated change', () 
       return { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
     }
   };
-  const stateOf = async (name: string) => (await getHost(name)).status?.state;
-  const waitState = (name: string, state: string) => waitFor(`${name} ${state}`, async () => (await stateOf(name)) === state, 120_000);
-  const installedHash = async (name: string) => (await getHost(name)).status?.recentInstalls?.[0]?.template?.contentHash;
+  const waitState = (name: string, state: string) => waitFor(`${name} ${state}`, async () => (await getHost(name)).status?.state === state, 120_000);
 
   it('rolls a post-install change out in two waves, halts a failing revision after the first wave and rolls the failed host back, holds a storage change for approval, rolls back to a kept revision by hand, and stops a second rollback of a host within the window', async () => {
     await client.create(AnvilResources.autoinstallTemplate, {
