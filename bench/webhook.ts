@@ -16,6 +16,7 @@ import { startBootFixture, type BootFixture } from './lib/boot-fixture.js';
 import { counterSum } from './lib/operator.js';
 import { killChild, machineCpuSeconds, processCpuSeconds, startServer, treeCpu, treeCpuDelta, waitTcp } from './lib/procs.js';
 import { percentile, type BenchmarkResult, type Row } from './lib/results.js';
+import { measureFlush, prepareSlowFlush, type SlowFlush } from './lib/slow-flush/index.js';
 
 interface ClientOutcome {
   accepted: number;
@@ -102,6 +103,9 @@ function pollCount(db: pg.Client, intervalMs: number): { samples: Array<[number,
 export async function webhookBench(ctx: BenchContext): Promise<BenchmarkResult> {
   const levels = process.env.ANVIL_BENCH_INSTALLERS?.split(',').map(Number).filter((x) => x > 0) ?? (ctx.quick ? [1, 10] : [1, 100, 1000]);
   const seconds = ctx.quick ? 2 : 10;
+  // Added time per flush (ms): 0 is this machine's disk as it is; 1 ms is what a flush costs on common real disks (cloud
+  // block volumes, consumer NVMe), where one fsync per request is what a durable receiver pays for.
+  let flushDelays = (process.env.ANVIL_BENCH_FLUSH_MS ?? '0,1').split(',').map(Number).filter((x) => x >= 0);
   let postgres: RunningPostgres | undefined;
   let fx: BootFixture | undefined;
   let db: pg.Client | undefined;
@@ -109,9 +113,19 @@ export async function webhookBench(ctx: BenchContext): Promise<BenchmarkResult> 
   const notes: string[] = [];
   const commands: string[] = [];
   try {
+    let slow: SlowFlush | undefined;
+    if (flushDelays.some((d) => d > 0)) {
+      const prepared = prepareSlowFlush(ctx.workDir);
+      if ('unavailable' in prepared) {
+        notes.push(`Slower flushes not measured: ${prepared.unavailable}.`);
+        flushDelays = flushDelays.filter((d) => d === 0);
+      } else slow = prepared;
+    }
+    const flushEnv = slow?.env ?? {};
+    const diskFlushUs = measureFlush(ctx.workDir);
     postgres = await startPostgres();
     const databaseUrl = await postgres.createDatabase('anvil_bench');
-    fx = await startBootFixture({ hosts: Math.max(...levels), assetBytes: 1024, workDir: ctx.workDir, databaseUrl, ...(ctx.cpuProfDir ? { cpuProfDir: ctx.cpuProfDir } : {}) });
+    fx = await startBootFixture({ hosts: Math.max(...levels), assetBytes: 1024, workDir: ctx.workDir, databaseUrl, env: flushEnv, ...(ctx.cpuProfDir ? { cpuProfDir: ctx.cpuProfDir } : {}) });
     db = new pg.Client({ connectionString: databaseUrl });
     await db.connect();
     await installEventCounter(db); // the boot-server has created the schema: it is serving
@@ -122,7 +136,7 @@ export async function webhookBench(ctx: BenchContext): Promise<BenchmarkResult> 
     const anchorProfile = ctx.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${ctx.cpuProfDir}`] : [];
     const anchor = startServer('node-fsync', process.execPath, [...anchorProfile, '--conditions=anvil-source', '--import', 'tsx', join(ROOT, 'bench', 'servers', 'fsync-webhook.ts'), '--port', String(anchorPort), '--file', join(ctx.workDir, 'anchor-events.jsonl')], {
       logFile: join(ctx.workDir, 'anchor.log'),
-      env: { ...process.env, NODE_OPTIONS: '' },
+      env: { ...process.env, NODE_OPTIONS: '', ...flushEnv },
     });
     await waitTcp(anchorPort, '127.0.0.1', 15_000, anchor);
     commands.push(`# anchor: ${anchor.command}`);
@@ -189,49 +203,57 @@ export async function webhookBench(ctx: BenchContext): Promise<BenchmarkResult> 
       const busy = (100 * (machine.busy - machine0.busy)) / (machine.total - machine0.total);
       return { outcome, cpu, byProcess: { anchor: cpu, 'load generator': outcome.cpuSeconds }, load, busy };
     };
-    for (const c of levels) {
-      const setting = `${c} concurrent installer${c > 1 ? 's' : ''}`;
-      const anvils: Awaited<ReturnType<typeof anvilRound>>[] = [];
-      const anchors: Awaited<ReturnType<typeof anchorRound>>[] = [];
-      for (const who of ctx.quick ? ['anvil', 'anchor'] : ['anvil', 'anchor', 'anchor', 'anvil']) {
-        if (who === 'anvil') anvils.push(await anvilRound(c));
-        else anchors.push(await anchorRound(c));
-      }
-      const rate = (o: ClientOutcome[]): number => o.reduce((n, x) => n + x.accepted, 0) / (o.reduce((n, x) => n + x.wallMs, 0) / 1000);
-      const acks = (o: ClientOutcome[]): number[] => o.flatMap((x) => x.latencies).sort((x, y) => x - y);
-      const perEvent = (rounds: { outcome: ClientOutcome; cpu: number }[]): number => (rounds.reduce((n, r) => n + r.cpu, 0) * 1e6) / Math.max(1, rounds.reduce((n, r) => n + r.outcome.accepted, 0));
-      // CPU per accepted event by process, over all rounds of one server.
-      const breakdown = (rounds: { outcome: ClientOutcome; byProcess: Record<string, number> }[]): Record<string, number> => {
-        const events = Math.max(1, rounds.reduce((n, r) => n + r.outcome.accepted, 0));
-        const sums: Record<string, number> = {};
-        for (const r of rounds) for (const [k, v] of Object.entries(r.byProcess)) sums[k] = (sums[k] ?? 0) + v;
-        return Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, (v * 1e6) / events]));
-      };
-      const serverSide = (b: Record<string, number>): number => Object.entries(b).reduce((n, [k, v]) => n + (k === 'load generator' ? 0 : v), 0);
-      const [anvilBreakdown, anchorBreakdown] = [breakdown(anvils), breakdown(anchors)];
-      const describe = (b: Record<string, number>): string => Object.entries(b).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ');
-      notes.push(`${setting}: CPU per accepted event by process (µs): anvil: ${describe(anvilBreakdown)}; anchor: ${describe(anchorBreakdown)}.`);
-      const [a, n] = [anvils.map((r) => r.outcome), anchors.map((r) => r.outcome)];
-      const toDb = anvils.flatMap((r) => r.toDb).sort((x, y) => x - y);
-      const [sortedA, sortedN] = [acks(a), acks(n)];
-      for (const [i, r] of anvils.entries()) {
-        notes.push(
-          `anvil, ${setting}, round ${i + 1}: ${rate([r.outcome]).toFixed(0)} events/s (load average ${r.load.toFixed(1)} before it; anchor round ${i + 1}: ${rate([anchors[i]!.outcome]).toFixed(0)} events/s, load average ${anchors[i]!.load.toFixed(1)}, cores ${anchors[i]!.busy.toFixed(0)}% busy), p99 to PostgreSQL ${percentile(r.toDb, 99).toFixed(0)} ms; the host-status sink had taken everything ${r.statusLagMs === undefined ? 'not within 120 s' : `${(r.statusLagMs / 1000).toFixed(1)} s`} after the last acknowledgement; the shipper spent ${r.sinks}; the boot-server used ${r.cpu.toFixed(1)} CPU-s until both sinks had taken the last event, the machine's 2 cores were ${r.busy.toFixed(0)}% busy meanwhile (everything on it, also other work).`,
+    notes.push(`This disk: ${diskFlushUs.toFixed(0)} µs per flush (median 300-byte append with O_DSYNC, measured at the start of the run).`);
+    for (const delayMs of flushDelays) {
+      if (delayMs > 0) {
+        slow!.setDelay(delayMs * 1000);
+        notes.push(`+${delayMs} ms per flush: an LD_PRELOAD shim (bench/lib/slow-flush/) adds ${delayMs} ms to every fsync, fdatasync and O_DSYNC write of the boot-server and of the anchor alike (nothing else); measured through it: ${measureFlush(ctx.workDir, flushEnv).toFixed(0)} µs per flush.`);
+      } else slow?.setDelay(0);
+      const disk = delayMs > 0 ? `, +${delayMs} ms per flush` : '';
+      for (const c of levels) {
+        const setting = `${c} concurrent installer${c > 1 ? 's' : ''}${disk}`;
+        const anvils: Awaited<ReturnType<typeof anvilRound>>[] = [];
+        const anchors: Awaited<ReturnType<typeof anchorRound>>[] = [];
+        for (const who of ctx.quick ? ['anvil', 'anchor'] : ['anvil', 'anchor', 'anchor', 'anvil']) {
+          if (who === 'anvil') anvils.push(await anvilRound(c));
+          else anchors.push(await anchorRound(c));
+        }
+        const rate = (o: ClientOutcome[]): number => o.reduce((n, x) => n + x.accepted, 0) / (o.reduce((n, x) => n + x.wallMs, 0) / 1000);
+        const acks = (o: ClientOutcome[]): number[] => o.flatMap((x) => x.latencies).sort((x, y) => x - y);
+        const perEvent = (rounds: { outcome: ClientOutcome; cpu: number }[]): number => (rounds.reduce((n, r) => n + r.cpu, 0) * 1e6) / Math.max(1, rounds.reduce((n, r) => n + r.outcome.accepted, 0));
+        // CPU per accepted event by process, over all rounds of one server.
+        const breakdown = (rounds: { outcome: ClientOutcome; byProcess: Record<string, number> }[]): Record<string, number> => {
+          const events = Math.max(1, rounds.reduce((n, r) => n + r.outcome.accepted, 0));
+          const sums: Record<string, number> = {};
+          for (const r of rounds) for (const [k, v] of Object.entries(r.byProcess)) sums[k] = (sums[k] ?? 0) + v;
+          return Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, (v * 1e6) / events]));
+        };
+        const serverSide = (b: Record<string, number>): number => Object.entries(b).reduce((n, [k, v]) => n + (k === 'load generator' ? 0 : v), 0);
+        const [anvilBreakdown, anchorBreakdown] = [breakdown(anvils), breakdown(anchors)];
+        const describe = (b: Record<string, number>): string => Object.entries(b).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ');
+        notes.push(`${setting}: CPU per accepted event by process (µs): anvil: ${describe(anvilBreakdown)}; anchor: ${describe(anchorBreakdown)}.`);
+        const [a, n] = [anvils.map((r) => r.outcome), anchors.map((r) => r.outcome)];
+        const toDb = anvils.flatMap((r) => r.toDb).sort((x, y) => x - y);
+        const [sortedA, sortedN] = [acks(a), acks(n)];
+        for (const [i, r] of anvils.entries()) {
+          notes.push(
+            `anvil, ${setting}, round ${i + 1}: ${rate([r.outcome]).toFixed(0)} events/s (load average ${r.load.toFixed(1)} before it; anchor round ${i + 1}: ${rate([anchors[i]!.outcome]).toFixed(0)} events/s, load average ${anchors[i]!.load.toFixed(1)}, cores ${anchors[i]!.busy.toFixed(0)}% busy), p99 to PostgreSQL ${percentile(r.toDb, 99).toFixed(0)} ms; the host-status sink had taken everything ${r.statusLagMs === undefined ? 'not within 120 s' : `${(r.statusLagMs / 1000).toFixed(1)} s`} after the last acknowledgement; the shipper spent ${r.sinks}; the boot-server used ${r.cpu.toFixed(1)} CPU-s until both sinks had taken the last event, the machine's 2 cores were ${r.busy.toFixed(0)}% busy meanwhile (everything on it, also other work).`,
+          );
+        }
+        const bad = (o: ClientOutcome[]): string => Object.entries(o.reduce<Record<string, number>>((m, x) => (Object.entries(x.statuses).forEach(([k, v]) => (m[k] = (m[k] ?? 0) + v)), m), {})).filter(([st]) => !/^2\d\d$/.test(st)).map(([st, k]) => `${k} x ${st}`).join(', ');
+        if (bad(a)) notes.push(`anvil, ${setting}: ${bad(a)}`);
+        if (bad(n)) notes.push(`node-fsync, ${setting}: ${bad(n)}`);
+        rows.push(
+          { setting, metric: 'events accepted', unit: 'events/s', better: 'higher', anvil: rate(a), anchors: { 'node write+fsync': rate(n) } },
+          { setting, metric: 'p50 acknowledgement', unit: 'ms', better: 'lower', anvil: percentile(sortedA, 50), anchors: { 'node write+fsync': percentile(sortedN, 50) } },
+          { setting, metric: 'p99 acknowledgement', unit: 'ms', better: 'lower', anvil: percentile(sortedA, 99), anchors: { 'node write+fsync': percentile(sortedN, 99) } },
+          { setting, metric: 'p50 acknowledged -> in PostgreSQL', unit: 'ms', better: 'lower', anvil: percentile(toDb, 50), anchors: { 'node write+fsync': null } },
+          { setting, metric: 'p99 acknowledged -> in PostgreSQL', unit: 'ms', better: 'lower', anvil: percentile(toDb, 99), anchors: { 'node write+fsync': null } },
+          { setting, metric: 'server CPU per accepted event (anvil: with shipping)', unit: 'us', better: 'lower', anvil: perEvent(anvils), anchors: { 'node write+fsync': perEvent(anchors) } },
+          { setting, metric: 'all server-side CPU per accepted event (anvil: + PostgreSQL, API server, etcd)', unit: 'us', better: 'lower', anvil: serverSide(anvilBreakdown), anchors: { 'node write+fsync': serverSide(anchorBreakdown) } },
         );
+        ctx.log(`webhook ${setting}: anvil ${rate(a).toFixed(0)} ev/s (p99 ack ${percentile(sortedA, 99).toFixed(1)} ms, p99 to db ${percentile(toDb, 99).toFixed(0)} ms); node-fsync ${rate(n).toFixed(0)} ev/s`);
       }
-      const bad = (o: ClientOutcome[]): string => Object.entries(o.reduce<Record<string, number>>((m, x) => (Object.entries(x.statuses).forEach(([k, v]) => (m[k] = (m[k] ?? 0) + v)), m), {})).filter(([st]) => !/^2\d\d$/.test(st)).map(([st, k]) => `${k} x ${st}`).join(', ');
-      if (bad(a)) notes.push(`anvil, ${setting}: ${bad(a)}`);
-      if (bad(n)) notes.push(`node-fsync, ${setting}: ${bad(n)}`);
-      rows.push(
-        { setting, metric: 'events accepted', unit: 'events/s', better: 'higher', anvil: rate(a), anchors: { 'node write+fsync': rate(n) } },
-        { setting, metric: 'p50 acknowledgement', unit: 'ms', better: 'lower', anvil: percentile(sortedA, 50), anchors: { 'node write+fsync': percentile(sortedN, 50) } },
-        { setting, metric: 'p99 acknowledgement', unit: 'ms', better: 'lower', anvil: percentile(sortedA, 99), anchors: { 'node write+fsync': percentile(sortedN, 99) } },
-        { setting, metric: 'p50 acknowledged -> in PostgreSQL', unit: 'ms', better: 'lower', anvil: percentile(toDb, 50), anchors: { 'node write+fsync': null } },
-        { setting, metric: 'p99 acknowledged -> in PostgreSQL', unit: 'ms', better: 'lower', anvil: percentile(toDb, 99), anchors: { 'node write+fsync': null } },
-        { setting, metric: 'server CPU per accepted event (anvil: with shipping)', unit: 'us', better: 'lower', anvil: perEvent(anvils), anchors: { 'node write+fsync': perEvent(anchors) } },
-        { setting, metric: 'all server-side CPU per accepted event (anvil: + PostgreSQL, API server, etcd)', unit: 'us', better: 'lower', anvil: serverSide(anvilBreakdown), anchors: { 'node write+fsync': serverSide(anchorBreakdown) } },
-      );
-      ctx.log(`webhook ${setting}: anvil ${rate(a).toFixed(0)} ev/s (p99 ack ${percentile(sortedA, 99).toFixed(1)} ms, p99 to db ${percentile(toDb, 99).toFixed(0)} ms); node-fsync ${rate(n).toFixed(0)} ev/s`);
     }
     await anchor.stop();
   } finally {
@@ -251,7 +273,7 @@ export async function webhookBench(ctx: BenchContext): Promise<BenchmarkResult> 
     title: '4. Webhook ingest (durable spool, then PostgreSQL)',
     anchorNames: ['node write+fsync'],
     rows,
-    commands: [`npm run bench -- --only webhook${ctx.quick ? ' --quick' : ''}   # ANVIL_BENCH_INSTALLERS=1,100 to choose the levels`, ...commands],
+    commands: [`npm run bench -- --only webhook${ctx.quick ? ' --quick' : ''}   # ANVIL_BENCH_INSTALLERS=1,100 to choose the levels, ANVIL_BENCH_FLUSH_MS=0,1 the added flush times`, ...commands],
     notes,
     load: { before: 0, after: 0 },
     seconds: 0,

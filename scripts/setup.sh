@@ -23,10 +23,10 @@ export DEBIAN_FRONTEND=noninteractive
 # Password hashes: mkpasswd (package whois) as a second reference for SHA-512 crypt besides openssl.
 # Ignition: ignition-validate (package ignition), the reference validator of the ignition installer kind.
 # Dashboard: Debian's chromium, driven headless by playwright-core in the browser tests (no browser download).
-# Benchmarks: wrk (HTTP load); the servers anvil is compared with are unpacked, not installed (bench/setup-anchors.sh).
+# Benchmarks: wrk (HTTP load), gcc and libc6-dev (the webhook benchmark builds its flush-delay shim); the servers anvil is compared with are unpacked, not installed (bench/setup-anchors.sh).
 PACKAGES=(unzip openssl whois ca-certificates qemu-system-x86 ipxe-qemu ipxe ovmf dnsmasq-base busybox-static cpio
   iproute2 gzip tftp-hpa atftp curl lua5.1 ipmitool openipmi wrk
-  ignition chromium)
+  ignition chromium gcc libc6-dev)
 
 # Waits for another apt (an engineer's, unattended-upgrades) instead of failing on its lock.
 apt_install() {

@@ -47,7 +47,7 @@ export async function createAll(count: number, parallel: number, create: (i: num
   );
 }
 
-export async function startBootFixture(options: { hosts: number; assetBytes: number; workDir: string; databaseUrl?: string; cpuProfDir?: string }): Promise<BootFixture> {
+export async function startBootFixture(options: { hosts: number; assetBytes: number; workDir: string; databaseUrl?: string; cpuProfDir?: string; env?: Record<string, string> }): Promise<BootFixture> {
   const cp = await startControlPlaneOrExplain();
   try {
     const client = clientFor(cp);
@@ -95,7 +95,7 @@ export async function startBootFixture(options: { hosts: number; assetBytes: num
       dir,
       // Production log level (the harness defaults to debug, which logs every request).
       // Load generators hammer from one address: the per-address limit would answer them 429.
-      env: { LOG_LEVEL: 'info', RATE_LIMIT_PER_SECOND: '0', ...(options.cpuProfDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${options.cpuProfDir}` } : {}) },
+      env: { LOG_LEVEL: 'info', RATE_LIMIT_PER_SECOND: '0', ...options.env, ...(options.cpuProfDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${options.cpuProfDir}` } : {}) },
       extraArgs: ['--namespace', NAMESPACE, ...(options.databaseUrl ? ['--database-url', options.databaseUrl] : [])],
     });
     // The asset is "already fetched": placed in the cache under its sha256, as the cache does after verifying it.
