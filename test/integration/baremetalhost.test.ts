@@ -197,7 +197,7 @@ describe('BareMetalHost lifecycle on a real API server', () => {
     expect((await bootConfig('node-02'))?.mode).toBe('local');
     const events = await client.list<KubeObject & { reason?: string; regarding?: { name?: string } }>(CoreResources.event, { namespace: ns });
     const reasons = events.items.filter((e) => e.regarding?.name === 'node-02').map((e) => e.reason);
-    expect(reasons).toEqual(expect.arrayContaining(['Ready', 'Provisioning', 'Installing', 'Failed']));
+    expect(reasons).toEqual(expect.arrayContaining(['Provisioning', 'Installing', 'Failed']));
   });
 
   it('surfaces template errors in status and publishes no boot config', async () => {

@@ -1,18 +1,18 @@
 // Renders a host's boot config from the API server's view: the template chain from the cache, the referenced
-// Secret values fetched on demand (never logged, never put in status, never kept), anvil's URLs for the host.
+// Secret values fetched on demand (never logged, never put in status; held only while renders use them, see
+// secret-values.ts), anvil's URLs for the host.
 // Also fingerprints those inputs from the caches alone, so an unchanged host is not rendered again.
 import { AUTOINSTALLTEMPLATE_KIND, AUTOINSTALLTEMPLATE_PLURAL, GROUP, VERSION, type AutoinstallTemplate, type BareMetalHost } from '@anvil/core/api';
 import { assetURL, checkKernelArgs, ignitionConfigURL, IpxeScriptError, preseedURL } from '@anvil/core/bootconfig';
-import { CoreResources, type KubeClient, type KubeObject, type ResourceType, type CacheReader } from '@anvil/core/kube';
+import { type KubeClient, type KubeObject, type ResourceType, type CacheReader } from '@anvil/core/kube';
 import { RenderError, formatProblem, renderBootConfig, resolveTemplate, type TemplateRenderer } from '../../render/index.js';
 import { canonicalJson, sha256Hex } from '../../render/chain.js';
 import { CONTROLLER_REVISION, type TemplateRevisionData } from '../autoinstalltemplate/revisions.js';
 import type { HostRenderer } from './kube-ports.js';
 import type { HostUrls, InstallIdentity, RenderOutcome } from './ports.js';
+import { SecretValues } from './secret-values.js';
 
 export const AutoinstallTemplateType: ResourceType = { group: GROUP, version: VERSION, kind: AUTOINSTALLTEMPLATE_KIND, plural: AUTOINSTALLTEMPLATE_PLURAL, namespaced: true };
-
-type SecretObject = KubeObject & { data?: Record<string, string> };
 
 export interface HostRenderDeps {
   client: KubeClient;
@@ -36,10 +36,10 @@ const MAX_MESSAGE = 2000;
 
 const decode = (b64: string): string => Buffer.from(b64, 'base64').toString('utf8');
 
-async function secretValues(client: KubeClient, host: BareMetalHost): Promise<{ values: Record<string, string | Record<string, string>> } | { missing: string }> {
+async function secretValues(secrets: SecretValues, host: BareMetalHost): Promise<{ values: Record<string, string | Record<string, string>> } | { missing: string }> {
   const values: Record<string, string | Record<string, string>> = {};
   for (const [i, ref] of (host.spec.secretRefs ?? []).entries()) {
-    const secret = await client.get<SecretObject>(CoreResources.secret, { namespace: host.metadata.namespace, name: ref.name });
+    const secret = await secrets.get(host.metadata.namespace!, ref.name);
     const where = `spec.secretRefs[${i}]`;
     if (!secret) return { missing: `${where}: Secret ${host.metadata.namespace}/${ref.name} not found` };
     const data = secret.data ?? {};
@@ -136,10 +136,11 @@ function makeRender(deps: HostRenderDeps): HostRenderer['render'] {
   // A reconcile renders a host up to twice (validation, then the attempt) from its own copy of the host: the Secrets
   // are read once per copy, so once per reconcile, and a changed Secret is seen by the next reconcile.
   const secretsPerHostCopy = new WeakMap<BareMetalHost, ReturnType<typeof secretValues>>();
+  const secretReader = new SecretValues(deps.client, deps.secrets);
   const secretsOf = (host: BareMetalHost): ReturnType<typeof secretValues> => {
     let pending = secretsPerHostCopy.get(host);
     if (!pending) {
-      pending = secretValues(deps.client, host);
+      pending = secretValues(secretReader, host);
       secretsPerHostCopy.set(host, pending);
       // A failed read is not remembered: the next render of this copy tries again.
       pending.catch(() => secretsPerHostCopy.delete(host));

@@ -24,9 +24,12 @@ describe('BareMetalHost state table', () => {
     await neverBooted.step();
     neverBooted.advance(600_000);
     await neverBooted.step();
+    // A valid host that is not to be installed rests in Ready (one that is goes on to its install in the same step).
+    const idle = new HostSim(simHost({ provisioning: { revision: 1, allowed: false } }));
+    await idle.step();
 
     // Every host starts in Pending; Deleting is entered by the reconciler before the table is consulted.
-    const entered = new Set(['Pending', 'Deleting', ...installed.statesEntered(), ...neverBooted.statesEntered()]);
+    const entered = new Set(['Pending', 'Deleting', ...installed.statesEntered(), ...neverBooted.statesEntered(), ...idle.statesEntered()]);
     expect(sorted(entered)).toEqual(sorted(BAREMETALHOST_STATES));
   });
 });
@@ -46,8 +49,15 @@ describe('runStateMachine', () => {
   });
 
   it('runs a bounded number of transitions, then continues in the next reconcile', async () => {
-    const sim = new HostSim(simHost());
+    const sim = new HostSim(simHost({ provisioning: { revision: 1, allowed: false } }));
     expect(await runStateMachine(contextOf(sim), 1)).toEqual(commitThenContinue());
     expect(sim.status.state).toBe('Ready');
+  });
+
+  it('goes from Pending straight to the first install: one Event, no stop at Ready', async () => {
+    const sim = new HostSim(simHost());
+    await sim.step();
+    expect(sim.status.state).toBe('Provisioning');
+    expect(sim.statesEntered()).toEqual(['Provisioning']);
   });
 });

@@ -1,5 +1,6 @@
 // Pending: a new or changed host is checked (template, MAC, references) before anything is installed.
 import { done, requeueAfter } from '../../../runtime/result.js';
+import { startAttempt, wantsInstall } from '../attempts.js';
 import { DISCOVERED_LABEL, RECHECK_INVALID_MS, transition, type StateHandler } from '../host-context.js';
 import { validateHost } from '../validate-host.js';
 
@@ -9,6 +10,12 @@ export const pending: StateHandler = async (ctx) => {
     return done();
   }
   if (!(await validateHost(ctx))) return requeueAfter(RECHECK_INVALID_MS);
+  if (wantsInstall(ctx)) {
+    // Valid and an install is wanted: straight on to it, as Ready would do next, without a status write and an
+    // Event for the stop at Ready in between (when 10,000 hosts are applied at once, that is 20,000 requests).
+    ctx.status.state = 'Ready';
+    return startAttempt(ctx, false);
+  }
   transition(ctx, 'Ready', 'references resolved and the template renders');
   return done();
 };
