@@ -11,7 +11,9 @@ import type { KubeObject } from '@anvil/core/kube';
 import { startControlPlane, type ControlPlane } from '../test/harness/control-plane.js';
 import { clientFor, ensureNamespace, installCrds } from '../test/harness/kube.js';
 import type { BenchContext } from './context.js';
+import { ROOT } from './lib/anchors.js';
 import { createAll, macOf } from './lib/boot-fixture.js';
+import { compile } from './lib/compiled-app.js';
 import { HostType, counterSum, createTemplate, hostObject, startOperator } from './lib/operator.js';
 import { auditCount, totalRequests, untilIdle, withoutCacheRequests } from './lib/operator-activity.js';
 import { memorySampler, treeMemory } from './lib/procs.js';
@@ -56,7 +58,7 @@ const HOST_RECONCILES = (text: string): number => counterSum(text, 'controller_r
 
 const settled = (h: Host): boolean => h.status?.state === 'Provisioning' && !!h.status.conditions?.some((c) => c.type === 'BootConfigReady' && c.status === 'True');
 
-async function scale(ctx: BenchContext, n: number, quietSeconds: number, resyncSeconds: number): Promise<ScaleOutcome> {
+async function scale(ctx: BenchContext, n: number, quietSeconds: number, resyncSeconds: number, entry: string | undefined): Promise<ScaleOutcome> {
   const policy = join(ctx.workDir, 'audit-policy.yaml');
   const auditLog = join(ctx.workDir, `audit-${n}.log`);
   writeFileSync(policy, 'apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: ["RequestReceived"]\nrules:\n  - level: Metadata\n');
@@ -66,7 +68,7 @@ async function scale(ctx: BenchContext, n: number, quietSeconds: number, resyncS
     const client = clientFor(cp);
     await installCrds(client, anvilCrds as unknown as KubeObject[]);
     await ensureNamespace(client, NAMESPACE);
-    const operator = await startOperator({ kubeconfig: cp.kubeconfigPath, namespace: NAMESPACE, bootServerURL: 'http://10.0.0.2:8080', workDir: ctx.workDir, ...(ctx.cpuProfDir ? { cpuProfDir: ctx.cpuProfDir } : {}) });
+    const operator = await startOperator({ kubeconfig: cp.kubeconfigPath, namespace: NAMESPACE, bootServerURL: 'http://10.0.0.2:8080', workDir: ctx.workDir, ...(entry ? { entry } : {}), ...(ctx.cpuProfDir ? { cpuProfDir: ctx.cpuProfDir } : {}) });
     await createTemplate(client, NAMESPACE);
     await sleep(1000); // let the template's reconcile and its writes finish before counting
     const idleRssMiB = treeMemory(operator.server.pid).rssKiB / 1024;
@@ -134,7 +136,7 @@ async function scale(ctx: BenchContext, n: number, quietSeconds: number, resyncS
     // nothing should be rendered or written. Then its first periodic resync, the same again.
     const restartAudit = auditCount(auditLog, quiet.end);
     const restartT0 = performance.now();
-    const second = await startOperator({ kubeconfig: cp.kubeconfigPath, namespace: NAMESPACE, bootServerURL: 'http://10.0.0.2:8080', workDir: ctx.workDir, resyncSeconds, logName: 'operator-restarted.log' });
+    const second = await startOperator({ kubeconfig: cp.kubeconfigPath, namespace: NAMESPACE, bootServerURL: 'http://10.0.0.2:8080', workDir: ctx.workDir, resyncSeconds, logName: 'operator-restarted.log', ...(entry ? { entry } : {}) });
     const restartDeadline = Date.now() + resyncSeconds * 1000;
     while (HOST_RECONCILES(await second.metrics()) < n) {
       if (Date.now() > restartDeadline) throw new Error(`${n} hosts: the restarted operator did not reconcile every host before its first resync (${resyncSeconds} s)`);
@@ -212,10 +214,15 @@ export async function operatorScale(ctx: BenchContext): Promise<BenchmarkResult>
   const quietSeconds = ctx.quick ? 5 : 30;
   const rows: Row[] = [];
   const notes: string[] = [];
+  // The operator as the image runs it (compiled, plain node), unless ANVIL_BENCH_OPERATOR=source: from the sources,
+  // tsx's loader adds to every process of the tree (1,000 hosts: 385 instead of 311 MiB idle, 587 instead of 470 peak).
+  const fromSource = process.env.ANVIL_BENCH_OPERATOR === 'source';
+  const entry = fromSource ? undefined : (await compile(ctx, ROOT, join(ctx.workDir, 'app'), 'the working tree')).entry('operator');
+  notes.push(fromSource ? 'The operator ran from the sources through tsx (ANVIL_BENCH_OPERATOR=source).' : 'The operator ran compiled (tsc -b, `node operator/dist/main.js`), as the image runs it.');
   for (const n of hostCounts(ctx.quick)) {
     // The restarted operator's resync period: long enough that its first resync comes after the restart's reconciles.
     const resyncSeconds = Number(process.env.ANVIL_BENCH_RESYNC_SECONDS) || (ctx.quick ? 15 : Math.max(60, Math.ceil(n / 50)));
-    const o = await scale(ctx, n, quietSeconds, resyncSeconds);
+    const o = await scale(ctx, n, quietSeconds, resyncSeconds, entry);
     const setting = `${n.toLocaleString('en-US')} hosts`;
     const row = (metric: string, unit: string, better: 'higher' | 'lower', anvil: number): void => void rows.push({ setting, metric, unit, better, anvil, anchors: {} });
     row('create all (16 parallel clients)', 's', 'lower', o.createSeconds);

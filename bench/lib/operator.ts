@@ -29,6 +29,8 @@ export async function startOperator(options: {
   /** --resync-period; the operator's default (600 s) when unset. */
   resyncSeconds?: number;
   logName?: string;
+  /** A compiled operator's main.js (as the image runs it, bench/lib/compiled-app.ts); the sources through tsx otherwise. */
+  entry?: string;
 }): Promise<RunningOperator> {
   const port = await freePort();
   const server = startServer(
@@ -36,7 +38,7 @@ export async function startOperator(options: {
     process.execPath,
     [
       ...(options.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir] : []),
-      '--conditions=anvil-source', '--import', 'tsx', join(ROOT, 'operator', 'src', 'main.ts'),
+      ...(options.entry ? [options.entry] : ['--conditions=anvil-source', '--import', 'tsx', join(ROOT, 'operator', 'src', 'main.ts')]),
       '--kubeconfig', options.kubeconfig, '--namespace', options.namespace, '--leader-elect', 'false',
       '--metrics-host', '127.0.0.1', '--metrics-port', String(port), '--boot-server-url', options.bootServerURL,
       ...(options.resyncSeconds !== undefined ? ['--resync-period', String(options.resyncSeconds)] : []),
