@@ -215,7 +215,7 @@ export async function operatorScale(ctx: BenchContext): Promise<BenchmarkResult>
   const rows: Row[] = [];
   const notes: string[] = [];
   // The operator as the image runs it (compiled, plain node), unless ANVIL_BENCH_OPERATOR=source: from the sources,
-  // tsx's loader adds to every process of the tree (1,000 hosts: 385 instead of 311 MiB idle, 587 instead of 470 peak).
+  // tsx's loader adds to every process of the tree (1,000 hosts: 385-445 instead of 311 MiB idle, 587-608 instead of 470 peak).
   const fromSource = process.env.ANVIL_BENCH_OPERATOR === 'source';
   const entry = fromSource ? undefined : (await compile(ctx, ROOT, join(ctx.workDir, 'app'), 'the working tree')).entry('operator');
   notes.push(fromSource ? 'The operator ran from the sources through tsx (ANVIL_BENCH_OPERATOR=source).' : 'The operator ran compiled (tsc -b, `node operator/dist/main.js`), as the image runs it.');
