@@ -154,6 +154,12 @@ export interface LabOptions {
   noDhcp?: boolean;
   /** Tap devices on the lab's bridge (tap0, tap1, ...): one per VM that runs at the same time (default 1). */
   taps?: number;
+  /**
+   * MACs given a fixed address each (the subnet's .10, .11, ...), as a site reserves its machines' addresses. Needed
+   * when many machines ask at the same instant: dnsmasq can offer one free address to several of them, NAKs all but
+   * the first REQUEST, and iPXE gives up after a few NAKs.
+   */
+  reservations?: string[];
 }
 
 /** Creates the lab's network and starts dnsmasq in it; on failure nothing is left behind (the network is released). */
@@ -202,6 +208,8 @@ export async function startLab(options: LabOptions): Promise<Lab> {
       // no --dhcp-boot at all
     } else if (options.forceTftp) args.push(`--dhcp-boot=${others}${options.tftpBootFile},,${tftpServer}`);
     else args.push(`--dhcp-boot=${others}tag:ipxe,${options.ipxeBootURL}`, `--dhcp-boot=${others}tag:!ipxe,${options.tftpBootFile},,${tftpServer}`);
+    const prefix = net.hostIP.slice(0, net.hostIP.lastIndexOf('.'));
+    (options.reservations ?? []).forEach((mac, i) => args.push(`--dhcp-host=${mac},${prefix}.${10 + i}`));
     if (options.plainPxe) {
       for (const mac of options.plainPxe.macs) args.push(`--dhcp-host=${mac},set:plainpxe`);
       args.push(`--dhcp-boot=tag:plainpxe,tag:!ipxe,${options.plainPxe.firstStageFile},,${tftpServer}`, `--dhcp-boot=tag:plainpxe,tag:ipxe,${options.ipxeBootURL}`);

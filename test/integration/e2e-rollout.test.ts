@@ -84,7 +84,7 @@ const userData = (late: string) =>
     await installCrds(client, anvilCrds as unknown as KubeObject[]);
     await ensureNamespace(client, NS);
     net = allocateLabNetwork();
-    lab = await startLab({ net, addressesOnly: true, ipxeBootURL: '', tftpBootFile: '', taps: PARALLEL });
+    lab = await startLab({ net, addressesOnly: true, ipxeBootURL: '', tftpBootFile: '', taps: PARALLEL, reservations: MACS });
     boot = await startBootServer({ kubeconfig: cp.kubeconfigPath, host: net.hostIP, port: await freePort(), tftpPort: 69, extraArgs: ['--database-url', databaseUrl, '--proxy-dhcp', 'true', '--namespace', NS] });
     history = await openHistoryStore({ databaseUrl, dataDir: '', migrate: false });
     await client.create(CoreResources.secret, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'creds', namespace: NS }, stringData: { hash: HASH } });
