@@ -14,7 +14,7 @@ export interface SlowFlush {
   setDelay(microseconds: number): void;
 }
 
-/** Builds the shim into `workDir`; undefined with the reason when it cannot be built (no C compiler). */
+/** Builds the shim into `workDir`, or says why it cannot be built (no C compiler). */
 export function prepareSlowFlush(workDir: string): SlowFlush | { unavailable: string } {
   const library = join(workDir, 'slow-flush.so');
   const delayFile = join(workDir, 'flush-delay');
