@@ -44,16 +44,25 @@ export function helpListsFlag(binary: string, flag: string): boolean {
   return new RegExp(`^ +${flag.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[ =]`, 'm').test(help);
 }
 
+/** Ports this process has handed out: never handed out twice (the kernel may give a just-closed port again). */
+const handedOut = new Set<number>();
+
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const srv = createServer();
+      srv.once('error', reject);
+      srv.listen(0, '127.0.0.1', () => {
+        const addr = srv.address();
+        const p = typeof addr === 'object' && addr ? addr.port : 0;
+        srv.close(() => resolve(p));
+      });
     });
-  });
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }
 
 export interface ControlPlaneOptions {
@@ -251,6 +260,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   } catch (err) {
     const logs = logFiles.map((f) => `--- ${f}\n${tail(f)}`).join('\n');
     await stopAll();
+    if (!process.env.ANVIL_KEEP_CONTROL_PLANE) rmSync(dir, { recursive: true, force: true });
     throw new Error(`control plane failed to start: ${(err as Error).message}\n${logs}`);
   }
 
