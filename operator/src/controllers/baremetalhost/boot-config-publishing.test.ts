@@ -97,6 +97,18 @@ describe('BareMetalHost state machine: publishing boot config', () => {
     expect(sim.published()?.closedInstall).toBeUndefined();
   });
 
+  it('keeps them when the machine booted earlier within the same second as the verdict (a fast install)', async () => {
+    const sim = new HostSim(simHost());
+    await sim.step();
+    const attempt = sim.published()!.install!;
+    sim.boot(); // 00:00:00.001
+    await sim.step();
+    sim.advance(400);
+    sim.finish('FAIL'); // processed at 00:00:00.401: the closing time must not be rounded down to before the boot
+    await sim.step();
+    expect(sim.published()).toMatchObject({ mode: 'local', closedInstall: { installationId: attempt.installationId } });
+  });
+
   it('withdraws a published config that carries a plain-text password when the attempt renders again', async () => {
     const sim = new HostSim(simHost());
     sim.ports.inputs = () => 'v1';

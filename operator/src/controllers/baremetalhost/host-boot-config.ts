@@ -1,6 +1,5 @@
 // The boot config a host is given: the installer for its current attempt, or "boot from disk", with the credentials
 // of the attempt that just finished kept for its late installer events.
-import { kubeTime } from '@anvil/core/conditions';
 import { assetURL, normalizeMac, sha256Hex, type BootConfig, type ClosedInstall, installScript, localBootScript } from '@anvil/core/bootconfig';
 import { hostRef, type HostContext } from './host-context.js';
 import type { RenderedHost } from './ports.js';
@@ -59,9 +58,10 @@ export function closedInstallToKeep(ctx: HostContext): ClosedInstall | undefined
   // The verdict of the published install was just processed: close it now.
   if (ci?.result && published?.mode === 'install' && published.install?.installationId === ci.installationId) {
     const i = published.install!;
-    closed = { installationId: i.installationId, revision: i.revision, attempt: i.attempt, tokenSha256: i.tokenSha256, ...(i.template ? { template: i.template } : {}), closedAt: kubeTime(ctx.now) };
+    closed = { installationId: i.installationId, revision: i.revision, attempt: i.attempt, tokenSha256: i.tokenSha256, ...(i.template ? { template: i.template } : {}), closedAt: ctx.now.toISOString() };
   }
   if (!closed) return undefined;
+  // Milliseconds on both sides: a boot request and the verdict of a quick install often fall within one second.
   const boot = ctx.status.lastBootRequest;
   if (boot && Date.parse(boot.time) > Date.parse(closed.closedAt)) return undefined;
   return closed;
