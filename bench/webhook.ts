@@ -105,7 +105,8 @@ export async function webhookBench(ctx: BenchContext): Promise<BenchmarkResult> 
   const seconds = ctx.quick ? 2 : 10;
   // Added time per flush (ms): 0 is this machine's disk as it is; 1 ms is what a flush costs on common real disks (cloud
   // block volumes, consumer NVMe), where one fsync per request is what a durable receiver pays for.
-  let flushDelays = (process.env.ANVIL_BENCH_FLUSH_MS ?? '0,1').split(',').map(Number).filter((x) => x >= 0);
+  // Quick mode (CI) measures this disk only.
+  let flushDelays = (process.env.ANVIL_BENCH_FLUSH_MS ?? (ctx.quick ? '0' : '0,1')).split(',').map(Number).filter((x) => x >= 0);
   let postgres: RunningPostgres | undefined;
   let fx: BootFixture | undefined;
   let db: pg.Client | undefined;
@@ -196,6 +197,7 @@ export async function webhookBench(ctx: BenchContext): Promise<BenchmarkResult> 
       return { outcome, cpu, byProcess, toDb: toDatabase(outcome.ackedAt, poll.samples, before), sinks, busy, statusLagMs, load };
     };
     const anchorRound = async (c: number) => {
+      if (anchor.child.exitCode !== null || anchor.child.signalCode !== null) throw new Error(`the anchor exited (${anchor.child.exitCode ?? anchor.child.signalCode}) before its round:\n${anchor.logs().slice(-2000)}`);
       const load = loadavg()[0]!;
       const [cpu0, machine0] = [processCpuSeconds(anchor.pid), machineCpuSeconds()];
       const outcome = await runClient(`http://127.0.0.1:${anchorPort}`, hostsFile, c, seconds, run++);
