@@ -41,4 +41,7 @@ if (only && !projects.some((p) => p.displayName === only)) {
 export default {
   projects: only ? projects.filter((p) => p.displayName === only) : projects.filter((p) => !explicitOnly.has(p.displayName)),
   testTimeout: 60000,
+  // Names what a test left open (jest's own message does not): test/harness/open-handles.mjs.
+  globalSetup: '<rootDir>/test/harness/open-handles-setup.mjs',
+  globalTeardown: '<rootDir>/test/harness/open-handles.mjs',
 };
