@@ -58,7 +58,7 @@ function timers() {
     const frames = String(origin.stack ?? '')
       .split('\n')
       .slice(1)
-      .filter((line) => !/node:|node_modules|open-handles-setup|<anonymous>/.test(line))
+      .filter((line) => !/node:|node_modules|open-handles-setup|\(<anonymous>\)/.test(line))
       .slice(0, 6)
       .map((line) => line.trim());
     live.push(`timer (${resource._idleTimeout} ms${resource._repeat ? ', repeating' : ''}) created ${frames.join(' < ')}`);
