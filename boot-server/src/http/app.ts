@@ -1,9 +1,11 @@
 // The boot-server's HTTP side, composed of one module per concern: iPXE scripts, NoCloud seeds, cached assets, the
-// installer's progress webhook (with its node:http fast path in front of express), health and metrics, and what they
-// share (request log with tokens redacted, rate limit of requests without a token, 404 and error handler).
+// installer's progress webhook, health and metrics, and what they share (request log with tokens redacted, rate limit
+// of requests without a token, 404 and error handler). The plain requests of the scripts, seeds and webhook are served
+// by node:http fast paths in front of express.
 import express from 'express';
 import { mountAssetRoutes } from './asset-routes.js';
 import { createRouteContext } from './context.js';
+import { inFrontOfExpress } from './express-handle.js';
 import type { BootHttpDeps } from './deps.js';
 import { mountFallbacks } from './fallback.js';
 import { mountHealthRoutes } from './health-routes.js';
@@ -12,6 +14,7 @@ import { mountIpxeRoutes } from './ipxe-routes.js';
 import { mountNoCloudRoutes } from './nocloud-routes.js';
 import { mountPreseedRoutes } from './preseed-routes.js';
 import { requestLog } from './request-log.js';
+import { scriptFastPath } from './script-fast-path.js';
 import { mountWebhook } from './webhook-route.js';
 
 export type { BootHttpDeps } from './deps.js';
@@ -24,6 +27,9 @@ export function createBootApp(deps: BootHttpDeps): express.Express {
   app.set('trust proxy', false);
   const ctx = createRouteContext(deps);
   app.use(requestLog(ctx.answered));
+  // The plain forms of the boot scripts' and seeds' URLs never reach express (script-fast-path.ts); the routes below
+  // answer the rest the same way.
+  inFrontOfExpress(app, scriptFastPath(ctx));
   mountIpxeRoutes(app, ctx);
   mountNoCloudRoutes(app, ctx);
   mountIgnitionRoutes(app, ctx);

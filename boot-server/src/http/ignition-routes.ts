@@ -21,7 +21,7 @@ export function mountIgnitionRoutes(app: IRouter, { deps, limit, logBad }: BootR
       }
       // a host whose template is not for Ignition has no config here
       if (install.ignition === undefined) return notFound(res);
-      await deps.spool.append([bootRequest(req, mac, 'IgnitionConfig', config)]);
+      await deps.spool.append([bootRequest(req.socket.remoteAddress ?? '', req.path, mac, 'IgnitionConfig', config)]);
       res.type('application/json').send(install.ignition);
     } catch (err) {
       next(err);

@@ -21,7 +21,7 @@ export function mountPreseedRoutes(app: IRouter, { deps, limit, logBad }: BootRo
       }
       // a host whose template is not for d-i has no preseed file
       if (install.preseed === undefined) return notFound(res);
-      await deps.spool.append([bootRequest(req, mac, 'PreseedFile', config)]);
+      await deps.spool.append([bootRequest(req.socket.remoteAddress ?? '', req.path, mac, 'PreseedFile', config)]);
       res.type('text/plain').send(install.preseed);
     } catch (err) {
       next(err);

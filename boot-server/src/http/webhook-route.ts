@@ -3,24 +3,14 @@
 // normalised before the ack (webhook.ts). Plain posts are answered by the node:http fast path in front of express
 // (webhook-fast-path.ts); the express route takes the rest (other case, percent-encoded, compressed bodies, other
 // charsets) with express's body parser, and the same receiver.
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type Express } from 'express';
-import type { ExpressHandle } from './express-handle.js';
+import { inFrontOfExpress } from './express-handle.js';
 import type { BootRouteContext } from './context.js';
 import { redact } from './redact.js';
 import { sendAnswer, webhookFastPath } from './webhook-fast-path.js';
 import { DEFAULT_EVENT_GRACE_MS, DEFAULT_MAX_WEBHOOK_BYTES, NOT_FOUND, WebhookReceiver, type EventOutcome } from './webhook.js';
 
 const WEBHOOK_ROUTE = '/webhook/:mac/:token';
-
-/** Puts `first` in front of everything express does: the app function calls app.handle, for app.listen and the HTTPS listener alike. */
-function inFrontOfExpress(app: Express, first: (req: IncomingMessage, res: ServerResponse) => boolean): void {
-  const expressHandle = app.handle.bind(app);
-  const handle: ExpressHandle = (req, res, next) => {
-    if (!first(req, res)) expressHandle(req, res, next);
-  };
-  app.handle = handle;
-}
 
 export function mountWebhook(app: Express, { deps, metrics, limit, logBad, answered, failed }: BootRouteContext): void {
   const maxBytes = deps.maxWebhookBytes ?? DEFAULT_MAX_WEBHOOK_BYTES;
