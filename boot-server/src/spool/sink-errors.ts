@@ -19,7 +19,8 @@ export function isPermanentSinkError(err: unknown): boolean {
   if (err instanceof HistoryQueryError) return true;
   if (err instanceof ApiError) return err.code === 400 || err.code === 422;
   // A TypeError or RangeError from a sink's own code is a bug a record triggers (e.g. an impossible date); it does the
-  // same on every retry. Network failures also surface as TypeError ("fetch failed") but carry a cause.
+  // same on every retry. Network failures of fetch() also surface as TypeError ("fetch failed") but carry a cause; the
+  // Kubernetes client's (undici's dispatcher) are errors with a code (ECONNREFUSED, UND_ERR_HEADERS_TIMEOUT).
   if ((err instanceof RangeError || err instanceof TypeError) && !(err as { cause?: unknown }).cause) return true;
   const state = sqlState(err);
   return state !== undefined && PERMANENT_SQLSTATE_CLASSES.includes(state.slice(0, 2));
