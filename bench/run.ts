@@ -2,11 +2,15 @@
 // end to end). Options: --only NAME[,NAME] to run some, --cpu-prof to write V8 profiles of anvil's processes,
 // --out FILE for the JSON. Each benchmark prints its table; all results go to bench/results/ as JSON and Markdown.
 // ANVIL_BENCH_KEEP=1 keeps each benchmark's scratch directory (server logs) instead of removing it.
+// Every anchor cell is checked against this machine's quiet reference (lib/anchor-references.ts): a benchmark with a
+// disturbed anchor is measured once more, and what is still disturbed gets no ratio. --record-references takes the
+// anchors of the benchmarks that start on a quiet machine (load average below 1) as the references.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, loadavg, totalmem, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { BenchContext } from './context.js';
+import { loadReferences, markDisturbed, recordReferences, referencesPath, saveReferences, DISTURBED_BELOW, QUIET_LOAD } from './lib/anchor-references.js';
 import { ROOT, anchorBins } from './lib/anchors.js';
 import { processTree, stopAll } from './lib/procs.js';
 import { render, type BenchmarkResult } from './lib/results.js';
@@ -44,11 +48,13 @@ export interface RunReport {
   machine: { cpus: string; cores: number; memoryGiB: number; kernel: string; node: string; anchors: string };
   benchmarks: BenchmarkResult[];
   failures: { name: string; error: string }[];
+  /** The quiet references the anchors were checked against: where, and how many cells they hold. */
+  references: { path: string; cells: number; recorded: number };
 }
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { quick: { type: 'boolean' }, only: { type: 'string' }, 'cpu-prof': { type: 'boolean' }, out: { type: 'string' } },
+    options: { quick: { type: 'boolean' }, only: { type: 'string' }, 'cpu-prof': { type: 'boolean' }, out: { type: 'string' }, 'record-references': { type: 'boolean' } },
   });
   const quick = !!values.quick;
   const only = values.only?.split(',').map((s) => s.trim());
@@ -60,6 +66,9 @@ async function main(): Promise<void> {
   if (cpuProfDir) mkdirSync(cpuProfDir, { recursive: true });
 
   const bins = anchorBins();
+  const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'unknown'}, ${Math.round(totalmem() / 1024 ** 3)} GiB`;
+  const refsPath = referencesPath(quick ? 'quick' : 'full');
+  const refs = loadReferences(refsPath, machine, quick ? 'quick' : 'full');
   const report: RunReport = {
     mode: quick ? 'quick' : 'full',
     startedAt: new Date().toISOString(),
@@ -73,6 +82,7 @@ async function main(): Promise<void> {
     },
     benchmarks: [],
     failures: [],
+    references: { path: refsPath, cells: Object.keys(refs.cells).length, recorded: 0 },
   };
   const stamp = report.startedAt.replace(/[:.]/g, '-');
   const out = values.out ?? join(resultsDir, `${report.mode}-${stamp}.json`);
@@ -84,7 +94,8 @@ async function main(): Promise<void> {
   const runStart = performance.now();
   const log = (m: string): void => void process.stderr.write(`[bench +${((performance.now() - runStart) / 1000).toFixed(0)}s] ${m}\n`);
   log(`${report.mode} mode: ${selected.map((b) => b.name).join(', ')}; ${report.machine.cores} cores, free memory ${(freemem() / 1024 ** 3).toFixed(1)} GiB`);
-  for (const b of selected) {
+  log(`anchors checked against ${report.references.cells} quiet reference cells of this machine (${refsPath})`);
+  const measure = async (b: Bench): Promise<BenchmarkResult> => {
     const workDir = mkdtempSync(join(tmpdir(), `anvil-bench-${b.name}-`));
     const t0 = performance.now();
     const before = loadavg()[0]!;
@@ -92,16 +103,36 @@ async function main(): Promise<void> {
       const result = await b.run({ quick, workDir, log, ...(cpuProfDir ? { cpuProfDir } : {}) });
       result.load = { before, after: loadavg()[0]! };
       result.seconds = (performance.now() - t0) / 1000;
+      return result;
+    } finally {
+      await stopAll();
+      if (process.env.ANVIL_BENCH_KEEP) log(`kept ${workDir} (ANVIL_BENCH_KEEP)`);
+      else rmSync(workDir, { recursive: true, force: true });
+    }
+  };
+  for (const b of selected) {
+    try {
+      let result = await measure(b);
+      let disturbed = markDisturbed(result, refs);
+      if (disturbed > 0) {
+        log(`${b.name}: ${disturbed} anchor cell(s) below ${DISTURBED_BELOW * 100}% of their quiet reference (load average ${result.load.before.toFixed(2)}); measuring again`);
+        result = await measure(b);
+        result.attempts = 2;
+        disturbed = markDisturbed(result, refs);
+        if (disturbed > 0) log(`${b.name}: still ${disturbed} disturbed anchor cell(s); they get no ratio`);
+      }
+      if (values['record-references']) {
+        const recorded = recordReferences(refs, result, report.startedAt);
+        report.references.recorded += recorded;
+        if (recorded) saveReferences(refsPath, refs);
+        log(recorded ? `${b.name}: ${recorded} anchor cells recorded as this machine's quiet references` : `${b.name}: no references recorded (load average ${result.load.before.toFixed(2)}, quiet is below ${QUIET_LOAD})`);
+      }
       report.benchmarks.push(result);
       process.stdout.write(`\n${render(result)}\n`);
     } catch (err) {
       const error = err instanceof Error ? (err.stack ?? err.message) : String(err);
       report.failures.push({ name: b.name, error });
       log(`${b.name} FAILED: ${error}`);
-    } finally {
-      await stopAll();
-      if (process.env.ANVIL_BENCH_KEEP) log(`kept ${workDir} (ANVIL_BENCH_KEEP)`);
-      else rmSync(workDir, { recursive: true, force: true });
     }
     save();
   }
@@ -117,6 +148,7 @@ export function markdown(report: RunReport): string {
   return [
     `Run: ${report.mode} mode, ${report.startedAt}. Machine: ${m.cores} x ${m.cpus}, ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}.`,
     `Anchors: ${m.anchors}.`,
+    ...(report.references ? [`Anchors checked against ${report.references.cells} quiet reference cells of this machine (a cell below ${DISTURBED_BELOW * 100}% of its reference is disturbed and gets no ratio).`] : []),
     '',
     ...report.benchmarks.map(render),
     ...report.failures.map((f) => `### ${f.name}: FAILED\n\n\`\`\`\n${f.error}\n\`\`\`\n`),

@@ -12,6 +12,8 @@ export interface Row {
   anvil: number | null;
   /** Anchor name -> value; null when the anchor could not do it (the reason goes in `notes`). */
   anchors: Record<string, number | null>;
+  /** Anchors that ran far below their quiet reference on this machine (anchor-references.ts): no ratio for this row. */
+  disturbed?: Record<string, { value: number; reference: number; fraction: number }>;
 }
 
 export interface BenchmarkResult {
@@ -25,11 +27,17 @@ export interface BenchmarkResult {
   notes: string[];
   /** Load average (1 min) when the benchmark started and ended: the 2 cores may be shared. */
   load: { before: number; after: number };
+  /** How many times it was measured: 2 when a first run's anchors were disturbed (anchor-references.ts). */
+  attempts?: number;
   seconds: number;
 }
 
-/** anvil / best anchor, where "best" is the highest or lowest anchor value depending on the metric. */
+/**
+ * anvil / best anchor, where "best" is the highest or lowest anchor value depending on the metric. None when an anchor
+ * of the row was disturbed: a ratio to an anchor that could not run as it does on a quiet machine says nothing.
+ */
 export function ratio(row: Row): number | null {
+  if (row.disturbed && Object.keys(row.disturbed).length) return null;
   const values = Object.values(row.anchors).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
   if (row.anvil === null || !values.length) return null;
   const best = row.better === 'higher' ? Math.max(...values) : Math.min(...values);
@@ -46,7 +54,16 @@ export function fmt(v: number | null | undefined): string {
   return v.toFixed(2);
 }
 
-const fmtRatio = (r: number | null): string => (r === null ? 'n/a' : `${r.toFixed(2)}x`);
+const fmtRatio = (row: Row): string => {
+  if (row.disturbed && Object.keys(row.disturbed).length) return 'n/a: anchor disturbed';
+  const r = ratio(row);
+  return r === null ? 'n/a' : `${r.toFixed(2)}x`;
+};
+
+const fmtAnchor = (row: Row, anchor: string): string => {
+  const d = row.disturbed?.[anchor];
+  return d ? `${fmt(row.anchors[anchor])} (disturbed: ${Math.round(d.fraction * 100)}% of its quiet ${fmt(d.reference)})` : fmt(row.anchors[anchor]);
+};
 
 /** A Markdown table (also readable in a terminal). */
 export function table(result: BenchmarkResult): string {
@@ -55,7 +72,7 @@ export function table(result: BenchmarkResult): string {
   const lines = [`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i < 2 ? '---' : '---:')).join('|')}|`];
   for (const row of result.rows) {
     const metric = `${row.metric} (${row.unit}, ${row.better} is better)`;
-    const cells = [row.setting, metric, fmt(row.anvil), ...anchors.map((a) => fmt(row.anchors[a])), ...(anchors.length ? [fmtRatio(ratio(row))] : [])];
+    const cells = [row.setting, metric, fmt(row.anvil), ...anchors.map((a) => fmtAnchor(row, a)), ...(anchors.length ? [fmtRatio(row)] : [])];
     lines.push(`| ${cells.join(' | ')} |`);
   }
   return lines.join('\n');
@@ -65,7 +82,8 @@ export function render(result: BenchmarkResult): string {
   const out = [`### ${result.title}`, '', table(result), ''];
   if (result.notes.length) out.push(...result.notes.map((n) => `- ${n}`), '');
   out.push('Reproduce:', '', '```sh', ...result.commands, '```', '');
-  out.push(`(${result.seconds.toFixed(0)} s; load average ${result.load.before.toFixed(2)} before, ${result.load.after.toFixed(2)} after)`, '');
+  const attempts = result.attempts && result.attempts > 1 ? `; measured ${result.attempts} times, the first run's anchors were disturbed` : '';
+  out.push(`(${result.seconds.toFixed(0)} s; load average ${result.load.before.toFixed(2)} before, ${result.load.after.toFixed(2)} after${attempts})`, '');
   return out.join('\n');
 }
 
