@@ -38,6 +38,8 @@ function childProcesses() {
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
       if (ppid !== process.pid) continue;
       const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
+      // esbuild's service (the dashboard's and the CLI's builds): unref'd when idle, it ends when its stdin (jest) does.
+      if (/\/esbuild --service=\S+ --ping$/.test(cmd)) continue;
       children.push(`pid ${entry}: ${cmd.slice(0, 300)}`);
     } catch {
       // gone meanwhile
