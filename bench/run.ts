@@ -4,13 +4,13 @@
 // ANVIL_BENCH_KEEP=1 keeps each benchmark's scratch directory (server logs) instead of removing it.
 // Every anchor cell is checked against this machine's quiet reference (lib/anchor-references.ts): a benchmark with a
 // disturbed anchor is measured once more, and what is still disturbed gets no ratio. --record-references takes the
-// anchors of the benchmarks that start on a quiet machine (load average below 1) as the references.
+// anchors of the benchmarks that start on a quiet machine (under a quarter of the CPU busy just before) as the references.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, loadavg, totalmem, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { BenchContext } from './context.js';
-import { loadReferences, markDisturbed, recordReferences, referencesPath, saveReferences, DISTURBED_BELOW, QUIET_LOAD } from './lib/anchor-references.js';
+import { loadReferences, machineBusy, markDisturbed, recordReferences, referencesPath, saveReferences, DISTURBED_BELOW, QUIET_BUSY } from './lib/anchor-references.js';
 import { ROOT, anchorBins } from './lib/anchors.js';
 import { processTree, stopAll } from './lib/procs.js';
 import { render, type BenchmarkResult } from './lib/results.js';
@@ -112,6 +112,8 @@ async function main(): Promise<void> {
   };
   for (const b of selected) {
     try {
+      // Our own previous benchmark's processes are gone; anything else still busy means the machine is not quiet.
+      const busyBefore = values['record-references'] ? await machineBusy() : 1;
       let result = await measure(b);
       let disturbed = markDisturbed(result, refs);
       if (disturbed > 0) {
@@ -122,10 +124,11 @@ async function main(): Promise<void> {
         if (disturbed > 0) log(`${b.name}: still ${disturbed} disturbed anchor cell(s); they get no ratio`);
       }
       if (values['record-references']) {
-        const recorded = recordReferences(refs, result, report.startedAt);
+        const recorded = recordReferences(refs, result, busyBefore, report.startedAt);
         report.references.recorded += recorded;
         if (recorded) saveReferences(refsPath, refs);
-        log(recorded ? `${b.name}: ${recorded} anchor cells recorded as this machine's quiet references` : `${b.name}: no references recorded (load average ${result.load.before.toFixed(2)}, quiet is below ${QUIET_LOAD})`);
+        const busy = `${Math.round(busyBefore * 100)}% of the CPU busy before it`;
+        log(recorded ? `${b.name}: ${recorded} anchor cells recorded as this machine's quiet references (${busy})` : `${b.name}: no references recorded (${busy}; quiet is below ${QUIET_BUSY * 100}%)`);
       }
       report.benchmarks.push(result);
       process.stdout.write(`\n${render(result)}\n`);

@@ -9,13 +9,16 @@ import type { BenchmarkResult, Row } from './results.js';
 
 /** An anchor that did worse than this fraction of its quiet reference was disturbed. */
 export const DISTURBED_BELOW = 0.6;
-/** References are recorded only from a benchmark that started with the 1-minute load average below this. */
-export const QUIET_LOAD = 1.0;
+/**
+ * References are recorded only from a benchmark that started on a quiet machine: less than this fraction of its CPU
+ * time busy in the few seconds before (the 1-minute load average lags: it still counts the benchmark before).
+ */
+export const QUIET_BUSY = 0.25;
 
 export interface ReferenceCell {
   value: number;
-  /** Load average when the benchmark that measured it started. */
-  load: number;
+  /** The machine's busy fraction (all cores) just before the benchmark that measured it started. */
+  busy: number;
   recordedAt: string;
 }
 
@@ -75,16 +78,32 @@ export function markDisturbed(result: BenchmarkResult, refs: AnchorReferences): 
   return marked;
 }
 
-/** Takes the anchors' values of a benchmark measured on a quiet machine as this machine's references. */
-export function recordReferences(refs: AnchorReferences, result: BenchmarkResult, recordedAt: string): number {
-  if (result.load.before >= QUIET_LOAD) return 0;
+/**
+ * Takes the anchors' values of a benchmark that started on a quiet machine (`busyBefore`: the fraction of all cores
+ * busy just before it) as this machine's references.
+ */
+export function recordReferences(refs: AnchorReferences, result: BenchmarkResult, busyBefore: number, recordedAt: string): number {
+  if (busyBefore >= QUIET_BUSY) return 0;
   let recorded = 0;
   for (const row of result.rows) {
     for (const [anchor, value] of Object.entries(row.anchors)) {
       if (typeof value !== 'number' || !Number.isFinite(value)) continue;
-      refs.cells[cellKey(result.name, row, anchor)] = { value, load: result.load.before, recordedAt };
+      refs.cells[cellKey(result.name, row, anchor)] = { value, busy: busyBefore, recordedAt };
       recorded++;
     }
   }
   return recorded;
+}
+
+/** The fraction of all cores busy over the next `ms` (from /proc/stat). */
+export async function machineBusy(ms = 3000): Promise<number> {
+  const sample = (): { busy: number; total: number } => {
+    const n = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const total = n.slice(0, 8).reduce((a, b) => a + b, 0);
+    return { busy: total - n[3]! - n[4]!, total };
+  };
+  const a = sample();
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  const b = sample();
+  return b.total === a.total ? 0 : (b.busy - a.busy) / (b.total - a.total);
 }

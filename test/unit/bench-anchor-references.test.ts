@@ -3,12 +3,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cellKey, loadReferences, markDisturbed, recordReferences, saveReferences, type AnchorReferences } from '../../bench/lib/anchor-references.js';
+import { cellKey, loadReferences, machineBusy, markDisturbed, recordReferences, saveReferences, type AnchorReferences } from '../../bench/lib/anchor-references.js';
 import { ratio, table, type BenchmarkResult } from '../../bench/lib/results.js';
 
 const MACHINE = '2 x Test CPU, 24 GiB';
 
-function result(nginx: number, p99: number, load = 0.2): BenchmarkResult {
+function result(nginx: number, p99: number): BenchmarkResult {
   return {
     name: 'http',
     title: 'HTTP',
@@ -20,7 +20,7 @@ function result(nginx: number, p99: number, load = 0.2): BenchmarkResult {
     ],
     commands: [],
     notes: [],
-    load: { before: load, after: load },
+    load: { before: 0.2, after: 0.2 },
     seconds: 1,
   };
 }
@@ -32,14 +32,21 @@ describe('anchor references', () => {
 
   const quietRefs = (): AnchorReferences => {
     const refs: AnchorReferences = { machine: MACHINE, mode: 'full', cells: {} };
-    expect(recordReferences(refs, result(100_000, 2), 't0')).toBe(2);
+    expect(recordReferences(refs, result(100_000, 2), 0.05, 't0')).toBe(2);
     return refs;
   };
 
+  it('measures how busy the machine is', async () => {
+    const busy = await machineBusy(200);
+    expect(busy).toBeGreaterThanOrEqual(0);
+    expect(busy).toBeLessThanOrEqual(1);
+  });
+
   it('records the anchors of a quiet run only, and keeps them per machine and mode', () => {
     const refs = quietRefs();
-    expect(refs.cells[cellKey('http', { setting: '/boot.ipxe', metric: 'requests/s' }, 'nginx')]).toEqual({ value: 100_000, load: 0.2, recordedAt: 't0' });
-    expect(recordReferences(refs, result(50_000, 9, 3.5), 't1')).toBe(0);
+    expect(refs.cells[cellKey('http', { setting: '/boot.ipxe', metric: 'requests/s' }, 'nginx')]).toEqual({ value: 100_000, busy: 0.05, recordedAt: 't0' });
+    // a machine with half its CPU busy before the benchmark is not quiet
+    expect(recordReferences(refs, result(50_000, 9), 0.5, 't1')).toBe(0);
     const path = join(dir, 'refs.json');
     saveReferences(path, refs);
     expect(loadReferences(path, MACHINE, 'full').cells).toEqual(refs.cells);
