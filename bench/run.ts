@@ -128,7 +128,8 @@ async function main(): Promise<void> {
         report.references.recorded += recorded;
         if (recorded) saveReferences(refsPath, refs);
         const busy = `${Math.round(busyBefore * 100)}% of the CPU busy before it`;
-        log(recorded ? `${b.name}: ${recorded} anchor cells recorded as this machine's quiet references (${busy})` : `${b.name}: no references recorded (${busy}; quiet is below ${QUIET_BUSY * 100}%)`);
+        const why = busyBefore >= QUIET_BUSY ? `${busy}; quiet is below ${QUIET_BUSY * 100}%` : 'no anchor measured a number';
+        log(recorded ? `${b.name}: ${recorded} anchor cells recorded as this machine's quiet references (${busy})` : `${b.name}: no references recorded (${why})`);
       }
       report.benchmarks.push(result);
       process.stdout.write(`\n${render(result)}\n`);
