@@ -2,7 +2,7 @@
 // build compiles it (tsc into dist/, node_modules linked in), its processes started with `node dist/.../main.js` (in a
 // cgroup v1 memory cgroup of their own when possible), and bare PGlite run the same way as an anchor.
 import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -126,8 +126,13 @@ await db.close();
 
 /** Bare PGlite on `dataDir`, run from `app`'s directory (its node_modules): peak and settled RSS. */
 export async function barePglite(app: App, dataDir: string, settleMs: number): Promise<{ peak: number; rss: number }> {
-  const script = join(app.dir, 'bare-pglite.mjs');
-  if (!existsSync(script)) writeFileSync(script, BARE_PGLITE);
-  const { stdout } = await run(process.execPath, [script, dataDir, String(settleMs)], { cwd: app.dir, env: { ...process.env, NODE_OPTIONS: '' }, maxBuffer: 16 * 1024 * 1024 });
-  return JSON.parse(stdout) as { peak: number; rss: number };
+  // In app's directory so that it resolves app's PGlite; removed afterwards (app may be the working tree).
+  const script = join(app.dir, `.anvil-bench-bare-pglite-${process.pid}.mjs`);
+  writeFileSync(script, BARE_PGLITE);
+  try {
+    const { stdout } = await run(process.execPath, [script, dataDir, String(settleMs)], { cwd: app.dir, env: { ...process.env, NODE_OPTIONS: '' }, maxBuffer: 16 * 1024 * 1024 });
+    return JSON.parse(stdout) as { peak: number; rss: number };
+  } finally {
+    rmSync(script, { force: true });
+  }
 }
