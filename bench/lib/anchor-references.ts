@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { machineCpuSeconds } from './procs.js';
 import type { BenchmarkResult, Row } from './results.js';
 
 /** An anchor that did worse than this fraction of its quiet reference was disturbed. */
@@ -97,13 +98,8 @@ export function recordReferences(refs: AnchorReferences, result: BenchmarkResult
 
 /** The fraction of all cores busy over the next `ms` (from /proc/stat). */
 export async function machineBusy(ms = 3000): Promise<number> {
-  const sample = (): { busy: number; total: number } => {
-    const n = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-    const total = n.slice(0, 8).reduce((a, b) => a + b, 0);
-    return { busy: total - n[3]! - n[4]!, total };
-  };
-  const a = sample();
+  const a = machineCpuSeconds();
   await new Promise((resolve) => setTimeout(resolve, ms));
-  const b = sample();
+  const b = machineCpuSeconds();
   return b.total === a.total ? 0 : (b.busy - a.busy) / (b.total - a.total);
 }
